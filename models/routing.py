@@ -1,0 +1,64 @@
+"""The routing matrix: signal family × severity → owner roles, SLA and escalation ladder."""
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from models.common import Duration, Role, Severity
+
+MANAGER_OF_OWNER = "manager"
+FAMILY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class EscalationStep(BaseModel):
+    after: Duration = Field(description="Delay counted from the previous level (the SLA lapse for the first)")
+    to: Role = Field(description="A role on the account team, or `manager`: the manager of whoever owns it now")
+
+
+class RoutingRule(BaseModel):
+    family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
+    severity: Severity
+    owners: list[Role] = Field(min_length=1)
+    sla: Duration
+    escalation: list[EscalationStep] = []
+
+    @field_validator("sla")
+    @classmethod
+    def _positive_sla(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("the SLA must be longer than zero")
+        return value
+
+    @field_validator("owners")
+    @classmethod
+    def _distinct_owners(cls, value: list[Role]) -> list[Role]:
+        if len(set(value)) != len(value):
+            raise ValueError("an owner role is listed twice")
+        return value
+
+
+class RoutingConfigIn(BaseModel):
+    rules: list[RoutingRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_rule_per_family_and_severity(self) -> "RoutingConfigIn":
+        seen: set[tuple[str, str]] = set()
+        for rule in self.rules:
+            key = (rule.family, rule.severity.value)
+            if key in seen:
+                raise ValueError(f"two rules for family {rule.family!r} and severity {rule.severity.value!r}")
+            seen.add(key)
+        return self
+
+    def rule_for(self, family: str, severity: Severity) -> RoutingRule | None:
+        return next((r for r in self.rules if r.family == family and r.severity == severity), None)
+
+
+class RoutingConfig(RoutingConfigIn):
+    version: int
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+
+class ConfigVersionRef(BaseModel):
+    version: int

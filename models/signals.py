@@ -1,0 +1,109 @@
+"""Signals (seam 01): contracts shared by the API, SignalWorkflow and its activities."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.common import Actor, Identifier, Severity, TimelineEntry
+from models.routing import FAMILY_PATTERN, RoutingRule
+from models.tasks import Task, TaskCandidate
+
+
+class SignalStatus(StrEnum):
+    open = "open"
+    escalated = "escalated"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class SignalIn(BaseModel):
+    family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
+    severity: Severity
+    account_id: Identifier
+    dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
+    evidence: dict[str, Any] = {}
+
+
+class SignalCreated(BaseModel):
+    id: str
+    workflow_id: str
+    owners: list[str]
+    sla_due_at: datetime
+    routing_version: int
+
+
+class AccountSnapshot(BaseModel):
+    """The account as it was when the signal fired; the team resolves escalation roles."""
+
+    id: str
+    name: str
+    arr: float
+    motion: str | None = None
+    segment: str | None = None
+    team: dict[str, str] = {}
+
+
+class SignalStart(BaseModel):
+    """SignalWorkflow's input: everything config-dependent is resolved once, here, and recorded."""
+
+    id: str
+    family: str
+    severity: Severity
+    account: AccountSnapshot
+    routing_version: int
+    rule: RoutingRule
+    owners: list[str]
+    created_at: datetime
+    sla_due_at: datetime
+    evidence: dict[str, Any] = {}
+    created_by: str | None = None
+    dedup_key: str | None = None
+
+
+class SignalSummary(BaseModel):
+    id: str
+    family: str
+    severity: Severity
+    account_id: str
+    status: SignalStatus
+    owners: list[str]
+    acknowledged_by: str | None = None
+    escalation_level: int = 0
+    escalated_to: list[str] = []
+    sla_due_at: datetime
+    routing_version: int
+    created_at: datetime
+    tasks: list[Task] = []
+
+
+class SignalDetail(SignalSummary):
+    evidence: dict[str, Any] = {}
+    timeline: list[TimelineEntry] = []
+
+
+class AcknowledgeInput(BaseModel):
+    actor: Actor
+
+
+class AcknowledgeResult(BaseModel):
+    status: SignalStatus
+    task_candidates: list[TaskCandidate] = []
+
+
+class ReassignRequest(BaseModel):
+    to_user_id: Identifier
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReassignInput(ReassignRequest):
+    actor: Actor
+
+
+class EscalationTargetRequest(BaseModel):
+    """Activity input: resolve an escalation level's `to` into users, against the directory as it is now."""
+
+    to: str
+    account_team: dict[str, str]
+    current_owner_ids: list[str]

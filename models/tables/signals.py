@@ -1,0 +1,38 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.tables.types import UTCDateTime
+
+
+class SignalRow(SQLModel, table=True):
+    """Read model of a signal, written by SignalWorkflow's activities at every transition."""
+
+    __tablename__ = "signals"
+
+    id: str = Field(primary_key=True, max_length=200)
+    workflow_id: str = Field(max_length=220, unique=True)
+    family: str = Field(max_length=64, index=True)
+    severity: str = Field(max_length=16)
+    account_id: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=16, index=True)
+    owner_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalated_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    acknowledged_by: str | None = Field(default=None, max_length=64)
+    escalation_level: int = 0
+    sla_due_at: datetime = Field(sa_type=UTCDateTime)
+    routing_version: int
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class SignalOwnerRow(SQLModel, table=True):
+    """Who owns a signal now, so `GET /signals?owner_id=` is one indexed query on any database."""
+
+    __tablename__ = "signal_owners"
+
+    signal_id: str = Field(primary_key=True, foreign_key="signals.id", max_length=200)
+    user_id: str = Field(primary_key=True, max_length=64, index=True)

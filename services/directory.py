@@ -1,0 +1,63 @@
+"""Who manages whom, and who holds a role for an account."""
+
+from sqlmodel import Session, select
+
+from models.common import Actor, Role
+from models.tables import Account, User
+
+ADMIN_ID = "admin"
+
+
+def management_chain(session: Session, user_id: str) -> list[User]:
+    """The user's manager, their manager, and so on (cycles are cut)."""
+    chain: list[User] = []
+    seen = {user_id}
+    user = session.get(User, user_id)
+    while user is not None and user.manager_id and user.manager_id not in seen:
+        seen.add(user.manager_id)
+        user = session.get(User, user.manager_id)
+        if user is not None:
+            chain.append(user)
+    return chain
+
+
+def holder_of_role(session: Session, team: dict[str, str], role: str, around: list[str] | None = None) -> str | None:
+    """The account team's member in `role`; else the nearest holder of `role` above `around`
+    (by default the team's members), so a vp or manager need not sit on every account team."""
+    member = team.get(role)
+    if member and session.get(User, member) is not None:
+        return member
+    for user_id in around if around is not None else list(team.values()):
+        for boss in management_chain(session, user_id):
+            if boss.role == role:
+                return boss.id
+    return None
+
+
+def resolve_owners(session: Session, account: Account, roles: list[str]) -> tuple[list[str], list[str]]:
+    """Owner user ids for `roles` on the account, and the roles nobody holds."""
+    owners, unfilled = [], []
+    for role in roles:
+        user_id = holder_of_role(session, account.team, role)
+        if user_id is None:
+            unfilled.append(role)
+        elif user_id not in owners:
+            owners.append(user_id)
+    return owners, unfilled
+
+
+def all_reports(session: Session, manager_id: str) -> list[str]:
+    """Everyone who reports to `manager_id`, directly or through others."""
+    reports: list[str] = []
+    frontier = [manager_id]
+    while frontier:
+        rows = session.exec(select(User.id).where(User.manager_id.in_(frontier))).all()
+        frontier = [r for r in rows if r not in reports and r != manager_id]
+        reports += frontier
+    return reports
+
+
+def actor_for(session: Session, user_id: str, role: str) -> Actor:
+    if role == Role.admin and user_id == ADMIN_ID:
+        return Actor(id=user_id, role=Role.admin)
+    return Actor(id=user_id, role=Role(role), reports=all_reports(session, user_id))

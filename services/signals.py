@@ -1,0 +1,137 @@
+"""Opening signals and acting on them: the one path used by the API, detection and handoff overrides."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core import config_store
+from core.errors import PillarError
+from core.settings import get_settings
+from models.routing import RoutingConfig
+from models.signals import AccountSnapshot, SignalCreated, SignalDetail, SignalIn, SignalStart
+from models.tables import Account, SignalRow
+from services.directory import resolve_owners
+from workflows import search_attributes as sa
+from workflows.signal import SignalWorkflow
+
+
+def signal_id_for(dedup_key: str | None) -> str:
+    """The same dedup_key always names the same signal, so Temporal's id uniqueness does the dedup."""
+    if dedup_key:
+        return "sig-" + hashlib.sha256(dedup_key.encode()).hexdigest()[:24]
+    return "sig-" + uuid.uuid4().hex[:24]
+
+
+def workflow_id_for(signal_id: str) -> str:
+    return f"signal-{signal_id}"
+
+
+def current_routing(session: Session) -> RoutingConfig:
+    row = config_store.latest(session, config_store.ROUTING)
+    if row is None:
+        raise PillarError("invalid", "no routing matrix is configured: PUT /api/v1/config/routing first")
+    return RoutingConfig.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
+
+
+def build_start(session: Session, request: SignalIn, created_by: str | None) -> SignalStart:
+    """Resolve account, routing rule and owners now, once; refuse with a 422 that says what is missing."""
+    account = session.get(Account, request.account_id)
+    if account is None:
+        raise PillarError("invalid", f"unknown account {request.account_id!r}", {"field": "account_id"})
+    routing = current_routing(session)
+    rule = routing.rule_for(request.family, request.severity)
+    if rule is None:
+        raise PillarError(
+            "invalid",
+            f"no routing rule for family {request.family!r} with severity {request.severity.value!r} "
+            f"in routing version {routing.version}",
+            {"family": request.family, "severity": request.severity.value, "routing_version": routing.version},
+        )
+    owners, unfilled = resolve_owners(session, account, [r.value for r in rule.owners])
+    if not owners:
+        raise PillarError(
+            "invalid",
+            f"account {account.id!r} has nobody in the owner role(s) {', '.join(unfilled)}: set its team first",
+            {"unfilled_roles": unfilled},
+        )
+    now = datetime.now(UTC)
+    return SignalStart(
+        id=signal_id_for(request.dedup_key),
+        family=request.family,
+        severity=request.severity,
+        account=AccountSnapshot(
+            id=account.id, name=account.name, arr=account.arr, motion=account.motion, segment=account.segment, team=account.team
+        ),
+        routing_version=routing.version,
+        rule=rule,
+        owners=owners,
+        created_at=now,
+        sla_due_at=now + rule.sla,
+        evidence=request.evidence,
+        created_by=created_by,
+        dedup_key=request.dedup_key,
+    )
+
+
+async def open_signal(session: Session, client: Client, request: SignalIn, created_by: str | None) -> tuple[SignalCreated, bool]:
+    """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen)."""
+    start = build_start(session, request, created_by)
+    workflow_id = workflow_id_for(start.id)
+    try:
+        await client.start_workflow(
+            SignalWorkflow.run,
+            start,
+            id=workflow_id,
+            task_queue=get_settings().temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.ACCOUNT_ID, start.account.id),
+                    SearchAttributePair(sa.FAMILY, start.family),
+                    SearchAttributePair(sa.SEVERITY, start.severity.value),
+                    SearchAttributePair(sa.STATUS, "open"),
+                    SearchAttributePair(sa.OWNER_IDS, start.owners),
+                    SearchAttributePair(sa.ESCALATION_LEVEL, 0),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        existing = await get_signal(session, client, start.id)
+        return created_from(existing), False
+    return SignalCreated(
+        id=start.id, workflow_id=workflow_id, owners=start.owners, sla_due_at=start.sla_due_at, routing_version=start.routing_version
+    ), True
+
+
+def created_from(signal: SignalDetail) -> SignalCreated:
+    return SignalCreated(
+        id=signal.id,
+        workflow_id=workflow_id_for(signal.id),
+        owners=signal.owners,
+        sla_due_at=signal.sla_due_at,
+        routing_version=signal.routing_version,
+    )
+
+
+def signal_handle(client: Client, signal_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(SignalWorkflow.run, workflow_id_for(signal_id))
+
+
+async def get_signal(session: Session, client: Client, signal_id: str) -> SignalDetail:
+    """The workflow's own answer; the read model only when the execution is gone (past retention)."""
+    try:
+        return await signal_handle(client, signal_id).query(SignalWorkflow.state)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+    row = session.get(SignalRow, signal_id)
+    if row is None:
+        raise PillarError("not_found", f"no signal {signal_id!r}")
+    return SignalDetail.model_validate(row.state)

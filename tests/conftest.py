@@ -1,0 +1,114 @@
+"""Shared fixtures: databases (SQLite, PostgreSQL), Temporal (time-skipping and dev server), a worker, the API."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core.db import get_engine, migrate, reset_engine
+from core.seed import load_default_config, load_demo_directory
+from core.settings import get_settings
+from core.temporal import find_binary, set_temporal_client
+from workflows import search_attributes as sa
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+PG_SERVER_URL = os.environ.get("PILLAR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def use_database(monkeypatch, url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PILLAR_ADMIN_TOKEN", ADMIN_TOKEN)
+    reset_engine()
+    migrate()
+
+
+def seed(admin_token: str = ADMIN_TOKEN) -> dict[str, str]:
+    """Default config and the demo directory; returns each demo user's token."""
+    with Session(get_engine()) as session:
+        load_default_config(session)
+        return load_demo_directory(session, admin_token)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path, monkeypatch):
+    use_database(monkeypatch, f"sqlite:///{tmp_path}/pillar.db")
+    yield get_engine()
+    reset_engine()
+
+
+@pytest.fixture
+def postgres_db(monkeypatch):
+    """A fresh PostgreSQL database per test, dropped afterwards."""
+    name = f"pillar_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    use_database(monkeypatch, PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}")
+    yield get_engine()
+    reset_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request):
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+async def register_search_attributes(client) -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in sa.ALL},
+        )
+    )
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping Temporal test server, one per test (a shared one stops skipping reliably)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    await register_search_attributes(env.client)
+    set_temporal_client(env.client)
+    yield env
+    set_temporal_client(None)
+    await env.shutdown()
+
+
+@pytest.fixture
+async def ts_worker(ts_env, sqlite_db):
+    """A worker on the time-skipping server, over a fresh SQLite database with the defaults and demo directory."""
+    from worker import build_worker
+
+    seed()
+    async with build_worker(
+        ts_env.client, workflow_failure_exception_types=[Exception], max_cached_workflows=0
+    ) as worker:
+        yield worker
+
+
+async def eventually(check, timeout: float = 20.0, interval: float = 0.2):
+    """Retry `check` (sync or async) until it returns a truthy value: for eventually consistent views."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)

@@ -1,0 +1,43 @@
+"""The Temporal worker: every Pillar workflow and activity on one task queue."""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.directory import resolve_escalation_target
+from activities.notifications import deliver_webhook, record_notifications
+from activities.signals import save_signal
+from core.db import migrate
+from core.settings import get_settings
+from core.temporal import get_temporal_client
+from workflows.signal import SignalWorkflow
+
+WORKFLOWS = [SignalWorkflow]
+ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal]
+
+
+def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or get_settings().temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        activity_executor=ThreadPoolExecutor(max_workers=20),
+        **options,
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    migrate()
+    client = await get_temporal_client()
+    worker = build_worker(client)
+    logging.info("worker polling task queue %r on %s", get_settings().temporal_task_queue, get_settings().temporal_address)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,220 @@
+"""SignalWorkflow: one per signal. Owner, SLA, escalation ladder, acknowledgement, reassignment (seam 01)."""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.common import Role, TimelineEntry
+    from models.signals import (
+        AcknowledgeInput,
+        AcknowledgeResult,
+        EscalationTargetRequest,
+        ReassignInput,
+        SignalDetail,
+        SignalStart,
+        SignalStatus,
+    )
+    from workflows import search_attributes as sa
+    from workflows.paging import DB_ACTIVITY, page
+
+
+def refuse(code: str, message: str) -> ApplicationError:
+    """A refusal raised by an update validator; `code` maps to the HTTP status (see api/errors.py)."""
+    return ApplicationError(message, type=code, non_retryable=True)
+
+
+@workflow.defn
+class SignalWorkflow:
+    @workflow.init
+    def __init__(self, start: SignalStart) -> None:
+        self._start = start
+        self._status = SignalStatus.open
+        self._owners = list(start.owners)
+        self._sla_due_at = start.sla_due_at
+        self._escalation_level = 0
+        self._escalated_to: list[str] = []
+        self._acknowledged_by: str | None = None
+        self._sla_restarted = False
+        self._revision = 0
+        self._pages = 0
+        self._timeline = [
+            TimelineEntry(
+                at=start.created_at,
+                type="created",
+                actor=start.created_by,
+                detail=f"{start.severity} {start.family} on {start.account.name}, routing v{start.routing_version}",
+            )
+        ]
+
+    @workflow.run
+    async def run(self, start: SignalStart) -> SignalDetail:
+        self._publish()
+        await self._page(self._owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
+        await self._watch_sla()
+        await workflow.wait_condition(lambda: self._status == SignalStatus.resolved)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> SignalDetail:
+        start = self._start
+        return SignalDetail(
+            id=start.id,
+            family=start.family,
+            severity=start.severity,
+            account_id=start.account.id,
+            status=self._status,
+            owners=self._owners,
+            acknowledged_by=self._acknowledged_by,
+            escalation_level=self._escalation_level,
+            escalated_to=self._escalated_to,
+            sla_due_at=self._sla_due_at,
+            routing_version=start.routing_version,
+            created_at=start.created_at,
+            evidence=start.evidence,
+            timeline=self._timeline,
+        )
+
+    # --- acknowledgement -------------------------------------------------------------------------------
+
+    @workflow.update
+    async def acknowledge(self, request: AcknowledgeInput) -> AcknowledgeResult:
+        self._acknowledged_by = request.actor.id
+        self._status = SignalStatus.acknowledged
+        self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
+        await self._changed()
+        return AcknowledgeResult(status=self._status)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: AcknowledgeInput) -> None:
+        if self._status not in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is already {self._status}")
+        if request.actor.id not in self._owners + self._escalated_to:
+            raise refuse(
+                "forbidden",
+                f"only an owner ({', '.join(self._owners)}) or an escalation target may acknowledge this signal",
+            )
+
+    # --- reassignment ----------------------------------------------------------------------------------
+
+    @workflow.update
+    async def reassign(self, request: ReassignInput) -> SignalDetail:
+        previous = ", ".join(self._owners)
+        self._owners = [request.to_user_id]
+        self._escalation_level = 0
+        self._escalated_to = []
+        self._status = SignalStatus.open
+        self._sla_due_at = workflow.now() + self._start.rule.sla
+        self._sla_restarted = True
+        self._record(
+            "reassigned", request.actor.id, f"from {previous} to {request.to_user_id}: {request.reason}"
+        )
+        await self._changed()
+        await self._page(self._owners, "page", f"Signal {self._start.family} on {self._start.account.name} reassigned to you")
+        return self.state()
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignInput) -> None:
+        if self._status not in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is {self._status}; reassign its tasks instead")
+        actor = request.actor
+        allowed = (
+            actor.id in self._owners
+            or actor.id in self._escalated_to
+            or actor.role == Role.admin
+            or any(actor.manages(owner) for owner in self._owners)
+        )
+        if not allowed:
+            raise refuse("forbidden", "only an owner of this signal or their manager may reassign it")
+        if request.to_user_id in self._owners and len(self._owners) == 1:
+            raise refuse("conflict", f"{request.to_user_id} already owns this signal")
+
+    # --- the SLA and its escalation ladder -------------------------------------------------------------
+
+    async def _watch_sla(self) -> None:
+        """Wait for acknowledgement; each lapse fires the next escalation level. A reassignment restarts it."""
+        while self._acknowledged_by is None:
+            self._sla_restarted = False
+            if not await self._wait_for_action(until=self._sla_due_at):
+                continue
+            self._record("sla_lapsed", None, f"SLA of {self._start.rule.sla} lapsed unacknowledged")
+            await self._changed()
+            for level, step in enumerate(self._start.rule.escalation, start=1):
+                if not await self._wait_for_action(until=workflow.now() + step.after):
+                    break
+                await self._escalate(level, step.to)
+            else:
+                await workflow.wait_condition(lambda: self._acknowledged_by is not None or self._sla_restarted)
+
+    async def _wait_for_action(self, until) -> bool:
+        """True when `until` passed with nobody acting; False on acknowledgement or reassignment."""
+        remaining = until - workflow.now()
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    lambda: self._acknowledged_by is not None or self._sla_restarted, timeout=remaining
+                )
+                return False
+            except asyncio.TimeoutError:
+                pass
+        return self._acknowledged_by is None and not self._sla_restarted
+
+    async def _escalate(self, level: int, to: str) -> None:
+        targets = await workflow.execute_activity(
+            "resolve_escalation_target",
+            EscalationTargetRequest(to=to, account_team=self._start.account.team, current_owner_ids=self._owners),
+            result_type=list[str],
+            **DB_ACTIVITY,
+        )
+        self._escalation_level = level
+        self._status = SignalStatus.escalated
+        if not targets:
+            self._record("escalation_unassigned", None, f"level {level}: nobody holds {to!r} for this account")
+            await self._changed()
+            return
+        self._escalated_to += [t for t in targets if t not in self._escalated_to]
+        self._record("escalated", None, f"level {level} to {to}: {', '.join(targets)}")
+        await self._changed()
+        await self._page(
+            targets,
+            "escalation",
+            f"Escalation level {level}: {self._start.severity} {self._start.family} on {self._start.account.name} "
+            f"is unacknowledged past its SLA",
+        )
+
+    # --- bookkeeping -----------------------------------------------------------------------------------
+
+    def _record(self, type_: str, actor: str | None, detail: str) -> None:
+        self._timeline.append(TimelineEntry(at=workflow.now(), type=type_, actor=actor, detail=detail))
+
+    async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
+        self._pages += 1
+        await page(
+            user_ids, kind=kind, subject_type="signal", subject_id=self._start.id, text=text, key=f"page-{self._pages}"
+        )
+        self._record("paged", None, f"{kind} sent to {', '.join(user_ids)}")
+        await self._changed()
+
+    async def _changed(self) -> None:
+        """Publish the new state: search attributes for visibility, and the read model row."""
+        self._publish()
+        self._revision += 1
+        await workflow.execute_activity(
+            "save_signal", args=[self._revision, self.state()], **DB_ACTIVITY
+        )
+
+    def _publish(self) -> None:
+        start = self._start
+        workflow.upsert_search_attributes(
+            [
+                sa.ACCOUNT_ID.value_set(start.account.id),
+                sa.FAMILY.value_set(start.family),
+                sa.SEVERITY.value_set(start.severity.value),
+                sa.STATUS.value_set(self._status.value),
+                sa.OWNER_IDS.value_set(self._owners),
+                sa.ESCALATION_LEVEL.value_set(self._escalation_level),
+            ]
+        )
