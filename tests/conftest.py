@@ -112,3 +112,70 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.2):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+class ApiStack:
+    """A real Temporal dev server, a worker and the ASGI app, with the demo directory loaded."""
+
+    def __init__(self, env: WorkflowEnvironment, http: httpx.AsyncClient, tokens: dict[str, str], database_url: str) -> None:
+        self.env = env
+        self.database_url = database_url
+        self.client = env.client
+        self.http = http
+        self.tokens = tokens
+
+    def auth(self, user_id: str) -> dict[str, str]:
+        token = ADMIN_TOKEN if user_id == "admin" else self.tokens[user_id]
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=sa.ALL,
+        dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"],
+    )
+
+
+@pytest.fixture(scope="session")
+async def api_stack(tmp_path_factory) -> AsyncIterator[ApiStack]:
+    from api.main import app
+    from worker import build_worker
+
+    env = await start_dev_server()
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "PILLAR_ADMIN_TOKEN", "TEMPORAL_ADDRESS")}
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('api')}/pillar.db",
+        PILLAR_ADMIN_TOKEN=ADMIN_TOKEN,
+        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+    )
+    reset_engine()
+    migrate()
+    tokens = seed()
+    set_temporal_client(env.client)
+    worker = build_worker(env.client)
+    worker_task = asyncio.create_task(worker.run())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pillar.test") as http:
+        yield ApiStack(env, http, tokens, os.environ["DATABASE_URL"])
+    await worker.shutdown()
+    await worker_task
+    set_temporal_client(None)
+    await env.shutdown()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_engine()
+
+
+@pytest.fixture
+async def api(api_stack) -> ApiStack:
+    """The session's API stack, pointed back at its own database and Temporal (other fixtures may switch them)."""
+    if get_settings().database_url != api_stack.database_url:
+        os.environ["DATABASE_URL"] = api_stack.database_url
+        reset_engine()
+    set_temporal_client(api_stack.client)
+    return api_stack

@@ -1,0 +1,87 @@
+"""FastAPI dependencies: the DB session, the Temporal client, the caller and role checks."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from core.db import get_session
+from core.errors import PillarError
+from core.security import hash_token, same_token
+from core.settings import get_settings
+from core.temporal import get_temporal_client
+from models.common import Actor, Role
+from models.tables import User
+from services.directory import ADMIN_ID, actor_for
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def temporal_client() -> Client:
+    try:
+        return await get_temporal_client()
+    except RuntimeError as error:
+        raise PillarError("unavailable", f"Temporal is unreachable: {error}") from error
+
+
+TemporalDep = Annotated[Client, Depends(temporal_client)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    role: Role
+    name: str
+
+    def actor(self, session: Session) -> Actor:
+        return actor_for(session, self.id, self.role.value)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal_for_token(session: Session, token: str | None) -> Principal | None:
+    if not token:
+        return None
+    admin_token = get_settings().pillar_admin_token
+    if admin_token and same_token(token, admin_token):
+        return Principal(id=ADMIN_ID, role=Role.admin, name="Administrator")
+    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
+    return Principal(id=user.id, role=Role(user.role), name=user.name) if user else None
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise PillarError("unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
+    principal = principal_for_token(session, token)
+    if principal is None:
+        raise PillarError("unauthorized", "unknown or revoked token")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only the given roles (admin always passes)."""
+    allowed = {Role.admin, *roles}
+
+    def check(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise PillarError("forbidden", f"this action needs one of the roles: {names} (you are {user.role.value})")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[Principal, Depends(require_roles())]
+ConfigEditor = Annotated[Principal, Depends(require_roles(Role.revops))]
+OpsUser = Annotated[Principal, Depends(require_roles(Role.ops))]

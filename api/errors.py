@@ -1,0 +1,59 @@
+"""Every error leaves as `{"error": {"code", "message", "details"?}}`."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import PillarError
+
+CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                  409: "conflict", 422: "invalid", 503: "unavailable"}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422)}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None, headers=None) -> JSONResponse:
+    body = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _describe(error: dict) -> str:
+    location = ".".join(str(part) for part in error["loc"] if part != "body")
+    return f"{location}: {error['msg']}" if location else error["msg"]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PillarError)
+    async def pillar_error(_: Request, error: PillarError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else None
+        return error_response(error.status_code, error.code, error.message, error.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in error.errors()
+        ]
+        message = "; ".join(_describe(e) for e in error.errors())
+        return error_response(422, "invalid", f"invalid request: {message}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = CODE_BY_STATUS.get(error.status_code, "error")
+        return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))

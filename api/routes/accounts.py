@@ -1,0 +1,48 @@
+from fastapi import APIRouter
+from sqlmodel import select
+
+from api.deps import ConfigEditor, CurrentUser, SessionDep
+from api.errors import ERROR_RESPONSES
+from core.errors import PillarError
+from models.common import Identifier
+from models.directory import AccountIn, AccountOut
+from models.tables import Account, User
+from models.tables.types import utcnow
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["directory"], responses=ERROR_RESPONSES)
+
+
+def account_out(account: Account) -> AccountOut:
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.put("/{account_id}", response_model=AccountOut)
+def put_account(account_id: Identifier, body: AccountIn, session: SessionDep, _: ConfigEditor) -> AccountOut:
+    """Create or replace an account; its team maps roles to users (role `ae` on the account means `team.ae`)."""
+    team = {role.value: user_id for role, user_id in body.team.items()}
+    known = set(session.exec(select(User.id).where(User.id.in_(list(team.values())))))
+    unknown = sorted({u for u in team.values() if u not in known})
+    if unknown:
+        raise PillarError("invalid", f"unknown user(s) in team: {', '.join(unknown)}", {"unknown_users": unknown})
+    account = session.get(Account, account_id) or Account(id=account_id, name=body.name)
+    for field, value in body.model_dump(exclude={"team"}).items():
+        setattr(account, field, value)
+    account.team = team
+    account.updated_at = utcnow()
+    session.add(account)
+    session.commit()
+    session.refresh(account)
+    return account_out(account)
+
+
+@router.get("", response_model=list[AccountOut])
+def list_accounts(session: SessionDep, _: CurrentUser) -> list[AccountOut]:
+    return [account_out(a) for a in session.exec(select(Account).order_by(Account.id))]
+
+
+@router.get("/{account_id}", response_model=AccountOut)
+def get_account(account_id: str, session: SessionDep, _: CurrentUser) -> AccountOut:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise PillarError("not_found", f"no account {account_id!r}")
+    return account_out(account)

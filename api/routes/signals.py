@@ -1,0 +1,86 @@
+from fastapi import APIRouter, Query, Response, status
+from sqlmodel import select
+
+from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.errors import ERROR_RESPONSES
+from core.errors import PillarError
+from core.temporal import run_update
+from models.signals import (
+    AcknowledgeInput,
+    AcknowledgeResult,
+    ReassignInput,
+    ReassignRequest,
+    SignalCreated,
+    SignalDetail,
+    SignalIn,
+    SignalStatus,
+    SignalSummary,
+)
+from models.tables import SignalOwnerRow, SignalRow, User
+from services.signals import get_signal, open_signal, signal_handle
+from workflows.signal import SignalWorkflow
+
+router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SignalCreated,
+    responses={200: {"model": SignalCreated, "description": "The dedup_key was seen: the existing signal"}},
+)
+async def create_signal(body: SignalIn, response: Response, session: SessionDep, client: TemporalDep, user: CurrentUser):
+    """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
+    with the signal it first created."""
+    created, is_new = await open_signal(session, client, body, created_by=user.id)
+    if not is_new:
+        response.status_code = status.HTTP_200_OK
+    return created
+
+
+@router.get("", response_model=list[SignalSummary])
+def list_signals(
+    session: SessionDep,
+    _: CurrentUser,
+    status_: SignalStatus | None = Query(default=None, alias="status"),
+    owner_id: str | None = None,
+    account_id: str | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> list[SignalSummary]:
+    """Signals from the read model the workflows keep, newest first."""
+    query = select(SignalRow)
+    if status_ is not None:
+        query = query.where(SignalRow.status == status_.value)
+    if account_id is not None:
+        query = query.where(SignalRow.account_id == account_id)
+    if owner_id is not None:
+        query = query.join(SignalOwnerRow, SignalOwnerRow.signal_id == SignalRow.id).where(SignalOwnerRow.user_id == owner_id)
+    rows = session.exec(query.order_by(SignalRow.created_at.desc()).limit(limit))
+    return [SignalSummary.model_validate(row.state) for row in rows]
+
+
+@router.get("/{signal_id}", response_model=SignalDetail)
+async def read_signal(signal_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
+    return await get_signal(session, client, signal_id)
+
+
+@router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult)
+async def acknowledge_signal(signal_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
+    """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403."""
+    return await run_update(
+        signal_handle(client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=user.actor(session))
+    )
+
+
+@router.post("/{signal_id}/reassign", response_model=SignalDetail)
+async def reassign_signal(
+    signal_id: str, body: ReassignRequest, session: SessionDep, client: TemporalDep, user: CurrentUser
+) -> SignalDetail:
+    """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
+    if session.get(User, body.to_user_id) is None:
+        raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
+    return await run_update(
+        signal_handle(client, signal_id),
+        SignalWorkflow.reassign,
+        ReassignInput(actor=user.actor(session), **body.model_dump()),
+    )

@@ -1,0 +1,51 @@
+from fastapi import APIRouter, status
+from sqlmodel import select
+
+from api.deps import AdminUser, CurrentUser, SessionDep
+from api.errors import ERROR_RESPONSES
+from core.errors import PillarError
+from core.security import hash_token, new_token
+from models.directory import UserCreated, UserIn, UserOut
+from models.tables import User
+from services.directory import ADMIN_ID
+
+router = APIRouter(prefix="/api/v1/users", tags=["directory"], responses=ERROR_RESPONSES)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserCreated)
+def create_user(body: UserIn, session: SessionDep, _: AdminUser) -> UserCreated:
+    """Create a user and return their bearer token, once; only its hash is kept."""
+    if body.id == ADMIN_ID or session.get(User, body.id) is not None:
+        raise PillarError("conflict", f"a user with id {body.id!r} already exists")
+    if body.manager_id is not None and session.get(User, body.manager_id) is None:
+        raise PillarError("invalid", f"unknown manager_id {body.manager_id!r}", {"field": "manager_id"})
+    token = new_token()
+    user = User(
+        id=body.id,
+        name=body.name,
+        role=body.role.value,
+        manager_id=body.manager_id,
+        email=body.email,
+        webhook_url=str(body.webhook_url) if body.webhook_url else None,
+        token_hash=hash_token(token),
+    )
+    session.add(user)
+    session.commit()
+    return UserCreated(**user_out(user).model_dump(), token=token)
+
+
+@router.get("", response_model=list[UserOut])
+def list_users(session: SessionDep, _: CurrentUser) -> list[UserOut]:
+    return [user_out(u) for u in session.exec(select(User).order_by(User.id))]
+
+
+@router.get("/{user_id}", response_model=UserOut)
+def get_user(user_id: str, session: SessionDep, _: CurrentUser) -> UserOut:
+    user = session.get(User, user_id)
+    if user is None:
+        raise PillarError("not_found", f"no user {user_id!r}")
+    return user_out(user)
