@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import accounts, config, health, me, signals, users
+from api.routes import accounts, config, health, me, ops, signals, users
 
 
 def create_app() -> FastAPI:
@@ -13,7 +13,7 @@ def create_app() -> FastAPI:
         description="Revenue-operations engine: signals, tasks, plays and handoffs as durable Temporal workflows.",
     )
     errors.install(app)
-    for module in (health, users, me, accounts, config, signals):
+    for module in (health, users, me, accounts, config, signals, ops):
         app.include_router(module.router)
     return app
 

@@ -60,7 +60,7 @@ def postgres_db(monkeypatch):
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def any_db(request):
     """Runs the test once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_db")
@@ -179,3 +179,19 @@ async def api(api_stack) -> ApiStack:
         reset_engine()
     set_temporal_client(api_stack.client)
     return api_stack
+
+
+HISTORIES_DIR = os.path.join(os.path.dirname(__file__), "histories")
+
+
+async def record_history(handle, name: str) -> None:
+    """With PILLAR_RECORD_HISTORIES=1 (`make histories`), keep this execution's history for the replay tests.
+
+    Recorded histories are committed: CI replays every one of them against the current workflow code, so a
+    change that would break executions already running fails CI."""
+    if os.environ.get("PILLAR_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    os.makedirs(HISTORIES_DIR, exist_ok=True)
+    with open(os.path.join(HISTORIES_DIR, f"{name}.json"), "w") as out:
+        out.write(history.to_json())

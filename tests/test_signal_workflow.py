@@ -13,6 +13,7 @@ from models.common import Actor, Role
 from models.signals import AcknowledgeInput, ReassignInput, SignalIn, SignalStatus
 from models.tables import NotificationRow, SignalRow
 from services.signals import open_signal, signal_handle
+from tests.conftest import record_history
 from workflows.signal import SignalWorkflow
 
 WORKFLOW_TASK_EVENTS = {
@@ -67,6 +68,7 @@ async def test_critical_renewal_risk_pages_both_owners_then_escalates_on_time(ts
     with Session(get_engine()) as session:
         row = session.get(SignalRow, created.id)
         assert row.status == "acknowledged" and row.acknowledged_by == "victor" and row.escalation_level == 2
+    await record_history(handle, "signal_escalated_twice_then_acknowledged")
 
 
 async def test_acknowledgement_before_the_sla_stops_all_escalation(ts_env, ts_worker):
@@ -114,3 +116,4 @@ async def test_reassignment_restarts_the_sla_for_the_new_owner(ts_env, ts_worker
     assert state.escalation_level == 1 and state.escalated_to == ["lee"]  # casey's manager
     lapses = [e for e in state.timeline if e.type == "sla_lapsed"]
     assert lapses[-1].at - reassigned.timeline[-2].at >= timedelta(hours=4) - timedelta(seconds=5)
+    await record_history(handle, "signal_reassigned_then_escalated")

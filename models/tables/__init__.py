@@ -3,6 +3,7 @@
 from models.tables.config import ConfigVersion
 from models.tables.directory import Account, User
 from models.tables.notifications import NotificationRow
+from models.tables.ops import OpsAuditRow
 from models.tables.signals import SignalOwnerRow, SignalRow
 
-__all__ = ["Account", "ConfigVersion", "NotificationRow", "SignalOwnerRow", "SignalRow", "User"]
+__all__ = ["Account", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User"]

@@ -1,0 +1,48 @@
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+
+from api.deps import OpsUser, SessionDep, TemporalDep
+from api.errors import ERROR_RESPONSES
+from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
+from models.tables import OpsAuditRow
+from services import ops
+
+router = APIRouter(prefix="/api/v1/ops", tags=["operations"], responses=ERROR_RESPONSES)
+
+
+@router.get("/executions", response_model=list[Execution])
+async def list_executions(
+    client: TemporalDep,
+    _: OpsUser,
+    status: ExecutionStatus | None = None,
+    workflow_type: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_]+$"),
+    account_id: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[Execution]:
+    """Executions from Temporal visibility; failed ones say why and in which activity."""
+    query = ops.visibility_query(status, workflow_type, account_id, started_after, started_before)
+    return await ops.list_executions(client, query, limit)
+
+
+@router.post("/executions/{workflow_id}/replay", response_model=ReplayResult)
+async def replay_execution(workflow_id: str, client: TemporalDep, _: OpsUser, run_id: str | None = None) -> ReplayResult:
+    """Replay the recorded history against the workflow code this server runs now."""
+    from worker import WORKFLOWS
+
+    history = await ops.fetch_history(client, workflow_id, run_id)
+    return await ops.replay(history, WORKFLOWS, run_id)
+
+
+@router.post("/executions/{workflow_id}/reset", response_model=ResetResult)
+async def reset_execution(
+    workflow_id: str, body: ResetRequest, session: SessionDep, client: TemporalDep, user: OpsUser
+) -> ResetResult:
+    """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit."""
+    result = await ops.reset(client, workflow_id, body.reason, body.event_id)
+    session.add(OpsAuditRow(actor_id=user.id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
+                            reason=body.reason))
+    session.commit()
+    return result

@@ -1,0 +1,8 @@
+"""`pillar`: the command line for ops and revops. Each area adds its own sub-command group here."""
+
+import typer
+
+from cli.ops import ops_app
+
+app = typer.Typer(help="Pillar: revenue-operations engine on Temporal.", no_args_is_help=True)
+app.add_typer(ops_app, name="ops")

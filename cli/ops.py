@@ -1,0 +1,142 @@
+"""`pillar ops`: list, replay and reset executions, talking to Temporal directly (TEMPORAL_ADDRESS).
+
+`pillar ops replay --all` replays histories against the workflow code installed here: run it before deploying
+a workflow change; it exits non-zero on any non-determinism.
+"""
+
+import asyncio
+import getpass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from temporalio.client import WorkflowHistory
+
+from core.errors import PillarError
+from models.ops import ExecutionStatus, ReplayResult
+
+ops_app = typer.Typer(help="Failed executions: list them, replay them against today's code, reset them.", no_args_is_help=True)
+console = Console()
+
+
+async def _client():
+    from core.temporal import get_temporal_client
+
+    return await get_temporal_client()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@ops_app.command("list")
+def list_command(
+    status: Annotated[ExecutionStatus | None, typer.Option(help="failed, running, completed, ...")] = ExecutionStatus.failed,
+    workflow_type: Annotated[str | None, typer.Option("--type", help="e.g. PlayWorkflow")] = None,
+    account: Annotated[str | None, typer.Option(help="account id")] = None,
+    since: Annotated[datetime | None, typer.Option(help="started at or after (ISO-8601)")] = None,
+    limit: int = 100,
+) -> None:
+    """List executions with their failure and the activity that failed."""
+    from services import ops
+
+    async def run():
+        return await ops.list_executions(await _client(), ops.visibility_query(status, workflow_type, account, since), limit)
+
+    executions = asyncio.run(run())
+    table = Table("workflow id", "type", "status", "started", "failed in", "failure")
+    for e in executions:
+        table.add_row(e.workflow_id, e.workflow_type, e.status.value, f"{e.start_time:%Y-%m-%d %H:%M}" if e.start_time else "",
+                      e.failed_in or "", (e.failure or "")[:80])
+    console.print(table)
+    console.print(f"{len(executions)} execution(s)")
+
+
+def print_replays(results: list[ReplayResult]) -> int:
+    """One line per execution and a summary; returns how many were not deterministic."""
+    broken = 0
+    for result in results:
+        if result.deterministic:
+            console.print(f"[green]ok[/green]            {result.workflow_type or '?':18} {result.workflow_id}")
+        else:
+            broken += 1
+            console.print(f"[red]NON-DETERMINISTIC[/red] {result.workflow_type or '?':18} {result.workflow_id}: {result.error}")
+    console.print(f"replayed {len(results)}: {len(results) - broken} deterministic, {broken} not")
+    return broken
+
+
+async def replay_files(paths: list[Path], workflows) -> list[ReplayResult]:
+    from services import ops
+
+    results = []
+    for path in paths:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        results.append(await ops.replay(history, workflows))
+    return results
+
+
+@ops_app.command("replay")
+def replay_command(
+    workflow_id: Annotated[str | None, typer.Argument(help="one execution")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every execution matching --status/--type")] = False,
+    status: ExecutionStatus = ExecutionStatus.running,
+    workflow_type: Annotated[str | None, typer.Option("--type")] = None,
+    histories: Annotated[Path | None, typer.Option(help="a folder of recorded histories (*.json) instead of a server")] = None,
+    limit: int = 1000,
+) -> None:
+    """Replay histories against the workflow code installed here; exit 1 on any non-determinism."""
+    from services import ops
+    from worker import WORKFLOWS
+
+    if histories is not None:
+        results = asyncio.run(replay_files(sorted(histories.glob("*.json")), WORKFLOWS))
+    elif workflow_id or all_:
+        async def run() -> list[ReplayResult]:
+            client = await _client()
+            if workflow_id:
+                return [await ops.replay(await ops.fetch_history(client, workflow_id), WORKFLOWS)]
+            query = ops.visibility_query(status, workflow_type)
+            total = (await client.count_workflows(query or None)).count
+            out = []
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("replaying", total=min(total, limit))
+                async for run_id, history in ops.histories_of(client, query, limit):
+                    out.append(await ops.replay(history, WORKFLOWS, run_id))
+                    progress.advance(task)
+            return out
+
+        try:
+            results = asyncio.run(run())
+        except PillarError as error:
+            _fail(error.message)
+    else:
+        _fail("name a workflow id, or use --all, or --histories DIR")
+    raise typer.Exit(1 if print_replays(results) else 0)
+
+
+@ops_app.command("reset")
+def reset_command(
+    workflow_id: str,
+    reason: Annotated[str, typer.Option(help="why; recorded in the audit")],
+    event_id: Annotated[int | None, typer.Option(help="a WorkflowTaskCompleted event id (default: the last one)")] = None,
+) -> None:
+    """Reset an execution to its last completed workflow task (or --event-id) and let it run on."""
+    from core.db import session_scope
+    from models.tables import OpsAuditRow
+    from services import ops
+
+    async def run():
+        return await ops.reset(await _client(), workflow_id, reason, event_id)
+
+    try:
+        result = asyncio.run(run())
+    except PillarError as error:
+        _fail(error.message)
+    with session_scope() as session:
+        session.add(OpsAuditRow(actor_id=f"cli:{getpass.getuser()}", action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id, reason=reason))
+    console.print(f"reset {workflow_id} to event {result.reset_to_event_id}: new run {result.new_run_id}")

@@ -1,0 +1,177 @@
+"""What failed, why, and is it safe to run again: listing, replaying and resetting executions."""
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Replayer
+
+from core.errors import PillarError
+from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
+from workflows import search_attributes as sa
+
+VISIBILITY_STATUS = {
+    ExecutionStatus.running: "Running",
+    ExecutionStatus.completed: "Completed",
+    ExecutionStatus.failed: "Failed",
+    ExecutionStatus.cancelled: "Canceled",
+    ExecutionStatus.terminated: "Terminated",
+    ExecutionStatus.continued_as_new: "ContinuedAsNew",
+    ExecutionStatus.timed_out: "TimedOut",
+}
+STATUS_FROM_TEMPORAL = {
+    WorkflowExecutionStatus.RUNNING: ExecutionStatus.running,
+    WorkflowExecutionStatus.COMPLETED: ExecutionStatus.completed,
+    WorkflowExecutionStatus.FAILED: ExecutionStatus.failed,
+    WorkflowExecutionStatus.CANCELED: ExecutionStatus.cancelled,
+    WorkflowExecutionStatus.TERMINATED: ExecutionStatus.terminated,
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: ExecutionStatus.continued_as_new,
+    WorkflowExecutionStatus.TIMED_OUT: ExecutionStatus.timed_out,
+}
+UNHEALTHY = {ExecutionStatus.failed, ExecutionStatus.timed_out, ExecutionStatus.terminated}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def visibility_query(
+    status: ExecutionStatus | None = None,
+    workflow_type: str | None = None,
+    account_id: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+) -> str:
+    clauses = []
+    if status is not None:
+        clauses.append(f"ExecutionStatus = {_quote(VISIBILITY_STATUS[status])}")
+    if workflow_type:
+        clauses.append(f"WorkflowType = {_quote(workflow_type)}")
+    if account_id:
+        clauses.append(f"{sa.ACCOUNT_ID.name} = {_quote(account_id)}")
+    if started_after:
+        clauses.append(f"StartTime >= {_quote(started_after.isoformat())}")
+    if started_before:
+        clauses.append(f"StartTime < {_quote(started_before.isoformat())}")
+    return " AND ".join(clauses)
+
+
+def why_it_failed(history: WorkflowHistory) -> tuple[str | None, str | None]:
+    """The closing failure's message and the last activity that failed before it, read from the history."""
+    failed_in = message = None
+    scheduled: dict[int, str] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+        elif event.event_type in (EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
+            attributes = event.activity_task_failed_event_attributes if event.HasField(
+                "activity_task_failed_event_attributes") else event.activity_task_timed_out_event_attributes
+            failed_in = scheduled.get(attributes.scheduled_event_id)
+            message = attributes.failure.message or message
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            failure = event.workflow_execution_failed_event_attributes.failure
+            while failure.HasField("cause") and not failure.message:
+                failure = failure.cause
+            message = failure.message or message
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+            message = "terminated: " + (event.workflow_execution_terminated_event_attributes.reason or "no reason given")
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+            message = "the workflow run timed out"
+    return message, failed_in
+
+
+async def list_executions(client: Client, query: str, limit: int = 100) -> list[Execution]:
+    executions = []
+    async for found in client.list_workflows(query or None, limit=limit):
+        status = STATUS_FROM_TEMPORAL.get(found.status, ExecutionStatus.running)
+        execution = Execution(
+            workflow_id=found.id,
+            run_id=found.run_id,
+            workflow_type=found.workflow_type,
+            status=status,
+            start_time=found.start_time,
+            close_time=found.close_time,
+            account_id=found.typed_search_attributes.get(sa.ACCOUNT_ID),
+        )
+        if status in UNHEALTHY:
+            history = await client.get_workflow_handle(found.id, run_id=found.run_id).fetch_history()
+            execution.failure, execution.failed_in = why_it_failed(history)
+        executions.append(execution)
+    return executions
+
+
+async def fetch_history(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
+    try:
+        return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise PillarError("not_found", f"no execution {workflow_id!r}") from error
+        raise
+
+
+def workflow_type_of(history: WorkflowHistory) -> str | None:
+    first = history.events[0] if history.events else None
+    return first.workflow_execution_started_event_attributes.workflow_type.name if first else None
+
+
+def run_id_of(history: WorkflowHistory) -> str:
+    first = history.events[0] if history.events else None
+    return first.workflow_execution_started_event_attributes.original_execution_run_id if first else ""
+
+
+async def replay(history: WorkflowHistory, workflows: Sequence[type], run_id: str | None = None) -> ReplayResult:
+    """Replay a recorded history against `workflows` (the code as it is now)."""
+    replayer = Replayer(workflows=workflows, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    failure = result.replay_failure
+    return ReplayResult(
+        workflow_id=history.workflow_id,
+        run_id=run_id or run_id_of(history),
+        workflow_type=workflow_type_of(history),
+        deterministic=failure is None,
+        error=f"{type(failure).__name__}: {failure}" if failure else None,
+    )
+
+
+async def histories_of(client: Client, query: str, limit: int) -> AsyncIterator[tuple[str, WorkflowHistory]]:
+    async for found in client.list_workflows(query or None, limit=limit):
+        yield found.run_id, await client.get_workflow_handle(found.id, run_id=found.run_id).fetch_history()
+
+
+def last_workflow_task_completed(history: WorkflowHistory, at_or_before: int | None = None) -> int:
+    candidates = [
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and (at_or_before is None or e.event_id <= at_or_before)
+    ]
+    if not candidates:
+        raise PillarError("conflict", "the execution has no completed workflow task to reset to")
+    return candidates[-1]
+
+
+async def reset(client: Client, workflow_id: str, reason: str, event_id: int | None = None) -> ResetResult:
+    """Reset to the last completed workflow task (or the one at/before `event_id`) and run on from there."""
+    history = await fetch_history(client, workflow_id)
+    if event_id is not None and not any(
+        e.event_id == event_id and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in history.events
+    ):
+        raise PillarError("invalid", f"event {event_id} of {workflow_id} is not a completed workflow task",
+                          {"field": "event_id"})
+    target = event_id or last_workflow_task_completed(history)
+    description = await client.get_workflow_handle(workflow_id).describe()
+    response = await client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id),
+            reason=reason,
+            workflow_task_finish_event_id=target,
+            request_id=str(uuid.uuid4()),
+        )
+    )
+    return ResetResult(workflow_id=workflow_id, new_run_id=response.run_id, reset_to_event_id=target)
