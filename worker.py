@@ -2,21 +2,29 @@
 
 import asyncio
 import logging
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.directory import resolve_escalation_target
+from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
 from activities.notifications import deliver_webhook, record_notifications
+from activities.plays import report_play_outcome, save_play_run
 from activities.signals import save_signal
+from activities.tasks import save_tasks
 from core.db import migrate
 from core.settings import get_settings
 from core.temporal import get_temporal_client
+from workflows.handoff import HandoffWorkflow
+from workflows.play import PlayWorkflow
 from workflows.signal import SignalWorkflow
 
-WORKFLOWS = [SignalWorkflow]
+WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow]
 ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal]
+ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
+ACTIVITIES += [save_tasks, save_play_run, report_play_outcome]
 
 
 def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
@@ -35,6 +43,10 @@ async def main() -> None:
     migrate()
     client = await get_temporal_client()
     worker = build_worker(client)
+    # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
     logging.info("worker polling task queue %r on %s", get_settings().temporal_task_queue, get_settings().temporal_address)
     await worker.run()
 

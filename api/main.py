@@ -4,6 +4,9 @@ from fastapi import FastAPI
 
 from api import errors
 from api.routes import accounts, config, health, me, ops, signals, users
+from api.routes import events, layer_config, scenarios, scores
+from api.routes import handoff_specs, handoffs
+from api.routes import plays, tasks
 
 
 def create_app() -> FastAPI:
@@ -13,7 +16,8 @@ def create_app() -> FastAPI:
         description="Revenue-operations engine: signals, tasks, plays and handoffs as durable Temporal workflows.",
     )
     errors.install(app)
-    for module in (health, users, me, accounts, config, signals, ops):
+    for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
+                   handoff_specs, handoffs, tasks, plays):
         app.include_router(module.router)
     return app
 

@@ -8,6 +8,9 @@ from core import config_store
 from core.security import demo_token, hash_token
 from models.routing import RoutingConfigIn
 from models.tables import Account, User
+from services.layer_config import load_defaults as load_layer_defaults
+from services.handoffs import load_default_specs as load_handoff_specs
+from services.tasks import load_default_templates as load_task_templates
 
 
 def _rule(family, severity, owners, sla, escalation):
@@ -29,6 +32,8 @@ DEFAULT_ROUTING = {
         _rule("nps_decline", "info", ["csm"], "P7D", [("PT0S", "manager")]),
         _rule("handoff_governance_violation", "warning", ["manager"], "PT24H", [("PT0S", "vp")]),
         _rule("cross_sell_watermark", "info", ["ae"], "P7D", [("PT0S", "manager")]),
+        _rule("stalled_deal", "warning", ["ae"], "PT48H", [("PT0S", "manager")]),
+        _rule("close_date_drift", "warning", ["ae"], "PT48H", [("PT0S", "manager")]),
     ]
 }
 
@@ -60,6 +65,9 @@ def load_default_config(session: Session) -> None:
     if config_store.latest(session, config_store.ROUTING) is None:
         body = RoutingConfigIn.model_validate(DEFAULT_ROUTING).model_dump(mode="json")
         config_store.append(session, config_store.ROUTING, body, created_by="seed")
+    load_layer_defaults(session)
+    load_handoff_specs(session)
+    load_task_templates(session)
 
 
 def load_demo_directory(session: Session, admin_token: str) -> dict[str, str]:

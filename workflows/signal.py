@@ -1,4 +1,5 @@
-"""SignalWorkflow: one per signal. Owner, SLA, escalation ladder, acknowledgement, reassignment (seam 01)."""
+"""SignalWorkflow: one per signal. Owner, SLA, escalation ladder, acknowledgement, reassignment (seam 01),
+and the signal's tasks with their due timers and structured outcomes (seam 02)."""
 
 import asyncio
 from datetime import timedelta
@@ -8,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.common import Role, TimelineEntry
+    from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, Task, TaskOutcomeInput
     from models.signals import (
         AcknowledgeInput,
         AcknowledgeResult,
@@ -21,9 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.paging import DB_ACTIVITY, page
 
 
-def refuse(code: str, message: str) -> ApplicationError:
-    """A refusal raised by an update validator; `code` maps to the HTTP status (see api/errors.py)."""
-    return ApplicationError(message, type=code, non_retryable=True)
+def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
+    """A refusal raised by an update validator; `code` maps to the HTTP status (see api/errors.py), and
+    `details` (e.g. the missing fields) reach the error body's `details`."""
+    return ApplicationError(message, *([details] if details else []), type=code, non_retryable=True)
 
 
 @workflow.defn
@@ -40,6 +43,9 @@ class SignalWorkflow:
         self._sla_restarted = False
         self._revision = 0
         self._pages = 0
+        self._tasks: list[Task] = []
+        self._task_revision = 0
+        self._task_changes = 0
         self._timeline = [
             TimelineEntry(
                 at=start.created_at,
@@ -54,6 +60,8 @@ class SignalWorkflow:
         self._publish()
         await self._page(self._owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
         await self._watch_sla()
+        if workflow.patched("signal-task-due-timers"):
+            await self._watch_tasks()
         await workflow.wait_condition(lambda: self._status == SignalStatus.resolved)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
@@ -75,6 +83,7 @@ class SignalWorkflow:
             routing_version=start.routing_version,
             created_at=start.created_at,
             evidence=start.evidence,
+            tasks=self._tasks,
             timeline=self._timeline,
         )
 
@@ -131,6 +140,135 @@ class SignalWorkflow:
             raise refuse("forbidden", "only an owner of this signal or their manager may reassign it")
         if request.to_user_id in self._owners and len(self._owners) == 1:
             raise refuse("conflict", f"{request.to_user_id} already owns this signal")
+
+    # --- tasks (seam 02) -------------------------------------------------------------------------------
+
+    @workflow.update
+    async def add_task(self, request: AddTaskInput) -> Task:
+        due_at = request.due_at
+        task = Task(
+            id=f"{self._start.id}-t{len(self._tasks) + 1}",
+            signal_id=self._start.id,
+            template_key=request.template_key,
+            title=request.title,
+            owner_id=request.owner_id,
+            due_at=due_at,
+            play_run_id=request.play_run_id,
+            created_at=workflow.now(),
+            escalate_at=due_at + timedelta(seconds=request.escalate_after_seconds),
+        )
+        self._tasks.append(task)
+        self._record("task_added", request.actor.id, f"{task.id} {task.title!r} for {task.owner_id}, due {due_at.isoformat()}")
+        await self._tasks_changed()
+        if task.owner_id != request.actor.id:
+            await self._page_task(task, [task.owner_id], "page", f"New task on {self._start.account.name}: {task.title}")
+        return task
+
+    @add_task.validator
+    def _validate_add_task(self, request: AddTaskInput) -> None:
+        if self._status in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is {self._status}: acknowledge it before adding tasks")
+        if self._status == SignalStatus.resolved:
+            raise refuse("conflict", f"signal {self._start.id} is already resolved")
+        actor = request.actor
+        involved = self._owners + self._escalated_to + [self._acknowledged_by]
+        if not (actor.id in involved or actor.role == Role.admin or any(actor.manages(u) for u in involved)):
+            raise refuse("forbidden", "only an owner of this signal, an escalation target or their manager may add tasks")
+
+    @workflow.update
+    async def set_task_outcome(self, request: TaskOutcomeInput) -> Task:
+        task = self._task(request.task_id)
+        task.outcome = request.outcome
+        task.note = request.note
+        task.blocked_on = request.blocked_on if request.outcome == Outcome.blocked_waiting_on else None
+        task.outcome_at = workflow.now()
+        task.outcome_by = request.actor.id if request.actor else f"play:{request.via_play_run}"
+        detail = f"{task.id} {task.outcome.value}" + (f" (waiting on {task.blocked_on})" if task.blocked_on else "")
+        self._record("task_outcome", task.outcome_by, detail)
+        if all(t.outcome in FINAL_OUTCOMES for t in self._tasks):
+            self._status = SignalStatus.resolved
+            self._record("resolved", None, "every task has a final outcome")
+        await self._tasks_changed()
+        return task
+
+    @set_task_outcome.validator
+    def _validate_set_task_outcome(self, request: TaskOutcomeInput) -> None:
+        task = self._task(request.task_id)
+        if task is None:
+            raise refuse("not_found", f"signal {self._start.id} has no task {request.task_id!r}")
+        if task.outcome in FINAL_OUTCOMES:
+            raise refuse("conflict", f"task {task.id} already has the final outcome {task.outcome.value}")
+        if request.outcome == Outcome.blocked_waiting_on and not request.blocked_on:
+            raise refuse("invalid", "blocked_waiting_on needs blocked_on: say who or what the task is waiting on")
+        actor = request.actor
+        by_its_play = request.via_play_run is not None and request.via_play_run == task.play_run_id
+        by_a_person = actor is not None and (
+            actor.id == task.owner_id or actor.manages(task.owner_id) or actor.role == Role.admin
+        )
+        if not (by_its_play or by_a_person):
+            raise refuse("forbidden", f"only the task's owner ({task.owner_id}) or their manager may set its outcome")
+
+    def _task(self, task_id: str) -> Task | None:
+        return next((t for t in self._tasks if t.id == task_id), None)
+
+    async def _watch_tasks(self) -> None:
+        """Each open task's due timer: overdue pages the owner, then `escalate_at` pages the owner's manager."""
+        while self._status != SignalStatus.resolved:
+            deadlines = [d for t in self._tasks if not t.is_final and (d := self._task_deadline(t))]
+            seen = self._task_changes
+            remaining = min(deadlines) - workflow.now() if deadlines else None
+            if remaining is None or remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._task_changes != seen or self._status == SignalStatus.resolved, timeout=remaining
+                    )
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            await self._fire_task_deadlines()
+
+    @staticmethod
+    def _task_deadline(task: Task):
+        """A task that runs a play has no timer of its own: the play's steps carry the due dates and escalation."""
+        if task.play_run_id:
+            return None
+        if not task.overdue_paged:
+            return task.due_at
+        return None if task.escalated_at else task.escalate_at
+
+    async def _fire_task_deadlines(self) -> None:
+        now = workflow.now()
+        for task in [t for t in self._tasks if not t.is_final]:
+            if not task.overdue_paged and now >= task.due_at:
+                task.overdue_paged = True
+                task.escalate_at = max(task.escalate_at or now, now)
+                self._record("task_overdue", None, f"{task.id} is past its due date")
+                await self._page_task(task, [task.owner_id], "overdue", f"Task overdue on {self._start.account.name}: {task.title}")
+            elif task.overdue_paged and not task.escalated_at and now >= task.escalate_at:
+                managers = await workflow.execute_activity(
+                    "resolve_escalation_target",
+                    EscalationTargetRequest(to="manager", account_team=self._start.account.team, current_owner_ids=[task.owner_id]),
+                    result_type=list[str],
+                    **DB_ACTIVITY,
+                )
+                task.escalated_at, task.escalated_to = now, managers
+                self._record("task_escalated", None, f"{task.id} overdue: escalated to {', '.join(managers) or 'nobody'}")
+                await self._page_task(
+                    task, managers, "escalation", f"{task.owner_id}'s task on {self._start.account.name} is overdue: {task.title}"
+                )
+        await self._tasks_changed()
+
+    async def _page_task(self, task: Task, user_ids: list[str], kind: str, text: str) -> None:
+        self._pages += 1
+        await page(user_ids, kind=kind, subject_type="task", subject_id=task.id, text=text, key=f"page-{self._pages}")
+
+    async def _tasks_changed(self) -> None:
+        self._task_changes += 1
+        self._task_revision += 1
+        await workflow.execute_activity(
+            "save_tasks", args=[self._task_revision, self._start.account.id, self._tasks], **DB_ACTIVITY
+        )
+        await self._changed()
 
     # --- the SLA and its escalation ladder -------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from models.signals import (
     SignalSummary,
 )
 from models.tables import SignalOwnerRow, SignalRow, User
+from models.tasks import Task, TaskIn
 from services.signals import get_signal, open_signal, signal_handle
+from services.tasks import add_task, candidates_for
 from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
@@ -66,10 +68,20 @@ async def read_signal(signal_id: str, session: SessionDep, client: TemporalDep, 
 
 @router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult)
 async def acknowledge_signal(signal_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
-    """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403."""
-    return await run_update(
-        signal_handle(client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=user.actor(session))
-    )
+    """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403. The answer offers the
+    best three task templates for the signal's family and the account's segment."""
+    handle = signal_handle(client, signal_id)
+    result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=user.actor(session)))
+    result.task_candidates = candidates_for(session, await handle.query(SignalWorkflow.state))
+    return result
+
+
+@router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task)
+async def create_task(signal_id: str, body: TaskIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+    """Turn an acknowledged signal into a task from a template (409 before acknowledgement). `owner_id` defaults to
+    the caller when they own the signal, `due_at` to the severity's (critical P1D, warning P3D, info P7D). A template
+    with a play also starts that play for the account, linked to the signal and the task."""
+    return await add_task(session, client, signal_id, body, user.actor(session))
 
 
 @router.post("/{signal_id}/reassign", response_model=SignalDetail)

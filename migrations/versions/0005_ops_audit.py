@@ -1,7 +1,7 @@
 """ops audit
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 import sqlalchemy as sa
 import sqlmodel
@@ -10,7 +10,7 @@ from alembic import op
 import models.tables.types
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

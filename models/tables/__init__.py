@@ -2,8 +2,13 @@
 
 from models.tables.config import ConfigVersion
 from models.tables.directory import Account, User
+from models.tables.events import AccountScoreRow, EventRow
+from models.tables.handoffs import HandoffAuditRow, HandoffRow
 from models.tables.notifications import NotificationRow
 from models.tables.ops import OpsAuditRow
+from models.tables.plays import PlayRunOwnerRow, PlayRunRow
 from models.tables.signals import SignalOwnerRow, SignalRow
+from models.tables.tasks import TaskRow
 
-__all__ = ["Account", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User"]
+__all__ = ["Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User",
+           "PlayRunOwnerRow", "PlayRunRow", "TaskRow"]

@@ -1,0 +1,72 @@
+"""PlayWorkflow's side effects: the play_runs read model (the manager's stuck view), and feeding an exit
+outcome back to the signal task that started the play."""
+
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from sqlmodel import delete
+
+from core.db import session_scope
+from core.temporal import get_temporal_client
+from models.plays import PlayOutcomeReport, PlayRun
+from models.tables import PlayRunOwnerRow, PlayRunRow
+from models.tables.types import utcnow
+from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
+from services.signals import signal_handle
+from workflows.signal import SignalWorkflow
+
+
+@activity.defn
+def save_play_run(revision: int, run: PlayRun) -> None:
+    """Upsert the run's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
+    with session_scope() as session:
+        row = session.get(PlayRunRow, run.id, with_for_update=True)
+        if row is not None and row.revision >= revision:
+            return
+        if row is None:
+            row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
+                             account_id=run.account_id, status=run.status.value, started_at=run.started_at,
+                             updated_at=utcnow(), state={})
+            session.add(row)
+            session.flush()
+            for user_id in sorted({s.owner_id for s in run.steps}):
+                session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
+        open_steps = run.open_steps()
+        waiting = sorted(open_steps, key=lambda s: (s.ready_at, s.key))
+        stuck = waiting[0] if waiting and run.status == "running" else None
+        row.signal_id = run.signal_id
+        row.status = run.status.value
+        row.outcome = run.outcome
+        row.current_steps = [s.key for s in open_steps]
+        row.stuck_step_key = stuck.key if stuck else None
+        row.stuck_owner_id = stuck.owner_id if stuck else None
+        row.stuck_since = stuck.ready_at if stuck else None
+        row.stuck_due_at = stuck.due_at if stuck else None
+        row.next_due_at = min((s.due_at for s in open_steps), default=None) if stuck else None
+        row.revision = revision
+        row.updated_at = utcnow()
+        row.state = run.model_dump(mode="json")
+        session.add(row)
+
+
+@activity.defn
+async def report_play_outcome(report: PlayOutcomeReport) -> None:
+    """Set the linked task's outcome; if it already has a final one (its owner closed it), leave it be."""
+    handle = signal_handle(await get_temporal_client(), report.signal_id)
+    request = TaskOutcomeInput(task_id=report.task_id, outcome=report.outcome, note=report.note, via_play_run=report.run_id)
+    if await _task_is_final(handle, report.task_id):
+        return
+    try:
+        await handle.execute_update(SignalWorkflow.set_task_outcome, request)
+    except WorkflowUpdateFailedError as error:
+        if await _task_is_final(handle, report.task_id):
+            return
+        raise ApplicationError(f"task {report.task_id} refused the play's outcome: {error.cause}", non_retryable=True) from error
+
+
+async def _task_is_final(handle, task_id: str) -> bool:
+    signal = await handle.query(SignalWorkflow.state)
+    task = next((t for t in signal.tasks if t.id == task_id), None)
+    if task is None:
+        raise ApplicationError(f"signal {signal.id} has no task {task_id}", non_retryable=True)
+    return task.outcome in FINAL_OUTCOMES

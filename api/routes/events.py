@@ -1,0 +1,63 @@
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, status
+from sqlmodel import select
+
+from api.deps import CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.errors import ERROR_RESPONSES
+from core.errors import PillarError
+from models.common import Role
+from models.detection import DetectionRunIn, DetectionRunOut
+from models.events import AccountEvent, EventBatch, EventKind, StoredEvent
+from models.tables import Account, EventRow
+from services.events import IngestResult, ingest, score_and_detect, stored
+
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERROR_RESPONSES)
+
+EventWriter = Annotated[Principal, Depends(require_roles(Role.revops, Role.ops))]
+
+
+@router.post("/events", status_code=status.HTTP_201_CREATED, response_model=IngestResult)
+async def post_event(event: Annotated[AccountEvent, Body()], session: SessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
+    """Store one event, rescore its account and open the signals it triggers."""
+    return await ingest(session, client, [event], actor=user.id)
+
+
+@router.post("/events/batch", status_code=status.HTTP_201_CREATED, response_model=IngestResult)
+async def post_events(body: EventBatch, session: SessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
+    """Store up to 1000 events in one transaction: one invalid event (422 naming its index and field) stores none.
+    An event whose `external_id` was seen before is counted as a duplicate, not stored twice."""
+    return await ingest(session, client, body.events, actor=user.id)
+
+
+@router.get("/events", response_model=list[StoredEvent])
+def list_events(
+    session: SessionDep,
+    _: CurrentUser,
+    account_id: str,
+    kind: EventKind | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> list[StoredEvent]:
+    """An account's events, newest first."""
+    query = select(EventRow).where(EventRow.account_id == account_id)
+    if kind is not None:
+        query = query.where(EventRow.kind == kind.value)
+    return [stored(r) for r in session.exec(query.order_by(EventRow.occurred_at.desc()).limit(limit))]
+
+
+@router.post("/detection/run", response_model=DetectionRunOut)
+async def run_detection(session: SessionDep, client: TemporalDep, user: EventWriter, body: DetectionRunIn | None = None) -> DetectionRunOut:
+    """Rescore and evaluate every signal definition at `as_of` (default now), for time-based conditions such as
+    inactivity that no new event will trigger. Safe to repeat: a condition fires once per dedup window."""
+    body = body or DetectionRunIn()
+    query = select(Account).order_by(Account.id)
+    if body.account_ids is not None:
+        query = query.where(Account.id.in_(body.account_ids))
+    accounts = list(session.exec(query))
+    unknown = sorted(set(body.account_ids or []) - {a.id for a in accounts})
+    if unknown:
+        raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})
+    as_of = body.as_of or datetime.now(UTC)
+    _, signals = await score_and_detect(session, client, accounts, as_of, actor=user.id)
+    return DetectionRunOut(as_of=as_of, accounts=len(accounts), signals=signals)

@@ -1,0 +1,77 @@
+from fastapi import APIRouter, Query, status
+
+from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.errors import ERROR_RESPONSES
+from models.plays import (
+    ExitInput,
+    ExitRequest,
+    PlayDef,
+    PlayRun,
+    PlayRunCreated,
+    PlayRunIn,
+    PlayRunSummary,
+    RunStatus,
+    StepCompleteInput,
+    StepCompleteRequest,
+)
+from plays import load_library
+from services.plays import get_play_run, list_play_runs, start_play_run, update_run
+from workflows.play import PlayWorkflow
+
+router = APIRouter(tags=["plays"], responses=ERROR_RESPONSES)
+
+
+@router.get("/api/v1/plays", response_model=list[PlayDef])
+def get_plays(_: CurrentUser) -> list[PlayDef]:
+    """The play library in force (plays/*.toml): entry criteria, exit outcomes, steps with owners, dependencies,
+    due durations and required output fields."""
+    return list(load_library().values())
+
+
+@router.post("/api/v1/play-runs", status_code=status.HTTP_201_CREATED, response_model=PlayRunCreated)
+async def create_play_run(body: PlayRunIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> PlayRunCreated:
+    """Start the play's current version for the account. With a `signal_id`, its family must be in the play's
+    entry criteria (422 otherwise). The run keeps this version whatever the library becomes."""
+    return await start_play_run(session, client, body, started_by=user.id)
+
+
+@router.get("/api/v1/play-runs", response_model=list[PlayRunSummary])
+def get_play_runs(
+    session: SessionDep,
+    _: CurrentUser,
+    status_: RunStatus | None = Query(default=None, alias="status"),
+    play_key: str | None = None,
+    owner_id: str | None = None,
+    account_id: str | None = None,
+    stuck: bool = False,
+    limit: int = Query(default=500, ge=1, le=5000),
+) -> list[PlayRunSummary]:
+    """The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds
+    overdue). `stuck=true` keeps runs with an open step past its due date, longest waiting first. One query on the
+    read model the play workflows keep; `owner_id` matches anyone who owns a step of the run."""
+    return list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id, account_id=account_id,
+                          stuck=stuck, limit=limit)
+
+
+@router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun)
+async def read_play_run(run_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
+    """The full step picture, from the workflow itself."""
+    return await get_play_run(session, client, run_id)
+
+
+@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/complete", response_model=PlayRun)
+async def complete_step(
+    run_id: str, step_key: str, body: StepCompleteRequest, session: SessionDep, client: TemporalDep, user: CurrentUser
+) -> PlayRun:
+    """The step's owner (or their manager) completes it with its output fields. Open dependencies → 409, missing
+    required fields → 422 naming them, anyone else → 403."""
+    request = StepCompleteInput(step_key=step_key, actor=user.actor(session), **body.model_dump())
+    return await update_run(session, client, run_id, PlayWorkflow.complete_step, request)
+
+
+@router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun)
+async def exit_play_run(run_id: str, body: ExitRequest, session: SessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
+    """End the run with one of the play's exit outcomes (anything else → 422 listing them); a run started from a
+    signal's task feeds the outcome back to that task."""
+    request = ExitInput(actor=user.actor(session), **body.model_dump())
+    return await update_run(session, client, run_id, PlayWorkflow.exit, request)

@@ -1,0 +1,52 @@
+from fastapi import APIRouter, Query
+
+from api.deps import ConfigEditor, CurrentUser, SessionDep, TemporalDep
+from api.errors import ERROR_RESPONSES
+from core import config_store
+from core.errors import PillarError
+from models.routing import ConfigVersionRef
+from models.tasks import OutcomeIn, Task
+from models.templates import TaskTemplates, TaskTemplatesIn
+from services.tasks import TASK_TEMPLATES, current_templates, list_tasks, set_outcome
+
+router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
+
+
+@router.get("/api/v1/tasks", response_model=list[Task])
+def get_tasks(
+    session: SessionDep,
+    _: CurrentUser,
+    owner_id: str | None = None,
+    open_: bool | None = Query(default=None, alias="open"),
+    limit: int = Query(default=500, ge=1, le=2000),
+) -> list[Task]:
+    """Tasks from the read model the signal workflows keep, soonest due first. `open=true`: no final outcome yet."""
+    return list_tasks(session, owner_id, open_, limit)
+
+
+@router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task)
+async def post_outcome(task_id: str, body: OutcomeIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+    """The task's owner or their manager records its outcome: renewed, churned, expanded, lost, reassigned, or
+    blocked_waiting_on (with blocked_on). There is no `done`. The signal resolves when every task has a final one."""
+    return await set_outcome(session, client, task_id, body, user.actor(session))
+
+
+@router.get("/api/v1/config/task-templates", response_model=TaskTemplates, tags=["config"])
+def get_task_templates(session: SessionDep, _: CurrentUser) -> TaskTemplates:
+    """The task-template library in force, by signal family and account segment."""
+    return current_templates(session)
+
+
+@router.put("/api/v1/config/task-templates", response_model=ConfigVersionRef, tags=["config"])
+def put_task_templates(body: TaskTemplatesIn, session: SessionDep, editor: ConfigEditor) -> ConfigVersionRef:
+    """Write a new version of the template library; tasks already created keep their title and dates."""
+    row = config_store.append(session, TASK_TEMPLATES, body.model_dump(mode="json"), created_by=editor.id)
+    return ConfigVersionRef(version=row.version)
+
+
+@router.get("/api/v1/config/task-templates/{version}", response_model=TaskTemplates, tags=["config"])
+def get_task_templates_version(version: int, session: SessionDep, _: CurrentUser) -> TaskTemplates:
+    row = config_store.get(session, TASK_TEMPLATES, version)
+    if row is None:
+        raise PillarError("not_found", f"no task-template version {version}")
+    return TaskTemplates.model_validate({**row.body, "version": row.version, "created_at": row.created_at})

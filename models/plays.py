@@ -1,0 +1,297 @@
+"""Plays (seam 03): the play library's shape, a play run's state, and the contracts around PlayWorkflow."""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from models.common import Actor, Duration, Identifier, Role, TimelineEntry
+from models.routing import FAMILY_PATTERN
+from models.signals import AccountSnapshot
+from models.tasks import FINAL_OUTCOMES, Outcome
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class StepDef(BaseModel):
+    key: str = Field(pattern=KEY_PATTERN, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    owner_role: Role
+    depends_on: list[str] = []
+    due: Duration = Field(description="Counted from when the step becomes ready")
+    required_fields: list[str] = []
+
+    @field_validator("due")
+    @classmethod
+    def _positive_due(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("a step's due duration must be longer than zero")
+        return value
+
+
+class EntryCriteria(BaseModel):
+    families: list[str] = Field(min_length=1)
+
+    @field_validator("families")
+    @classmethod
+    def _family_names(cls, value: list[str]) -> list[str]:
+        import re
+
+        for family in value:
+            if not re.match(FAMILY_PATTERN, family):
+                raise ValueError(f"{family!r} is not a signal family name")
+        return value
+
+
+class PlayDef(BaseModel):
+    """One play of the library, as a file in plays/ describes it. A running play keeps the version it started with."""
+
+    key: str = Field(pattern=KEY_PATTERN, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    description: str = ""
+    entry: EntryCriteria
+    exit_outcomes: list[str] = Field(min_length=1)
+    task_outcome: dict[str, Outcome] = Field(
+        default={}, description="How an exit outcome that is not itself a task outcome feeds back to the linked task"
+    )
+    escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue notice to the manager's page")
+    steps: list[StepDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PlayDef":
+        problems = step_problems(self.steps) + self._outcome_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _outcome_problems(self) -> list[str]:
+        problems = []
+        for outcome in self.exit_outcomes:
+            mapped = self.task_outcome.get(outcome) or (Outcome(outcome) if outcome in Outcome.__members__ else None)
+            if mapped is None:
+                problems.append(f"exit outcome {outcome!r} is not a task outcome and has no task_outcome mapping")
+            elif mapped not in FINAL_OUTCOMES:
+                problems.append(f"exit outcome {outcome!r} must map to a final task outcome, not {mapped.value!r}")
+        return problems
+
+    def task_outcome_for(self, exit_outcome: str) -> Outcome:
+        return self.task_outcome.get(exit_outcome) or Outcome(exit_outcome)
+
+    def planned_duration(self) -> timedelta:
+        """The longest chain of step due durations: how long the play takes when every step is on time."""
+        by_key = {s.key: s for s in self.steps}
+        finish: dict[str, timedelta] = {}
+
+        def finish_of(key: str) -> timedelta:
+            if key not in finish:
+                step = by_key[key]
+                finish[key] = max((finish_of(d) for d in step.depends_on), default=timedelta(0)) + step.due
+            return finish[key]
+
+        return max(finish_of(k) for k in by_key)
+
+    def step(self, key: str) -> StepDef | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+
+def step_problems(steps: list[StepDef]) -> list[str]:
+    """Unique keys, dependencies that exist, no cycles: each problem names the step."""
+    problems: list[str] = []
+    keys = [s.key for s in steps]
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.append(f"step {key!r} is defined twice")
+    known = set(keys)
+    for step in steps:
+        for dep in step.depends_on:
+            if dep not in known:
+                problems.append(f"step {step.key!r} depends on unknown step {dep!r}")
+            elif dep == step.key:
+                problems.append(f"step {step.key!r} depends on itself")
+    if not problems:
+        cycle = _find_cycle({s.key: s.depends_on for s in steps})
+        if cycle:
+            problems.append(f"steps form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in graph[node]:
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+# --- a play run -------------------------------------------------------------------------------------------
+
+
+class StepStatus(StrEnum):
+    blocked = "blocked"
+    ready = "ready"
+    overdue = "overdue"
+    done = "done"
+    failed = "failed"
+
+
+OPEN_STEP_STATUSES = (StepStatus.ready, StepStatus.overdue)
+
+
+class RunStatus(StrEnum):
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class RunStep(BaseModel):
+    key: str
+    title: str
+    owner_id: str
+    depends_on: list[str] = []
+    status: StepStatus = StepStatus.blocked
+    ready_at: datetime | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    fields: dict[str, Any] = {}
+    required_fields: list[str] = []
+    escalated_at: datetime | None = None
+    escalated_to: list[str] = []
+
+
+class Stuck(BaseModel):
+    step_key: str
+    owner_id: str
+    waiting_since: datetime
+    overdue_seconds: int
+
+
+class PlayRunSummary(BaseModel):
+    id: str
+    play_key: str
+    play_version: int
+    account_id: str
+    status: RunStatus
+    current_steps: list[str] = []
+    stuck: Stuck | None = None
+
+
+class PlayRun(BaseModel):
+    id: str
+    workflow_id: str
+    play_key: str
+    play_version: int
+    account_id: str
+    signal_id: str | None = None
+    task_id: str | None = None
+    status: RunStatus
+    outcome: str | None = None
+    note: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    steps: list[RunStep]
+    stuck: Stuck | None = None
+    timeline: list[TimelineEntry] = []
+
+    def open_steps(self) -> list[RunStep]:
+        return [s for s in self.steps if s.status in OPEN_STEP_STATUSES]
+
+    def as_of(self, now: datetime) -> "PlayRun":
+        """The run as it stands at `now`: open steps past their due date are overdue, and what it is stuck on."""
+        run = self.model_copy(deep=True)
+        if run.status == RunStatus.running:
+            for step in run.open_steps():
+                if step.due_at and now > step.due_at:
+                    step.status = StepStatus.overdue
+        run.stuck = run.stuck_at(now)
+        return run
+
+    def stuck_at(self, now: datetime) -> Stuck | None:
+        """The open step the run has waited on longest, and how far past its due date it is now."""
+        if self.status != RunStatus.running:
+            return None
+        waiting = sorted(self.open_steps(), key=lambda s: (s.ready_at, s.key))
+        if not waiting:
+            return None
+        step = waiting[0]
+        overdue = max(0, int((now - step.due_at).total_seconds()))
+        return Stuck(step_key=step.key, owner_id=step.owner_id, waiting_since=step.ready_at, overdue_seconds=overdue)
+
+
+# --- API and workflow contracts ----------------------------------------------------------------------------
+
+
+class PlayRunIn(BaseModel):
+    play_key: str = Field(pattern=KEY_PATTERN, max_length=64)
+    account_id: Identifier
+    signal_id: Identifier | None = None
+
+
+class PlayRunCreated(BaseModel):
+    id: str
+    workflow_id: str
+    play_key: str
+    play_version: int
+    status: RunStatus
+
+
+class PlayStart(BaseModel):
+    """PlayWorkflow's input: the play definition in force at start and every step's owner, resolved once."""
+
+    id: str
+    play: PlayDef
+    account: AccountSnapshot
+    step_owners: dict[str, str]
+    started_at: datetime
+    started_by: str | None = None
+    signal_id: str | None = None
+    signal_family: str | None = None
+    task_id: str | None = None
+
+
+class StepCompleteRequest(BaseModel):
+    fields: dict[str, Any] = {}
+
+
+class StepCompleteInput(StepCompleteRequest):
+    step_key: str
+    actor: Actor
+
+
+class ExitRequest(BaseModel):
+    outcome: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class ExitInput(ExitRequest):
+    actor: Actor
+
+
+class PlayOutcomeReport(BaseModel):
+    """Activity input: a finished run's exit outcome, fed back to the signal task that started it."""
+
+    run_id: str
+    signal_id: str
+    task_id: str
+    outcome: Outcome
+    note: str | None = None
+
+
+def missing_fields(required: list[str], fields: dict[str, Any]) -> list[str]:
+    return [name for name in required if fields.get(name) in (None, "", [], {})]

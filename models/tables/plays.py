@@ -1,0 +1,45 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models.tables.types import UTCDateTime
+
+
+class PlayRunRow(SQLModel, table=True):
+    """Read model of a play run, written by PlayWorkflow's activity at every transition.
+
+    The manager's "where is each play stuck" view is one query on it: `stuck_*` describe the open step waited on
+    longest, `next_due_at` is the earliest due date among open steps (a run is overdue once it has passed)."""
+
+    __tablename__ = "play_runs"
+    __table_args__ = (Index("ix_play_runs_status_next_due", "status", "next_due_at"),)
+
+    id: str = Field(primary_key=True, max_length=200)
+    workflow_id: str = Field(max_length=220, unique=True)
+    play_key: str = Field(max_length=64, index=True)
+    play_version: int
+    account_id: str = Field(max_length=64, index=True)
+    signal_id: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=16)
+    outcome: str | None = Field(default=None, max_length=64)
+    current_steps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stuck_step_key: str | None = Field(default=None, max_length=64)
+    stuck_owner_id: str | None = Field(default=None, max_length=64)
+    stuck_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stuck_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    revision: int = 0
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class PlayRunOwnerRow(SQLModel, table=True):
+    """Everyone who owns a step of a run, so `GET /play-runs?owner_id=` is one indexed query on any database."""
+
+    __tablename__ = "play_run_owners"
+
+    run_id: str = Field(primary_key=True, foreign_key="play_runs.id", max_length=200)
+    user_id: str = Field(primary_key=True, max_length=64, index=True)

@@ -1,0 +1,175 @@
+"""Play runs: starting one against the library in force, reading one, and the manager's list of where each is stuck."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.errors import PillarError
+from core.settings import get_settings
+from core.temporal import run_update
+from models.plays import PlayDef, PlayRun, PlayRunCreated, PlayRunIn, PlayRunSummary, PlayStart, RunStatus, Stuck
+from models.signals import AccountSnapshot, SignalDetail
+from models.tables import Account, PlayRunOwnerRow, PlayRunRow
+from plays import load_library
+from services.directory import holder_of_role
+from workflows import search_attributes as sa
+from workflows.play import PlayWorkflow
+
+
+def new_run_id() -> str:
+    return "run-" + uuid.uuid4().hex[:24]
+
+
+def workflow_id_for(run_id: str) -> str:
+    return f"play-{run_id}"
+
+
+def play_handle(client: Client, run_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(PlayWorkflow.run, workflow_id_for(run_id))
+
+
+def find_play(play_key: str, library: dict[str, PlayDef] | None = None) -> PlayDef:
+    library = load_library() if library is None else library
+    play = library.get(play_key)
+    if play is None:
+        raise PillarError("invalid", f"no play {play_key!r} in the library; plays: {', '.join(sorted(library))}",
+                          {"field": "play_key"})
+    return play
+
+
+def build_play_start(
+    session: Session, play: PlayDef, account_id: str, signal: SignalDetail | None, started_by: str | None,
+    run_id: str | None = None, task_id: str | None = None,
+) -> PlayStart:
+    """Check the entry criteria and resolve every step's owner now, once; refuse with a 422 that says why."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise PillarError("invalid", f"unknown account {account_id!r}", {"field": "account_id"})
+    if signal is not None:
+        if signal.family not in play.entry.families:
+            raise PillarError(
+                "invalid",
+                f"{play.name} does not start from a {signal.family} signal; its entry families are "
+                f"{', '.join(play.entry.families)}",
+                {"family": signal.family, "entry_families": play.entry.families},
+            )
+        if signal.account_id != account_id:
+            raise PillarError("invalid", f"signal {signal.id} is about account {signal.account_id!r}, not {account_id!r}")
+    owners = {s.key: holder_of_role(session, account.team, s.owner_role.value) for s in play.steps}
+    unfilled = sorted({s.owner_role.value for s in play.steps if owners[s.key] is None})
+    if unfilled:
+        raise PillarError("invalid", f"account {account_id!r} has nobody in the role(s) {', '.join(unfilled)} "
+                          f"that {play.name} needs: set its team first", {"unfilled_roles": unfilled})
+    return PlayStart(
+        id=run_id or new_run_id(),
+        play=play,
+        account=AccountSnapshot(id=account.id, name=account.name, arr=account.arr, motion=account.motion,
+                                segment=account.segment, team=account.team),
+        step_owners=owners,
+        started_at=datetime.now(UTC),
+        started_by=started_by,
+        signal_id=signal.id if signal else None,
+        signal_family=signal.family if signal else None,
+        task_id=task_id,
+    )
+
+
+async def start_play_run(
+    session: Session, client: Client, request: PlayRunIn, started_by: str | None, library: dict[str, PlayDef] | None = None
+) -> PlayRunCreated:
+    """Start a run of the library's current version of the play; a signal must meet the play's entry criteria."""
+    from services.signals import get_signal
+
+    play = find_play(request.play_key, library)
+    signal = None
+    if request.signal_id:
+        try:
+            signal = await get_signal(session, client, request.signal_id)
+        except PillarError as error:
+            raise PillarError("invalid", f"unknown signal {request.signal_id!r}", {"field": "signal_id"}) from error
+    return await launch(client, build_play_start(session, play, request.account_id, signal, started_by))
+
+
+async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
+    await client.start_workflow(
+        PlayWorkflow.run,
+        start,
+        id=workflow_id_for(start.id),
+        task_queue=get_settings().temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.PLAY_KEY, start.play.key),
+                SearchAttributePair(sa.STATUS, RunStatus.running.value),
+                SearchAttributePair(sa.ACCOUNT_ID, start.account.id),
+                SearchAttributePair(sa.OWNER_IDS, sorted(set(start.step_owners.values()))),
+            ]
+        ),
+    )
+    return PlayRunCreated(id=start.id, workflow_id=workflow_id_for(start.id), play_key=start.play.key,
+                          play_version=start.play.version, status=RunStatus.running)
+
+
+async def get_play_run(session: Session, client: Client, run_id: str) -> PlayRun:
+    """The workflow's own answer, as of now; the read model only when the execution is gone."""
+    try:
+        run = await play_handle(client, run_id).query(PlayWorkflow.state)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        row = session.get(PlayRunRow, run_id)
+        if row is None:
+            raise PillarError("not_found", f"no play run {run_id!r}") from error
+        run = PlayRun.model_validate(row.state)
+    return run.as_of(datetime.now(UTC))
+
+
+async def update_run(session: Session, client: Client, run_id: str, update, request) -> PlayRun:
+    """Send a step completion or an exit; a run that has already ended answers 409, not 404."""
+    try:
+        await run_update(play_handle(client, run_id), update, request)
+    except PillarError as error:
+        if error.code != "not_found":
+            raise
+        run = await get_play_run(session, client, run_id)
+        raise PillarError("conflict", f"play run {run_id} is {run.status.value}") from error
+    return await get_play_run(session, client, run_id)
+
+
+def list_play_runs(
+    session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
+    account_id: str | None = None, stuck: bool = False, limit: int = 500,
+) -> list[PlayRunSummary]:
+    """One query on the read model: with `stuck`, only running runs with an open step past its due date,
+    the longest-waiting first."""
+    now = datetime.now(UTC)
+    query = select(PlayRunRow)
+    if status is not None:
+        query = query.where(PlayRunRow.status == status.value)
+    if play_key is not None:
+        query = query.where(PlayRunRow.play_key == play_key)
+    if account_id is not None:
+        query = query.where(PlayRunRow.account_id == account_id)
+    if owner_id is not None:
+        query = query.join(PlayRunOwnerRow, PlayRunOwnerRow.run_id == PlayRunRow.id).where(PlayRunOwnerRow.user_id == owner_id)
+    if stuck:
+        query = query.where(PlayRunRow.status == RunStatus.running.value, PlayRunRow.next_due_at < now)
+        query = query.order_by(PlayRunRow.stuck_since, PlayRunRow.id)
+    else:
+        query = query.order_by(PlayRunRow.started_at.desc())
+    return [_summary(row, now) for row in session.exec(query.limit(limit))]
+
+
+def _summary(row: PlayRunRow, now: datetime) -> PlayRunSummary:
+    stuck = None
+    if row.status == RunStatus.running and row.stuck_step_key:
+        overdue = max(0, int((now - row.stuck_due_at).total_seconds()))
+        stuck = Stuck(step_key=row.stuck_step_key, owner_id=row.stuck_owner_id, waiting_since=row.stuck_since,
+                      overdue_seconds=overdue)
+    return PlayRunSummary(id=row.id, play_key=row.play_key, play_version=row.play_version, account_id=row.account_id,
+                          status=RunStatus(row.status), current_steps=row.current_steps, stuck=stuck)
+

@@ -1,0 +1,95 @@
+"""The manager's stuck view on the dev server with a few hundred running plays: one query on the read model."""
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from core.db import get_engine
+from models.plays import PlayDef
+from plays import load_library
+from services.plays import build_play_start, find_play, launch
+from tests.conftest import eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PROBE = """key = "{key}"
+name = "Stuck probe ({key})"
+version = 1
+exit_outcomes = ["renewed", "churned"]
+
+[entry]
+families = ["renewal_risk"]
+
+[[steps]]
+key = "first"
+title = "First step"
+owner_role = "csm"
+due = "{due}"
+required_fields = ["note"]
+
+[[steps]]
+key = "second"
+title = "Second step"
+owner_role = "ae"
+depends_on = ["first"]
+due = "P3D"
+required_fields = ["note"]
+"""
+
+
+def probe_library(directory: Path) -> dict[str, PlayDef]:
+    """Two small plays: one whose first step is overdue after a second, one due in a week."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, due in (("stuck_probe_fast", "PT1S"), ("stuck_probe_slow", "P7D")):
+        (directory / f"{key}.toml").write_text(PROBE.format(key=key, due=due))
+    return load_library(directory)
+
+
+async def start_runs(client, library: dict[str, PlayDef], play_key: str, account_id: str, count: int, concurrency: int = 50) -> list[str]:
+    play = find_play(play_key, library)
+    with Session(get_engine()) as session:
+        starts = [build_play_start(session, play, account_id, None, "bench") for _ in range(count)]
+    ids = []
+    for i in range(0, count, concurrency):
+        created = await asyncio.gather(*(launch(client, s) for s in starts[i:i + concurrency]))
+        ids += [c.id for c in created]
+    return ids
+
+
+async def make_account(api, account_id: str) -> None:
+    body = {"name": account_id, "arr": 50_000, "segment": "smb", "team": {"csm": "casey", "ae": "alex", "csm_lead": "lee"}}
+    assert (await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))).status_code == 200
+
+
+async def test_the_stuck_view_over_three_hundred_runs_keeps_exactly_the_overdue_ones(api, tmp_path):
+    account_id = f"stuck-{uuid.uuid4().hex[:8]}"
+    await make_account(api, account_id)
+    library = probe_library(tmp_path / "plays")
+    fast = await start_runs(api.client, library, "stuck_probe_fast", account_id, 100)
+    slow = await start_runs(api.client, library, "stuck_probe_slow", account_id, 200)
+
+    async def view(**params):
+        response = await api.http.get("/api/v1/play-runs", params={"account_id": account_id, "limit": 1000, **params},
+                                      headers=api.auth("maya"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def all_running():
+        rows = await view(status="running")
+        return rows if len(rows) == 300 else None
+
+    rows = await eventually(all_running, timeout=120, interval=1)
+    assert {r["id"] for r in rows} == set(fast + slow)
+    assert all(r["current_steps"] == ["first"] and r["stuck"]["step_key"] == "first" for r in rows)
+
+    stuck = await view(status="running", stuck="true")
+    assert {r["id"] for r in stuck} == set(fast)
+    assert all(r["stuck"]["owner_id"] == "casey" and r["stuck"]["overdue_seconds"] >= 0 for r in stuck)
+    since = [r["stuck"]["waiting_since"] for r in stuck]
+    assert since == sorted(since)  # longest waiting first
+    assert await view(status="running", stuck="true", play_key="stuck_probe_slow") == []
+    assert len(await view(status="running", owner_id="alex", play_key="stuck_probe_slow")) == 200
+    assert await view(status="running", owner_id="sky") == []

@@ -1,0 +1,291 @@
+"""HandoffWorkflow: one per handoff. Draft, the required-fields gate, the receiver's acceptance SLA and its
+escalation, accept / reject / manager override, and an audit row for every transition (seam 04)."""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.common import Role
+    from models.handoffs import (
+        FINAL_STATUSES,
+        OVERRIDE_ROLES,
+        AuditEntry,
+        GovernanceViolation,
+        Handoff,
+        HandoffAction,
+        HandoffStart,
+        HandoffStatus,
+        HandoffTransition,
+        TeamChangeRequest,
+        filled_fields,
+        missing_fields,
+    )
+    from models.signals import EscalationTargetRequest
+    from workflows import search_attributes as sa
+    from workflows.paging import DB_ACTIVITY, page
+    from workflows.signal import refuse
+
+
+@workflow.defn
+class HandoffWorkflow:
+    @workflow.init
+    def __init__(self, start: HandoffStart) -> None:
+        self._start = start
+        self._handoff = Handoff.draft(start, workflow.info().workflow_id)
+        self._seq = 0
+        self._submissions = 0
+        self._pages = 0
+
+    @workflow.run
+    async def run(self, start: HandoffStart) -> Handoff:
+        self._publish()
+        await self._audit("created", start.from_user_id, fields=filled_fields(start.fields))
+        while self._handoff.status not in FINAL_STATUSES:
+            await workflow.wait_condition(
+                lambda: self._handoff.status == HandoffStatus.submitted or self._handoff.status in FINAL_STATUSES
+            )
+            if self._handoff.status == HandoffStatus.submitted:
+                await self._watch_acceptance(self._submissions)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> Handoff:
+        return self._handoff
+
+    # --- the sender: edit and submit --------------------------------------------------------------------
+
+    @workflow.update
+    async def patch(self, action: HandoffAction) -> Handoff:
+        self._handoff.fields = {**self._handoff.fields, **action.fields}
+        self._refresh_missing()
+        await self._audit("patched", action.actor.id, fields=sorted(action.fields))
+        return self.state()
+
+    @patch.validator
+    def _validate_patch(self, action: HandoffAction) -> None:
+        self._require_sender(action, "edit")
+        self._require_status(HandoffStatus.draft, "edited")
+
+    @workflow.update
+    async def submit(self, action: HandoffAction) -> Handoff:
+        handoff = self._handoff
+        handoff.status = HandoffStatus.submitted
+        handoff.submitted_at = workflow.now()
+        handoff.acceptance_due_at = workflow.now() + self._start.spec.acceptance_sla
+        handoff.escalation_level = 0
+        handoff.escalated_to = []
+        handoff.rejection_reason = None
+        self._submissions += 1
+        await self._audit("submitted", action.actor.id, fields=filled_fields(handoff.fields))
+        await self._page(
+            [handoff.to_user_id],
+            "handoff_request",
+            f"{handoff.from_user_id} hands {self._start.account.name} over to you ({handoff.kind}); "
+            f"accept by {handoff.acceptance_due_at.isoformat()}",
+        )
+        return self.state()
+
+    @submit.validator
+    def _validate_submit(self, action: HandoffAction) -> None:
+        self._require_sender(action, "submit")
+        self._require_status(HandoffStatus.draft, "submitted")
+        missing = self._handoff.missing_fields
+        if missing:
+            raise ApplicationError(
+                f"required fields missing for a {self._handoff.kind} handoff: {', '.join(missing)}",
+                {"missing_fields": missing},
+                type="invalid",
+                non_retryable=True,
+            )
+
+    # --- the receiver: accept or reject -----------------------------------------------------------------
+
+    @workflow.update
+    async def accept(self, action: HandoffAction) -> Handoff:
+        await self._complete(HandoffStatus.accepted, action, "accepted", fields=filled_fields(self._handoff.fields))
+        return self.state()
+
+    @accept.validator
+    def _validate_accept(self, action: HandoffAction) -> None:
+        self._require_receiver(action, "accept")
+        self._require_status(HandoffStatus.submitted, "accepted")
+
+    @workflow.update
+    async def reject(self, action: HandoffAction) -> Handoff:
+        handoff = self._handoff
+        handoff.status = HandoffStatus.draft
+        handoff.rejection_reason = action.reason
+        handoff.acceptance_due_at = None
+        await self._audit("rejected", action.actor.id, detail=action.reason or "")
+        await self._page(
+            [handoff.from_user_id],
+            "handoff_rejected",
+            f"{handoff.to_user_id} sent the {handoff.kind} handoff of {self._start.account.name} back: {action.reason}",
+        )
+        return self.state()
+
+    @reject.validator
+    def _validate_reject(self, action: HandoffAction) -> None:
+        self._require_receiver(action, "reject")
+        self._require_status(HandoffStatus.submitted, "rejected")
+        if not (action.reason or "").strip():
+            raise refuse("invalid", "a rejection needs a reason the sender can act on")
+
+    # --- a manager's override: completes without the gate, and is reported -------------------------------
+
+    @workflow.update
+    async def override(self, action: HandoffAction) -> Handoff:
+        handoff = self._handoff
+        missing = list(handoff.missing_fields)
+        handoff.override_reason = action.reason
+        await self._complete(
+            HandoffStatus.overridden,
+            action,
+            "overridden",
+            fields=filled_fields(handoff.fields),
+            detail=f"missing: {', '.join(missing) or 'none'}; reason: {action.reason}",
+        )
+        violation = GovernanceViolation(
+            handoff_id=handoff.id,
+            kind=handoff.kind,
+            account_id=handoff.account_id,
+            from_user_id=handoff.from_user_id,
+            to_user_id=handoff.to_user_id,
+            missing_fields=missing,
+            actor_id=action.actor.id,
+            reason=action.reason or "",
+        )
+        try:
+            handoff.governance_signal_id = await workflow.execute_activity(
+                "open_governance_violation", violation, result_type=str, **DB_ACTIVITY
+            )
+        except ActivityError as error:
+            await self._audit("governance_signal_failed", None, detail=str(error.cause or error))
+            return self.state()
+        await self._audit("governance_signal", None, detail=f"signal {handoff.governance_signal_id}")
+        return self.state()
+
+    @override.validator
+    def _validate_override(self, action: HandoffAction) -> None:
+        actor = action.actor
+        if actor.role not in OVERRIDE_ROLES:
+            raise refuse("forbidden", "only a manager, vp or admin may override a handoff")
+        if actor.role != Role.admin and not (actor.manages(self._handoff.from_user_id) or actor.manages(self._handoff.to_user_id)):
+            raise refuse("forbidden", "only a manager of the sender or the receiver may override this handoff")
+        if self._handoff.status in FINAL_STATUSES:
+            raise refuse("conflict", f"handoff {self._handoff.id} is already {self._handoff.status}")
+        if not (action.reason or "").strip():
+            raise refuse("invalid", "an override needs a reason")
+
+    # --- the acceptance SLA and its escalation ladder ----------------------------------------------------
+
+    async def _watch_acceptance(self, submission: int) -> None:
+        """Escalate step by step while this submission waits; acting on it (or a new submission) stops it."""
+        due = self._handoff.acceptance_due_at
+        if not await self._wait_for_receiver(submission, due - workflow.now()):
+            return
+        await self._audit("acceptance_sla_lapsed", None, detail=f"not accepted within {self._start.spec.acceptance_sla}")
+        for level, step in enumerate(self._start.spec.escalation, start=1):
+            if not await self._wait_for_receiver(submission, step.after):
+                return
+            await self._escalate(level, step.to)
+        await workflow.wait_condition(lambda: self._acted_on(submission))
+
+    def _acted_on(self, submission: int) -> bool:
+        return self._handoff.status != HandoffStatus.submitted or self._submissions != submission
+
+    async def _wait_for_receiver(self, submission: int, timeout: timedelta) -> bool:
+        """True when `timeout` passed with the submission still waiting."""
+        if timeout > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: self._acted_on(submission), timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+        return not self._acted_on(submission)
+
+    async def _escalate(self, level: int, to: str) -> None:
+        handoff = self._handoff
+        targets = await workflow.execute_activity(
+            "resolve_escalation_target",
+            EscalationTargetRequest(to=to, account_team=self._start.account.team, current_owner_ids=[handoff.to_user_id]),
+            result_type=list[str],
+            **DB_ACTIVITY,
+        )
+        handoff.escalation_level = level
+        handoff.escalated_to += [t for t in targets if t not in handoff.escalated_to]
+        await self._audit("escalated", None, detail=f"level {level} to {to}: {', '.join(targets) or 'nobody'}")
+        await self._page(
+            targets,
+            "escalation",
+            f"{handoff.to_user_id} has not accepted the {handoff.kind} handoff of {self._start.account.name} "
+            f"within {self._start.spec.acceptance_sla}",
+        )
+
+    # --- bookkeeping -----------------------------------------------------------------------------------
+
+    async def _complete(self, status: HandoffStatus, action: HandoffAction, verb: str, fields: list[str], detail: str = "") -> None:
+        handoff = self._handoff
+        handoff.status = status
+        handoff.completed_at = workflow.now()
+        handoff.completed_by = action.actor.id
+        await self._audit(verb, action.actor.id, fields=fields, detail=detail)
+        team_change = self._start.spec.team_change
+        if team_change is not None:
+            await workflow.execute_activity(
+                "apply_handoff_team_change",
+                TeamChangeRequest(account_id=handoff.account_id, role=team_change.role, user_id=handoff.to_user_id),
+                **DB_ACTIVITY,
+            )
+
+    def _require_sender(self, action: HandoffAction, verb: str) -> None:
+        if action.actor.id != self._handoff.from_user_id:
+            raise refuse("forbidden", f"only the sender ({self._handoff.from_user_id}) may {verb} this handoff")
+
+    def _require_receiver(self, action: HandoffAction, verb: str) -> None:
+        if action.actor.id != self._handoff.to_user_id:
+            raise refuse("forbidden", f"only the receiver ({self._handoff.to_user_id}) may {verb} this handoff")
+
+    def _require_status(self, status: HandoffStatus, participle: str) -> None:
+        if self._handoff.status != status:
+            raise refuse(
+                "conflict", f"handoff {self._handoff.id} is {self._handoff.status}; only a {status} handoff can be {participle}"
+            )
+
+    def _refresh_missing(self) -> None:
+        self._handoff.missing_fields = missing_fields(self._start.spec.required_fields, self._handoff.fields)
+
+    async def _audit(self, action: str, actor_id: str | None, fields: list[str] | None = None, detail: str = "") -> None:
+        """Audit the transition and publish the new state (search attributes and the read model) in one activity."""
+        self._seq += 1
+        self._publish()
+        handoff = self._handoff
+        entry = AuditEntry(
+            at=workflow.now(),
+            actor_id=actor_id,
+            action=action,
+            from_user_id=handoff.from_user_id,
+            to_user_id=handoff.to_user_id,
+            fields_transferred=fields or [],
+            detail=detail,
+        )
+        transition = HandoffTransition(seq=self._seq, entry=entry, handoff=handoff.model_copy(deep=True))
+        await workflow.execute_activity("record_handoff_transition", transition, **DB_ACTIVITY)
+
+    async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
+        self._pages += 1
+        await page(user_ids, kind=kind, subject_type="handoff", subject_id=self._handoff.id, text=text, key=f"page-{self._pages}")
+
+    def _publish(self) -> None:
+        handoff = self._handoff
+        workflow.upsert_search_attributes(
+            [
+                sa.HANDOFF_KIND.value_set(handoff.kind),
+                sa.STATUS.value_set(handoff.status.value),
+                sa.ACCOUNT_ID.value_set(handoff.account_id),
+                sa.OWNER_IDS.value_set([handoff.to_user_id]),
+            ]
+        )

@@ -1,0 +1,231 @@
+"""PlayWorkflow: one per play run. Steps open as their dependencies finish, each with a durable due timer that
+pages its owner when overdue and then their manager; completing a step and exiting are Updates with validators (seam 03)."""
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.common import Role, TimelineEntry
+    from models.plays import (
+        OPEN_STEP_STATUSES,
+        ExitInput,
+        PlayOutcomeReport,
+        PlayRun,
+        PlayStart,
+        RunStatus,
+        RunStep,
+        StepCompleteInput,
+        StepStatus,
+        missing_fields,
+    )
+    from models.signals import EscalationTargetRequest
+    from workflows import search_attributes as sa
+    from workflows.paging import DB_ACTIVITY, page
+    from workflows.signal import refuse
+
+
+@workflow.defn
+class PlayWorkflow:
+    @workflow.init
+    def __init__(self, start: PlayStart) -> None:
+        self._start = start
+        self._play = start.play
+        self._revision = 0
+        self._changes = 0
+        self._pages = 0
+        self._run = PlayRun(
+            id=start.id,
+            workflow_id=workflow.info().workflow_id,
+            play_key=start.play.key,
+            play_version=start.play.version,
+            account_id=start.account.id,
+            signal_id=start.signal_id,
+            task_id=start.task_id,
+            status=RunStatus.running,
+            started_at=workflow.now(),
+            steps=[
+                RunStep(key=s.key, title=s.title, owner_id=start.step_owners[s.key], depends_on=s.depends_on,
+                        required_fields=s.required_fields)
+                for s in start.play.steps
+            ],
+        )
+        self._record("started", start.started_by, f"{start.play.name} v{start.play.version} on {start.account.name}")
+
+    @workflow.run
+    async def run(self, start: PlayStart) -> PlayRun:
+        await self._open_unblocked_steps()
+        while self._run.status == RunStatus.running:
+            deadline = min((d for s in self._run.steps if (d := self._deadline(s))), default=None)
+            seen = self._changes
+            remaining = deadline - workflow.now() if deadline else None
+            if remaining is None or remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._changes != seen or self._run.status != RunStatus.running, timeout=remaining
+                    )
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            await self._fire_deadlines()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._run.status == RunStatus.completed and start.signal_id and start.task_id:
+            await self._report_outcome()
+        return self._run
+
+    @workflow.query
+    def state(self) -> PlayRun:
+        return self._run.as_of(workflow.now())
+
+    # --- completing a step -----------------------------------------------------------------------------
+
+    @workflow.update
+    async def complete_step(self, request: StepCompleteInput) -> PlayRun:
+        step = self._step(request.step_key)
+        step.status = StepStatus.done
+        step.completed_at = workflow.now()
+        step.completed_by = request.actor.id
+        step.fields = request.fields
+        self._record("step_done", request.actor.id, f"{step.key} done")
+        await self._open_unblocked_steps()
+        return self.state()
+
+    @complete_step.validator
+    def _validate_complete_step(self, request: StepCompleteInput) -> None:
+        self._require_running()
+        step = self._step(request.step_key)
+        if step is None:
+            raise refuse("not_found", f"play {self._play.key} has no step {request.step_key!r}")
+        if step.status == StepStatus.done:
+            raise refuse("conflict", f"step {step.key!r} is already done")
+        actor = request.actor
+        if not (actor.id == step.owner_id or actor.manages(step.owner_id) or actor.role == Role.admin):
+            raise refuse("forbidden", f"only the step's owner ({step.owner_id}) or their manager may complete {step.key!r}")
+        open_deps = [d for d in step.depends_on if self._step(d).status != StepStatus.done]
+        if open_deps:
+            raise refuse("conflict", f"step {step.key!r} waits on {', '.join(open_deps)}: finish those first")
+        missing = missing_fields(step.required_fields, request.fields)
+        if missing:
+            raise refuse("invalid", f"step {step.key!r} needs the field(s) {', '.join(missing)}", {"missing_fields": missing})
+
+    # --- exit ------------------------------------------------------------------------------------------
+
+    @workflow.update
+    async def exit(self, request: ExitInput) -> PlayRun:
+        run = self._run
+        run.status = RunStatus.completed
+        run.outcome = request.outcome
+        run.note = request.note
+        run.ended_at = workflow.now()
+        self._record("exited", request.actor.id, f"outcome {request.outcome}" + (f": {request.note}" if request.note else ""))
+        await self._changed()
+        return self.state()
+
+    @exit.validator
+    def _validate_exit(self, request: ExitInput) -> None:
+        self._require_running()
+        if request.outcome not in self._play.exit_outcomes:
+            valid = self._play.exit_outcomes
+            raise refuse(
+                "invalid",
+                f"{request.outcome!r} is not an exit outcome of {self._play.name}; valid outcomes are {', '.join(valid)}",
+                {"valid_outcomes": valid},
+            )
+        actor = request.actor
+        owners = {s.owner_id for s in self._run.steps}
+        if not (actor.id in owners or any(actor.manages(o) for o in owners) or actor.role == Role.admin):
+            raise refuse("forbidden", "only an owner of one of the play's steps or their manager may end the play")
+
+    # --- steps opening, timers, escalation ---------------------------------------------------------------
+
+    async def _open_unblocked_steps(self) -> None:
+        now = workflow.now()
+        opened = []
+        for step in self._run.steps:
+            if step.status == StepStatus.blocked and all(self._step(d).status == StepStatus.done for d in step.depends_on):
+                step.status = StepStatus.ready
+                step.ready_at = now
+                step.due_at = now + self._play.step(step.key).due
+                opened.append(step)
+                self._record("step_ready", None, f"{step.key} ready for {step.owner_id}, due {step.due_at.isoformat()}")
+        await self._changed()
+        for step in opened:
+            await self._page_step(step, [step.owner_id], "page", f"Play step ready: {step.title}")
+
+    def _deadline(self, step: RunStep) -> datetime | None:
+        if step.status == StepStatus.ready:
+            return step.due_at
+        if step.status == StepStatus.overdue and step.escalated_at is None:
+            return step.due_at + self._play.escalate_after
+        return None
+
+    async def _fire_deadlines(self) -> None:
+        now = workflow.now()
+        for step in [s for s in self._run.steps if s.status in OPEN_STEP_STATUSES]:
+            if step.status == StepStatus.ready and now >= step.due_at:
+                step.status = StepStatus.overdue
+                self._record("step_overdue", None, f"{step.key} is past its due date; {step.owner_id} paged")
+                await self._page_step(step, [step.owner_id], "overdue", f"Play step overdue: {step.title}")
+            elif step.status == StepStatus.overdue and step.escalated_at is None and now >= self._deadline(step):
+                managers = await workflow.execute_activity(
+                    "resolve_escalation_target",
+                    EscalationTargetRequest(to="manager", account_team=self._start.account.team, current_owner_ids=[step.owner_id]),
+                    result_type=list[str],
+                    **DB_ACTIVITY,
+                )
+                step.escalated_at, step.escalated_to = now, managers
+                self._record("step_escalated", None, f"{step.key} overdue: escalated to {', '.join(managers) or 'nobody'}")
+                await self._page_step(step, managers, "escalation", f"{step.owner_id}'s play step is overdue: {step.title}")
+        await self._changed()
+
+    async def _report_outcome(self) -> None:
+        await workflow.execute_activity(
+            "report_play_outcome",
+            PlayOutcomeReport(
+                run_id=self._run.id,
+                signal_id=self._start.signal_id,
+                task_id=self._start.task_id,
+                outcome=self._play.task_outcome_for(self._run.outcome),
+                note=f"{self._play.name} ended {self._run.outcome}" + (f": {self._run.note}" if self._run.note else ""),
+            ),
+            **DB_ACTIVITY,
+        )
+        self._record("reported", None, f"outcome fed back to task {self._start.task_id}")
+        await self._changed()
+
+    # --- bookkeeping -----------------------------------------------------------------------------------
+
+    def _step(self, key: str) -> RunStep | None:
+        return next((s for s in self._run.steps if s.key == key), None)
+
+    def _require_running(self) -> None:
+        if self._run.status != RunStatus.running:
+            raise refuse("conflict", f"play run {self._run.id} is {self._run.status}")
+
+    def _record(self, type_: str, actor: str | None, detail: str) -> None:
+        self._run.timeline.append(TimelineEntry(at=workflow.now(), type=type_, actor=actor, detail=detail))
+
+    async def _page_step(self, step: RunStep, user_ids: list[str], kind: str, text: str) -> None:
+        self._pages += 1
+        text = f"{text} ({self._play.name} on {self._start.account.name})"
+        await page(user_ids, kind=kind, subject_type="play_run", subject_id=self._run.id, text=text, key=f"page-{self._pages}")
+
+    async def _changed(self) -> None:
+        """Wake the timer loop, publish search attributes and write the read model row."""
+        self._changes += 1
+        self._revision += 1
+        run = self._run
+        open_steps = run.open_steps()
+        workflow.upsert_search_attributes(
+            [
+                sa.PLAY_KEY.value_set(run.play_key),
+                sa.STATUS.value_set(run.status.value),
+                sa.ACCOUNT_ID.value_set(run.account_id),
+                sa.OWNER_IDS.value_set(sorted({s.owner_id for s in run.steps})),
+                sa.CURRENT_STEPS.value_set([s.key for s in open_steps]),
+                sa.STUCK.value_set(run.status == RunStatus.running and any(s.status == StepStatus.overdue for s in open_steps)),
+            ]
+        )
+        await workflow.execute_activity("save_play_run", args=[self._revision, self.state()], **DB_ACTIVITY)
+
