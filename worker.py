@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ from activities.directory import resolve_escalation_target
 from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
 from activities.notifications import deliver_webhook, record_notifications
 from activities.plays import report_play_outcome, save_play_run
+from activities.play_actions import log_step_to_crm
 from activities.signals import save_signal
 from activities.tasks import save_tasks
 from core.db import migrate
@@ -24,7 +26,7 @@ from workflows.signal import SignalWorkflow
 WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow]
 ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal]
 ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
-ACTIVITIES += [save_tasks, save_play_run, report_play_outcome]
+ACTIVITIES += [save_tasks, save_play_run, report_play_outcome, log_step_to_crm]
 
 
 def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
@@ -53,3 +55,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The worker has shut down and drained. Skip interpreter finalization: a Temporal core thread that
+    # reaches for the GIL while CPython 3.11 finalizes aborts the process ("PyGILState_Release").
+    logging.shutdown()
+    os._exit(0)

@@ -25,7 +25,7 @@ async def signals_of(api, account_id: str, family: str | None = None) -> list[di
     return [r for r in rows if family is None or r["family"] == family]
 
 
-async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_prices_the_save(api):
+async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_priced_renewal_save(api):
     account_id = await make_account(api, "acme-ref")
     steady = await api.http.post("/api/v1/events/batch", json={"events": baseline(account_id)}, headers=api.auth("rory"))
     assert steady.status_code == 201, steady.text
@@ -75,6 +75,25 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_prices_th
             return [n for n in notes if n["subject_id"] == signal_id and n["kind"] == "page"]
 
         assert len(await eventually(paged)) == 1
+
+    # the CSM lead acknowledges and assigns the Renewal Save, owned step by step by the account's CSM
+    ack = await api.http.post(f"/api/v1/signals/{signal_id}/acknowledge", headers=api.auth("lee"))
+    assert ack.status_code == 200, ack.text
+    assert "renewal_save_play" in [c["template_key"] for c in ack.json()["task_candidates"]]
+    chosen = await api.http.post(f"/api/v1/signals/{signal_id}/tasks", json={"template_key": "renewal_save_play",
+                                 "owner_id": "casey"}, headers=api.auth("lee"))
+    assert chosen.status_code == 201, chosen.text
+    run_id = chosen.json()["play_run_id"]
+    run = (await api.http.get(f"/api/v1/play-runs/{run_id}", headers=api.auth("maya"))).json()
+    assert (run["play_key"], run["account_id"], run["status"]) == ("renewal_save", account_id, "running")
+    assert run["steps"][0]["status"] == "ready" and run["steps"][0]["owner_id"] == "casey"
+
+    async def on_the_board():
+        rows = (await api.http.get("/api/v1/play-runs", params={"status": "running", "account_id": account_id},
+                                   headers=api.auth("maya"))).json()
+        return [r for r in rows if r["id"] == run_id]
+
+    assert (await eventually(on_the_board))[0]["current_steps"] == [run["steps"][0]["key"]]
 
     money = (await api.http.get(f"/api/v1/accounts/{account_id}/financials", headers=api.auth("maya"))).json()
     assert money["cost_to_save"] == 14_000 and money["cost_to_replace"] == 54_000
