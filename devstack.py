@@ -157,6 +157,7 @@ def banner(settings, api_url: str, token: str, tokens: dict[str, str], log_file:
     lines = [
         "",
         "Pillar is running (Ctrl-C stops it; data stays in .pillar/)",
+        f"  Pages        {api_url}/  (sign in with a token below: inbox, play board, accounts, rituals, ops)",
         f"  API          {api_url}",
         f"  API docs     {api_url}/docs",
         f"  Temporal UI  {settings.temporal_ui_url}",

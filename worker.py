@@ -10,23 +10,28 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.directory import resolve_escalation_target
+from activities.flywheel import propose_flywheel_changes
 from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
 from activities.notifications import deliver_webhook, record_notifications
 from activities.plays import report_play_outcome, save_play_run
+from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
 from activities.play_actions import log_step_to_crm
 from activities.signals import save_signal
 from activities.tasks import save_tasks
-from core.db import migrate
+from core.db import migrate, session_scope
 from core.settings import get_settings
 from core.temporal import get_temporal_client
+from workflows.flywheel import FlywheelWorkflow
 from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
+from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
-WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow]
+WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow]
 ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal]
 ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
 ACTIVITIES += [save_tasks, save_play_run, report_play_outcome, log_step_to_crm]
+ACTIVITIES += [prepare_ritual, build_agenda, post_agenda, save_ritual, propose_flywheel_changes]
 
 
 def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
@@ -40,10 +45,23 @@ def build_worker(client: Client, task_queue: str | None = None, **options) -> Wo
     )
 
 
+async def register_schedules(client: Client) -> None:
+    """The rituals' and the flywheel's Temporal Schedules, in line with the rituals config (idempotent)."""
+    from services.rituals import ensure_schedules
+
+    try:
+        with session_scope() as session:
+            changes = await ensure_schedules(session, client)
+        logging.info("schedules: %s", ", ".join(f"{c.schedule_id} {c.action}" for c in changes) or "none configured")
+    except Exception:  # noqa: BLE001  (a worker without schedules still runs every other workflow)
+        logging.exception("could not register the ritual schedules; they are synced again on the next start or config PUT")
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     migrate()
     client = await get_temporal_client()
+    await register_schedules(client)
     worker = build_worker(client)
     # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
     loop = asyncio.get_running_loop()

@@ -4,9 +4,8 @@ outcome back to the signal task that started the play."""
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from sqlmodel import delete
 
-from core.db import session_scope
+from core.db import once_more_on_insert_race, session_scope
 from core.temporal import get_temporal_client
 from models.plays import PlayOutcomeReport, PlayRun
 from models.tables import PlayRunOwnerRow, PlayRunRow
@@ -17,6 +16,7 @@ from workflows.signal import SignalWorkflow
 
 
 @activity.defn
+@once_more_on_insert_race
 def save_play_run(revision: int, run: PlayRun) -> None:
     """Upsert the run's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
     with session_scope() as session:
@@ -31,18 +31,19 @@ def save_play_run(revision: int, run: PlayRun) -> None:
             session.flush()
             for user_id in sorted({s.owner_id for s in run.steps}):
                 session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-        open_steps = run.open_steps()
-        waiting = sorted(open_steps, key=lambda s: (s.ready_at, s.key))
+        open_steps, failed = run.open_steps(), run.failed_steps()
+        waiting = failed or sorted(open_steps, key=lambda s: (s.ready_at, s.key))
         stuck = waiting[0] if waiting and run.status == "running" else None
         row.signal_id = run.signal_id
         row.status = run.status.value
         row.outcome = run.outcome
-        row.current_steps = [s.key for s in open_steps]
+        row.current_steps = [s.key for s in run.current_steps()]
         row.stuck_step_key = stuck.key if stuck else None
         row.stuck_owner_id = stuck.owner_id if stuck else None
         row.stuck_since = stuck.ready_at if stuck else None
         row.stuck_due_at = stuck.due_at if stuck else None
-        row.next_due_at = min((s.due_at for s in open_steps), default=None) if stuck else None
+        # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
+        row.next_due_at = min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None
         row.revision = revision
         row.updated_at = utcnow()
         row.state = run.model_dump(mode="json")

@@ -3,13 +3,14 @@
 from sqlmodel import delete
 from temporalio import activity
 
-from core.db import session_scope
+from core.db import once_more_on_insert_race, session_scope
 from models.signals import SignalDetail
 from models.tables import SignalOwnerRow, SignalRow
 from models.tables.types import utcnow
 
 
 @activity.defn
+@once_more_on_insert_race
 def save_signal(revision: int, signal: SignalDetail) -> None:
     """Upsert the row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
     with session_scope() as session:

@@ -14,10 +14,12 @@ from core.security import hash_token, same_token
 from core.settings import get_settings
 from core.temporal import get_temporal_client
 from models.common import Actor, Role
-from models.tables import User
+from models.tables import User, WebSessionRow
 from services.directory import ADMIN_ID, actor_for
+from services.web_sessions import find_session
 
 SessionDep = Annotated[Session, Depends(get_session)]
+SESSION_COOKIE = "pillar_session"
 
 
 async def temporal_client() -> Client:
@@ -46,14 +48,17 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def principal_for_token(session: Session, token: str | None) -> Principal | None:
-    if not token:
-        return None
+def principal_for_hash(session: Session, token_hash: str) -> Principal | None:
+    """Who holds the token with this hash: the bearer header and a page's session cookie both resolve here."""
     admin_token = get_settings().pillar_admin_token
-    if admin_token and same_token(token, admin_token):
+    if admin_token and same_token(token_hash, hash_token(admin_token)):
         return Principal(id=ADMIN_ID, role=Role.admin, name="Administrator")
-    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
+    user = session.exec(select(User).where(User.token_hash == token_hash)).first()
     return Principal(id=user.id, role=Role(user.role), name=user.name) if user else None
+
+
+def principal_for_token(session: Session, token: str | None) -> Principal | None:
+    return principal_for_hash(session, hash_token(token)) if token else None
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
@@ -66,18 +71,31 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
+def cookie_principal(request: Request, session: Session) -> tuple[Principal, WebSessionRow] | None:
+    """The pages' caller: the session cookie's session, and whoever holds the token it was opened with (a replaced
+    or revoked token ends it). The API itself takes only the bearer header."""
+    row = find_session(session, request.cookies.get(SESSION_COOKIE))
+    principal = principal_for_hash(session, row.token_hash) if row else None
+    return (principal, row) if principal else None
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def check_roles(user: Principal, roles, what: str = "this action") -> Principal:
+    """Let through only the given roles (admin always passes); anyone else gets a 403 naming them."""
+    allowed = {Role.admin, *roles}
+    if user.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise PillarError("forbidden", f"{what} needs one of the roles: {names} (you are {user.role.value})")
+    return user
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     """A dependency that lets through only the given roles (admin always passes)."""
-    allowed = {Role.admin, *roles}
 
     def check(user: CurrentUser) -> Principal:
-        if user.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise PillarError("forbidden", f"this action needs one of the roles: {names} (you are {user.role.value})")
-        return user
+        return check_roles(user, roles)
 
     return check
 

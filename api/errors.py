@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,21 +39,33 @@ def _describe(error: dict) -> str:
     return f"{location}: {error['msg']}" if location else error["msg"]
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API) gets the error as an HTML page, if the app serves pages."""
+    return (getattr(request.app.state, "html_error", None) is not None and not request.url.path.startswith("/api/")
+            and "text/html" in request.headers.get("accept", ""))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(PillarError)
-    async def pillar_error(_: Request, error: PillarError) -> JSONResponse:
+    async def pillar_error(request: Request, error: PillarError) -> Response:
+        if wants_page(request):
+            return request.app.state.html_error(request, error.status_code, error.code, error.message, error.details)
         headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else None
         return error_response(error.status_code, error.code, error.message, error.details, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in error.errors()
         ]
         message = "; ".join(_describe(e) for e in error.errors())
+        if wants_page(request):
+            return request.app.state.html_error(request, 422, "invalid", f"invalid request: {message}", problems)
         return error_response(422, "invalid", f"invalid request: {message}", problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         code = CODE_BY_STATUS.get(error.status_code, "error")
+        if wants_page(request):
+            return request.app.state.html_error(request, error.status_code, code, str(error.detail))
         return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))

@@ -2,11 +2,12 @@
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, pages
 from api.routes import accounts, config, health, me, ops, signals, users
 from api.routes import events, layer_config, scenarios, scores
 from api.routes import handoff_specs, handoffs
 from api.routes import plays, tasks
+from api.routes import assessment, flywheel, rituals
 
 
 def create_app() -> FastAPI:
@@ -17,8 +18,9 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays):
+                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment):
         app.include_router(module.router)
+    pages.install(app)
     return app
 
 

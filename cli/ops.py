@@ -1,4 +1,5 @@
-"""`pillar ops`: list, replay and reset executions, talking to Temporal directly (TEMPORAL_ADDRESS).
+"""`pillar ops`: list, replay and reset executions and retry failed play steps, talking to Temporal directly
+(TEMPORAL_ADDRESS).
 
 `pillar ops replay --all` replays histories against the workflow code installed here: run it before deploying
 a workflow change; it exits non-zero on any non-determinism.
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from temporalio.client import WorkflowHistory
@@ -19,7 +21,8 @@ from temporalio.client import WorkflowHistory
 from core.errors import PillarError
 from models.ops import ExecutionStatus, ReplayResult
 
-ops_app = typer.Typer(help="Failed executions: list them, replay them against today's code, reset them.", no_args_is_help=True)
+ops_app = typer.Typer(help="Failed executions: list them, replay them against today's code, reset them; retry failed "
+                      "play steps.", no_args_is_help=True)
 console = Console()
 
 
@@ -40,21 +43,32 @@ def list_command(
     workflow_type: Annotated[str | None, typer.Option("--type", help="e.g. PlayWorkflow")] = None,
     account: Annotated[str | None, typer.Option(help="account id")] = None,
     since: Annotated[datetime | None, typer.Option(help="started at or after (ISO-8601)")] = None,
+    failed_steps: Annotated[bool, typer.Option("--failed-steps", help="running play runs held up by a failed step "
+                                               "(retry them with `pillar ops retry`); implies --status running")] = False,
     limit: int = 100,
 ) -> None:
-    """List executions with their failure and the activity that failed."""
+    """List executions with their failure and the activity (and play step) that failed."""
     from services import ops
 
+    if failed_steps:
+        status = ExecutionStatus.running
+
     async def run():
-        return await ops.list_executions(await _client(), ops.visibility_query(status, workflow_type, account, since), limit)
+        query = ops.visibility_query(status, workflow_type, account, since, failed_steps=failed_steps)
+        return await ops.list_executions(await _client(), query, limit)
 
     executions = asyncio.run(run())
     table = Table("workflow id", "type", "status", "started", "failed in", "failure")
     for e in executions:
+        failed_in = f"{e.failed_step}: {e.failed_in}" if e.failed_step else e.failed_in or ""
         table.add_row(e.workflow_id, e.workflow_type, e.status.value, f"{e.start_time:%Y-%m-%d %H:%M}" if e.start_time else "",
-                      e.failed_in or "", (e.failure or "")[:80])
+                      failed_in, (e.failure or "")[:80])
     console.print(table)
     console.print(f"{len(executions)} execution(s)")
+    for e in executions:
+        if e.failed_step:
+            console.print(f"{e.workflow_id}: step {e.failed_step} failed in {e.failed_in}: {e.failure}\n"
+                          f"  once fixed: pillar ops retry {e.workflow_id} {e.failed_step}", soft_wrap=True, markup=False)
 
 
 def print_replays(results: list[ReplayResult]) -> int:
@@ -140,3 +154,34 @@ def reset_command(
     with session_scope() as session:
         session.add(OpsAuditRow(actor_id=f"cli:{getpass.getuser()}", action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id, reason=reason))
     console.print(f"reset {workflow_id} to event {result.reset_to_event_id}: new run {result.new_run_id}")
+
+
+@ops_app.command("retry")
+def retry_command(
+    workflow_id: Annotated[str, typer.Argument(help="a play run's workflow id (play-run-…)")],
+    step_key: Annotated[str, typer.Argument(help="the failed step")],
+    reason: Annotated[str | None, typer.Option(help="why it is safe now; recorded in the audit")] = None,
+) -> None:
+    """Run a failed play step's action again; exit 1 if it fails again."""
+    from core.db import session_scope
+    from models.common import Actor, Role
+    from models.plays import StepRetryRequest, StepStatus
+    from services.plays import retry_step
+
+    run_id = workflow_id.removeprefix("play-")
+    actor = Actor(id=f"cli:{getpass.getuser()}"[:64], role=Role.ops)
+
+    async def run():
+        with session_scope() as session:
+            return await retry_step(session, await _client(), run_id, step_key, actor, StepRetryRequest(reason=reason))
+
+    try:
+        result = asyncio.run(run())
+    except PillarError as error:
+        _fail(error.message)
+    step = next(s for s in result.steps if s.key == step_key)
+    if step.status == StepStatus.failed:
+        console.print(f"[red]{step_key} failed again[/red] in {step.failure.activity_type}: {escape(step.failure.message)}")
+        raise typer.Exit(1)
+    console.print(f"{step_key} is {step.status.value}; {workflow_id} goes on (current steps: "
+                  f"{', '.join(s.key for s in result.current_steps()) or 'none'})")

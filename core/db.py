@@ -2,10 +2,11 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -68,6 +69,20 @@ def session_scope() -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+def once_more_on_insert_race(write):
+    """For read-model upserts: when two writers insert the same new row at once, the loser's transaction fails on
+    the unique key; run it once more, and it finds the row and applies its own revision rule."""
+
+    @wraps(write)
+    def wrapper(*args, **kwargs):
+        try:
+            return write(*args, **kwargs)
+        except IntegrityError:
+            return write(*args, **kwargs)
+
+    return wrapper
 
 
 def get_session() -> Iterator[Session]:

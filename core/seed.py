@@ -8,7 +8,9 @@ from core import config_store
 from core.security import demo_token, hash_token
 from models.routing import RoutingConfigIn
 from models.tables import Account, User
+from services.cadence_baseline import load_baseline_history
 from services.layer_config import load_defaults as load_layer_defaults
+from services.rituals import load_default_rituals
 from services.handoffs import load_default_specs as load_handoff_specs
 from services.tasks import load_default_templates as load_task_templates
 
@@ -68,6 +70,7 @@ def load_default_config(session: Session) -> None:
     load_layer_defaults(session)
     load_handoff_specs(session)
     load_task_templates(session)
+    load_default_rituals(session)
 
 
 def load_demo_directory(session: Session, admin_token: str) -> dict[str, str]:
@@ -84,4 +87,5 @@ def load_demo_directory(session: Session, admin_token: str) -> dict[str, str]:
                 Account(id=account_id, name=name, arr=arr, motion=motion, segment=segment, renewal_date=renewal, team=DEMO_TEAM)
             )
     session.commit()
+    load_baseline_history(session)  # the rituals' action items from before Pillar: the completion-rate baseline
     return tokens

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     http_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
+    crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -10,6 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from core.settings import get_settings
 
 _client: Client | None = None
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 async def get_temporal_client() -> Client:
@@ -62,3 +64,23 @@ async def run_update(handle, update, arg, **kwargs):
         if error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", f"no running execution {handle.id}") from error
         raise
+
+
+async def query_or_read_model(handle, query, read_model, missing: str):
+    """The workflow's own answer; the read model its activities keep (`read_model()`, None when there is no row)
+    when the execution is gone (past retention) or no worker answers the query in QUERY_TIMEOUT (all down)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from core.errors import PillarError
+
+    try:
+        return await handle.query(query, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as error:
+        # an rpc_timeout that expires client-side surfaces as CANCELLED
+        if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION,
+                                RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise
+        answer = read_model()
+        if answer is None:
+            raise PillarError("not_found", missing) from error
+        return answer

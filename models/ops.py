@@ -25,7 +25,10 @@ class Execution(BaseModel):
     close_time: datetime | None = None
     account_id: str | None = None
     failure: str | None = Field(default=None, description="The failure message, for a failed, timed-out or terminated run")
-    failed_in: str | None = Field(default=None, description="The activity (or step) whose failure ended the run, if any")
+    failed_in: str | None = Field(default=None, description="The activity whose failure ended the run, or failed its step")
+    failed_step: str | None = Field(
+        default=None, description="For a play run still running: the step whose action gave up (retry it through "
+        "`POST /api/v1/play-runs/{id}/steps/{step_key}/retry`)")
 
 
 class ReplayResult(BaseModel):

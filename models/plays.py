@@ -14,6 +14,35 @@ from models.tasks import FINAL_OUTCOMES, Outcome
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
+class StepActionDef(BaseModel):
+    """An automated action a play step may declare (`action = "..."` in plays/*.toml). PlayWorkflow runs its
+    activity when the step's owner completes the step, with the step's output fields: the step is done once the
+    action has succeeded. When the activity gives up after `max_attempts`, the step is `failed` and waits for ops."""
+
+    name: str
+    activity: str = Field(description="The activity type that carries the action out")
+    description: str
+    max_attempts: int = Field(ge=1)
+    first_retry: timedelta = Field(description="Wait before the second attempt; it doubles at each further one")
+    timeout: timedelta = Field(description="How long one attempt may take")
+
+
+STEP_ACTIONS: dict[str, StepActionDef] = {
+    action.name: action
+    for action in [
+        StepActionDef(
+            name="log_to_crm",
+            activity="log_step_to_crm",
+            description="Log the completed step and its output fields to the CRM as an activity on the account "
+            "(POSTed to CRM_WEBHOOK_URL, once per run and step)",
+            max_attempts=3,
+            first_retry=timedelta(seconds=1),
+            timeout=timedelta(seconds=30),
+        ),
+    ]
+}
+
+
 class StepDef(BaseModel):
     key: str = Field(pattern=KEY_PATTERN, max_length=64)
     title: str = Field(min_length=1, max_length=200)
@@ -21,6 +50,15 @@ class StepDef(BaseModel):
     depends_on: list[str] = []
     due: Duration = Field(description="Counted from when the step becomes ready")
     required_fields: list[str] = []
+    action: str | None = Field(default=None, description="An automated action run when the step is completed "
+                               f"(one of: {', '.join(STEP_ACTIONS)})")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str | None) -> str | None:
+        if value is not None and value not in STEP_ACTIONS:
+            raise ValueError(f"unknown action {value!r}; the actions are: {', '.join(sorted(STEP_ACTIONS))}")
+        return value
 
     @field_validator("due")
     @classmethod
@@ -159,6 +197,16 @@ class RunStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class StepFailure(BaseModel):
+    """Why a step is `failed`: its action's activity gave up. Ops retries it (`POST .../steps/{key}/retry`)."""
+
+    activity_type: str
+    error_type: str | None = None
+    message: str
+    attempts: int | None = Field(default=None, description="Attempts made, when the retry policy ran out")
+    at: datetime
+
+
 class RunStep(BaseModel):
     key: str
     title: str
@@ -173,6 +221,8 @@ class RunStep(BaseModel):
     required_fields: list[str] = []
     escalated_at: datetime | None = None
     escalated_to: list[str] = []
+    action: str | None = None
+    failure: StepFailure | None = None
 
 
 class Stuck(BaseModel):
@@ -180,6 +230,7 @@ class Stuck(BaseModel):
     owner_id: str
     waiting_since: datetime
     overdue_seconds: int
+    failure: StepFailure | None = Field(default=None, description="Set when the run is held up by a failed step")
 
 
 class PlayRunSummary(BaseModel):
@@ -212,6 +263,13 @@ class PlayRun(BaseModel):
     def open_steps(self) -> list[RunStep]:
         return [s for s in self.steps if s.status in OPEN_STEP_STATUSES]
 
+    def failed_steps(self) -> list[RunStep]:
+        return sorted((s for s in self.steps if s.status == StepStatus.failed), key=lambda s: (s.failure.at, s.key))
+
+    def current_steps(self) -> list[RunStep]:
+        """Where the run is: the steps open for their owners and those held up by a failed action."""
+        return [s for s in self.steps if s.status in OPEN_STEP_STATUSES or s.status == StepStatus.failed]
+
     def as_of(self, now: datetime) -> "PlayRun":
         """The run as it stands at `now`: open steps past their due date are overdue, and what it is stuck on."""
         run = self.model_copy(deep=True)
@@ -223,15 +281,17 @@ class PlayRun(BaseModel):
         return run
 
     def stuck_at(self, now: datetime) -> Stuck | None:
-        """The open step the run has waited on longest, and how far past its due date it is now."""
+        """A failed step first (nothing moves there until ops retries it), else the open step the run has waited
+        on longest; and how far past its due date it is now."""
         if self.status != RunStatus.running:
             return None
-        waiting = sorted(self.open_steps(), key=lambda s: (s.ready_at, s.key))
+        waiting = self.failed_steps() or sorted(self.open_steps(), key=lambda s: (s.ready_at, s.key))
         if not waiting:
             return None
         step = waiting[0]
         overdue = max(0, int((now - step.due_at).total_seconds()))
-        return Stuck(step_key=step.key, owner_id=step.owner_id, waiting_since=step.ready_at, overdue_seconds=overdue)
+        return Stuck(step_key=step.key, owner_id=step.owner_id, waiting_since=step.ready_at, overdue_seconds=overdue,
+                     failure=step.failure)
 
 
 # --- API and workflow contracts ----------------------------------------------------------------------------
@@ -272,6 +332,37 @@ class StepCompleteRequest(BaseModel):
 class StepCompleteInput(StepCompleteRequest):
     step_key: str
     actor: Actor
+
+
+class StepRetryRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000, description="Why it is safe to retry now (audited)")
+
+
+class StepRetryInput(StepRetryRequest):
+    step_key: str
+    actor: Actor
+
+
+class StepActionRequest(BaseModel):
+    """Activity input of a step's action. `key` is the same for every attempt and every retry of one run's step,
+    so the receiving side can tell a retry from a new entry."""
+
+    key: str
+    action: str
+    run_id: str
+    play_key: str
+    play_name: str
+    account_id: str
+    account_name: str
+    step_key: str
+    step_title: str
+    completed_by: str | None
+    completed_at: datetime | None
+    fields: dict[str, Any] = {}
+
+
+class StepActionResult(BaseModel):
+    detail: str
 
 
 class ExitRequest(BaseModel):

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from core import config_store
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import run_update
+from core.temporal import query_or_read_model, run_update
 from models.common import Role
 from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffIn, HandoffSpecs, HandoffSpecsIn, HandoffStart, HandoffStatus
 from models.signals import AccountSnapshot
@@ -133,16 +132,12 @@ def handoff_handle(client: Client, handoff_id: str) -> WorkflowHandle:
 
 
 async def get_handoff(session: Session, client: Client, handoff_id: str) -> Handoff:
-    """The workflow's own answer; the read model only when the execution is gone (past retention)."""
-    try:
-        return await handoff_handle(client, handoff_id).query(HandoffWorkflow.state)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-    row = session.get(HandoffRow, handoff_id)
-    if row is None:
-        raise PillarError("not_found", f"no handoff {handoff_id!r}")
-    return Handoff.model_validate(row.state)
+    def read_model() -> Handoff | None:
+        row = session.get(HandoffRow, handoff_id)
+        return Handoff.model_validate(row.state) if row else None
+
+    return await query_or_read_model(handoff_handle(client, handoff_id), HandoffWorkflow.state, read_model,
+                                     f"no handoff {handoff_id!r}")
 
 
 async def act_on(session: Session, client: Client, handoff_id: str, update, action: HandoffAction) -> Handoff:

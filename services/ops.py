@@ -8,6 +8,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import WorkflowExecution as ListedExecution
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
@@ -47,7 +48,9 @@ def visibility_query(
     account_id: str | None = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
+    failed_steps: bool = False,
 ) -> str:
+    """`failed_steps`: only executions with a play step whose action gave up (they are still running)."""
     clauses = []
     if status is not None:
         clauses.append(f"ExecutionStatus = {_quote(VISIBILITY_STATUS[status])}")
@@ -59,6 +62,8 @@ def visibility_query(
         clauses.append(f"StartTime >= {_quote(started_after.isoformat())}")
     if started_before:
         clauses.append(f"StartTime < {_quote(started_before.isoformat())}")
+    if failed_steps:
+        clauses.append(f"{sa.FAILED_STEPS.name} IS NOT NULL")
     return " AND ".join(clauses)
 
 
@@ -102,8 +107,18 @@ async def list_executions(client: Client, query: str, limit: int = 100) -> list[
         if status in UNHEALTHY:
             history = await client.get_workflow_handle(found.id, run_id=found.run_id).fetch_history()
             execution.failure, execution.failed_in = why_it_failed(history)
+        elif found.typed_search_attributes.get(sa.FAILED_STEPS):
+            await describe_failed_step(found, execution)
         executions.append(execution)
     return executions
+
+
+async def describe_failed_step(found: ListedExecution, execution: Execution) -> None:
+    """A play run waiting on a failed step keeps the failure in its memo (no history to read)."""
+    failures = (await found.memo()).get("failed_steps") or {}
+    if failures:
+        step_key, failure = min(failures.items(), key=lambda item: (item[1]["at"], item[0]))
+        execution.failed_step, execution.failed_in, execution.failure = step_key, failure["activity_type"], failure["message"]
 
 
 async def fetch_history(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:

@@ -6,14 +6,26 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import run_update
-from models.plays import PlayDef, PlayRun, PlayRunCreated, PlayRunIn, PlayRunSummary, PlayStart, RunStatus, Stuck
+from core.temporal import query_or_read_model, run_update
+from models.common import Actor
+from models.plays import (
+    PlayDef,
+    PlayRun,
+    PlayRunCreated,
+    PlayRunIn,
+    PlayRunSummary,
+    PlayStart,
+    RunStatus,
+    StepRetryInput,
+    StepRetryRequest,
+    StepStatus,
+    Stuck,
+)
 from models.signals import AccountSnapshot, SignalDetail
-from models.tables import Account, PlayRunOwnerRow, PlayRunRow
+from models.tables import Account, OpsAuditRow, PlayRunOwnerRow, PlayRunRow
 from plays import load_library
 from services.directory import holder_of_role
 from workflows import search_attributes as sa
@@ -115,16 +127,13 @@ async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
 
 
 async def get_play_run(session: Session, client: Client, run_id: str) -> PlayRun:
-    """The workflow's own answer, as of now; the read model only when the execution is gone."""
-    try:
-        run = await play_handle(client, run_id).query(PlayWorkflow.state)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
+    """The run as of now: the workflow's own answer, else the read model."""
+    def read_model() -> PlayRun | None:
         row = session.get(PlayRunRow, run_id)
-        if row is None:
-            raise PillarError("not_found", f"no play run {run_id!r}") from error
-        run = PlayRun.model_validate(row.state)
+        return PlayRun.model_validate(row.state) if row else None
+
+    run = await query_or_read_model(play_handle(client, run_id), PlayWorkflow.state, read_model,
+                                    f"no play run {run_id!r}")
     return run.as_of(datetime.now(UTC))
 
 
@@ -136,16 +145,32 @@ async def update_run(session: Session, client: Client, run_id: str, update, requ
         if error.code != "not_found":
             raise
         run = await get_play_run(session, client, run_id)
+        if run.status == RunStatus.running:  # the run is there: the validator found no such step
+            raise
         raise PillarError("conflict", f"play run {run_id} is {run.status.value}") from error
     return await get_play_run(session, client, run_id)
+
+
+async def retry_step(
+    session: Session, client: Client, run_id: str, step_key: str, actor: Actor, request: StepRetryRequest
+) -> PlayRun:
+    """Ops retries a failed step's action (see PlayWorkflow.retry_step); the attempt is audited either way."""
+    run = await update_run(session, client, run_id, PlayWorkflow.retry_step,
+                           StepRetryInput(step_key=step_key, actor=actor, reason=request.reason))
+    step = next(s for s in run.steps if s.key == step_key)
+    outcome = "done" if step.status == StepStatus.done else f"failed again: {step.failure.message if step.failure else ''}"
+    session.add(OpsAuditRow(actor_id=actor.id, action="retry_step", workflow_id=workflow_id_for(run_id),
+                            reason=f"{step_key}: {request.reason or 'no reason given'} ({outcome})"))
+    session.commit()
+    return run
 
 
 def list_play_runs(
     session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
     account_id: str | None = None, stuck: bool = False, limit: int = 500,
 ) -> list[PlayRunSummary]:
-    """One query on the read model: with `stuck`, only running runs with an open step past its due date,
-    the longest-waiting first."""
+    """One query on the read model: with `stuck`, only running runs with an open step past its due date or a
+    failed step (its action gave up), the longest-waiting first."""
     now = datetime.now(UTC)
     query = select(PlayRunRow)
     if status is not None:
@@ -168,8 +193,9 @@ def _summary(row: PlayRunRow, now: datetime) -> PlayRunSummary:
     stuck = None
     if row.status == RunStatus.running and row.stuck_step_key:
         overdue = max(0, int((now - row.stuck_due_at).total_seconds()))
+        step = next((s for s in row.state.get("steps", []) if s["key"] == row.stuck_step_key), {})
         stuck = Stuck(step_key=row.stuck_step_key, owner_id=row.stuck_owner_id, waiting_since=row.stuck_since,
-                      overdue_seconds=overdue)
+                      overdue_seconds=overdue, failure=step.get("failure"))
     return PlayRunSummary(id=row.id, play_key=row.play_key, play_version=row.play_version, account_id=row.account_id,
                           status=RunStatus(row.status), current_steps=row.current_steps, stuck=stuck)
 

@@ -8,13 +8,14 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from core import config_store
 from core.errors import PillarError
 from core.settings import get_settings
+from core.temporal import query_or_read_model, run_update
+from models.common import Actor
 from models.routing import RoutingConfig
-from models.signals import AccountSnapshot, SignalCreated, SignalDetail, SignalIn, SignalStart
+from models.signals import AccountSnapshot, AcknowledgeInput, AcknowledgeResult, SignalCreated, SignalDetail, SignalIn, SignalStart
 from models.tables import Account, SignalRow
 from services.directory import resolve_owners
 from workflows import search_attributes as sa
@@ -125,13 +126,19 @@ def signal_handle(client: Client, signal_id: str) -> WorkflowHandle:
 
 
 async def get_signal(session: Session, client: Client, signal_id: str) -> SignalDetail:
-    """The workflow's own answer; the read model only when the execution is gone (past retention)."""
-    try:
-        return await signal_handle(client, signal_id).query(SignalWorkflow.state)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-    row = session.get(SignalRow, signal_id)
-    if row is None:
-        raise PillarError("not_found", f"no signal {signal_id!r}")
-    return SignalDetail.model_validate(row.state)
+    def read_model() -> SignalDetail | None:
+        row = session.get(SignalRow, signal_id)
+        return SignalDetail.model_validate(row.state) if row else None
+
+    return await query_or_read_model(signal_handle(client, signal_id), SignalWorkflow.state, read_model,
+                                     f"no signal {signal_id!r}")
+
+
+async def acknowledge(session: Session, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
+    """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
+    from services.tasks import candidates_for
+
+    handle = signal_handle(client, signal_id)
+    result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
+    result.task_candidates = candidates_for(session, await handle.query(SignalWorkflow.state))
+    return result

@@ -298,3 +298,26 @@ async def test_healthz_and_openapi(api):
                  "/api/v1/config/routing/{version}", "/api/v1/signals", "/api/v1/signals/{signal_id}",
                  "/api/v1/signals/{signal_id}/acknowledge", "/api/v1/signals/{signal_id}/reassign", "/healthz"]:
         assert path in paths
+
+
+async def test_a_signal_stays_readable_when_no_worker_answers_its_query(api):
+    """The API falls back to the read model when the query cannot be answered (no worker polls the queue)."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.signals import save_signal
+    from models.signals import SignalDetail
+
+    created = (await post_signal(api, family="nps_decline", severity="info")).json()
+    detail = (await api.http.get(f"/api/v1/signals/{created['id']}", headers=api.auth("casey"))).json()
+    orphan_id = unique("sig-orphan")
+    orphan = {**detail, "id": orphan_id}
+    handle = await api.client.start_workflow("SignalWorkflow", orphan, id=f"signal-{orphan_id}", task_queue=unique("unpolled"))
+    try:
+        ActivityEnvironment().run(save_signal, 1, SignalDetail.model_validate(orphan))
+        response = await api.http.get(f"/api/v1/signals/{orphan_id}", headers=api.auth("casey"))
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == orphan_id and response.json()["status"] == detail["status"]
+        missing = await api.http.get(f"/api/v1/signals/{unique('sig-none')}", headers=api.auth("casey"))
+        assert_error(missing, 404, "not_found")
+    finally:
+        await handle.terminate("test over")

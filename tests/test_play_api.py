@@ -21,7 +21,7 @@ async def acknowledged_signal(api, family="renewal_risk", severity="critical", w
 async def test_the_play_library_is_served(api):
     plays = (await api.http.get("/api/v1/plays", headers=api.auth("casey"))).json()
     save = next(p for p in plays if p["key"] == "renewal_save")
-    assert len(plays) == 6 and save["version"] == 1 and "renewal_risk" in save["entry"]["families"]
+    assert len(plays) == 6 and save["version"] == 2 and "renewal_risk" in save["entry"]["families"]
     assert [s["key"] for s in save["steps"]][0] == "diagnose" and save["steps"][0]["due"] == "P2D"
     assert save["steps"][4]["depends_on"] == ["exec_sponsor", "commercial_offer"]
 
@@ -81,7 +81,7 @@ async def test_a_play_run_through_the_api_with_every_refusal_leaving_no_trace(ap
     assert response.status_code == 201, response.text
     created = response.json()
     assert created == {"id": created["id"], "workflow_id": f"play-{created['id']}", "play_key": "renewal_save",
-                       "play_version": 1, "status": "running"}
+                       "play_version": 2, "status": "running"}
     run_url = f"/api/v1/play-runs/{created['id']}"
     handle = play_handle(api.client, created["id"])
     await eventually(lambda: _idle_play(handle))

@@ -70,7 +70,7 @@ async def test_a_renewal_save_runs_fourteen_days_escalates_an_overdue_step_and_r
         await ts_env.sleep(t0 + timedelta(days=days) - await ts_env.get_current_time())
 
     run = await play.query(PlayWorkflow.state)
-    assert run.play_version == 1 and run.signal_id == task.signal_id and run.task_id == task.id
+    assert run.play_version == 2 and run.signal_id == task.signal_id and run.task_id == task.id
     assert {s.key: (s.status, s.owner_id) for s in run.steps} == {
         "diagnose": ("ready", "casey"), "exec_sponsor": ("blocked", "lee"), "save_plan": ("blocked", "casey"),
         "commercial_offer": ("blocked", "alex"), "renewal_decision": ("blocked", "casey")}
@@ -173,21 +173,21 @@ async def test_a_new_version_of_renewal_save_does_not_change_a_run_in_flight(ts_
 
     for path in PLAYS_DIR.glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
-    v2_text = (PLAYS_DIR / "renewal_save.toml").read_text().replace("version = 1", "version = 2")
+    v2_text = (PLAYS_DIR / "renewal_save.toml").read_text().replace("version = 2", "version = 3")
     v2_text = v2_text.replace('due = "P2D"\nrequired_fields = ["root_cause", "health_evidence"]',
                               'due = "PT12H"\nrequired_fields = ["root_cause", "health_evidence", "arr_at_risk"]')
     (tmp_path / "renewal_save.toml").write_text(v2_text)
     library = load_library(tmp_path)
-    assert library["renewal_save"].version == 2
+    assert library["renewal_save"].version == 3
 
     with Session(get_engine()) as session:
         second = await start_play_run(session, ts_env.client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee", library)
-    assert (first.play_version, second.play_version) == (1, 2)
+    assert (first.play_version, second.play_version) == (2, 3)
     await ts_env.sleep(timedelta(hours=13))
 
     old = await play_handle(ts_env.client, first.id).query(PlayWorkflow.state)
     new = await play_handle(ts_env.client, second.id).query(PlayWorkflow.state)
-    assert old.play_version == 1 and old.steps[0].due_at == v1.steps[0].due_at
+    assert old.play_version == 2 and old.steps[0].due_at == v1.steps[0].due_at
     assert old.steps[0].required_fields == ["root_cause", "health_evidence"] and old.steps[0].status == StepStatus.ready
     assert new.steps[0].status == StepStatus.overdue and "arr_at_risk" in new.steps[0].required_fields
     casey = actor("casey", "csm")

@@ -55,6 +55,7 @@ def broken_library(tmp_path: Path, text: str, name: str = "renewal_save.toml") -
         (('exit_outcomes = ["renewed", "churned", "expanded"]', 'exit_outcomes = ["renewed", "saved"]'),
          ["exit outcome 'saved'"]),
         (('families = ["renewal_risk",', 'families = ["Renewal Risk",'), ["entry.families"]),
+        (('action = "log_to_crm"', 'action = "log_to_crn"'), ["step 'exec_sponsor'", "unknown action 'log_to_crn'", "log_to_crm"]),
     ],
 )
 def test_a_broken_play_is_refused_naming_the_file_and_the_step(tmp_path, change, words):

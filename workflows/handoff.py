@@ -1,7 +1,6 @@
 """HandoffWorkflow: one per handoff. Draft, the required-fields gate, the receiver's acceptance SLA and its
 escalation, accept / reject / manager override, and an audit row for every transition (seam 04)."""
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -27,6 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.paging import DB_ACTIVITY, page
     from workflows.signal import refuse
+    from workflows.deadlines import wait_until
+
+# A timer that fires early is re-armed (workflows/deadlines.py); executions recorded before that replay unchanged.
+EARLY_TIMER_PATCH = "handoff-acceptance-early-timer"
 
 
 @workflow.defn
@@ -200,12 +203,7 @@ class HandoffWorkflow:
 
     async def _wait_for_receiver(self, submission: int, timeout: timedelta) -> bool:
         """True when `timeout` passed with the submission still waiting."""
-        if timeout > timedelta(0):
-            try:
-                await workflow.wait_condition(lambda: self._acted_on(submission), timeout=timeout)
-            except asyncio.TimeoutError:
-                pass
-        return not self._acted_on(submission)
+        return not await wait_until(lambda: self._acted_on(submission), workflow.now() + timeout, EARLY_TIMER_PATCH)
 
     async def _escalate(self, level: int, to: str) -> None:
         handoff = self._handoff

@@ -1,22 +1,32 @@
 """PlayWorkflow: one per play run. Steps open as their dependencies finish, each with a durable due timer that
-pages its owner when overdue and then their manager; completing a step and exiting are Updates with validators (seam 03)."""
+pages its owner when overdue and then their manager; completing a step and exiting are Updates with validators (seam 03).
+
+A step may declare an automated action (e.g. log it to the CRM), run as an activity when its owner completes it.
+If the activity gives up, the step is `failed` and the run waits there, still running, until ops retries it."""
 
 import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from models.common import Role, TimelineEntry
     from models.plays import (
         OPEN_STEP_STATUSES,
+        STEP_ACTIONS,
         ExitInput,
         PlayOutcomeReport,
         PlayRun,
         PlayStart,
         RunStatus,
         RunStep,
+        StepActionRequest,
+        StepActionResult,
         StepCompleteInput,
+        StepFailure,
+        StepRetryInput,
         StepStatus,
         missing_fields,
     )
@@ -24,6 +34,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.paging import DB_ACTIVITY, page
     from workflows.signal import refuse
+
+# Steps with an automated action: executions started before it existed never reach this path (their plays have no
+# actions), and the marker keeps it explicit in the history of those that do.
+STEP_ACTIONS_PATCH = "play-step-actions"
+OPS_ROLES = (Role.ops, Role.admin)
 
 
 @workflow.defn
@@ -35,6 +50,8 @@ class PlayWorkflow:
         self._revision = 0
         self._changes = 0
         self._pages = 0
+        self._acting: set[str] = set()  # steps whose action is running now
+        self._published_failures: dict = {}  # the failed steps last put in the memo and search attributes
         self._run = PlayRun(
             id=start.id,
             workflow_id=workflow.info().workflow_id,
@@ -47,7 +64,7 @@ class PlayWorkflow:
             started_at=workflow.now(),
             steps=[
                 RunStep(key=s.key, title=s.title, owner_id=start.step_owners[s.key], depends_on=s.depends_on,
-                        required_fields=s.required_fields)
+                        required_fields=s.required_fields, action=s.action)
                 for s in start.play.steps
             ],
         )
@@ -82,11 +99,16 @@ class PlayWorkflow:
 
     @workflow.update
     async def complete_step(self, request: StepCompleteInput) -> PlayRun:
+        """With an action, the answer comes once the action has succeeded or given up (seconds at worst)."""
         step = self._step(request.step_key)
-        step.status = StepStatus.done
         step.completed_at = workflow.now()
         step.completed_by = request.actor.id
         step.fields = request.fields
+        if step.action and workflow.patched(STEP_ACTIONS_PATCH):
+            self._record("step_submitted", request.actor.id, f"{step.key} completed; running its action {step.action}")
+            if not await self._run_action(step):
+                return self.state()
+        step.status = StepStatus.done
         self._record("step_done", request.actor.id, f"{step.key} done")
         await self._open_unblocked_steps()
         return self.state()
@@ -99,6 +121,11 @@ class PlayWorkflow:
             raise refuse("not_found", f"play {self._play.key} has no step {request.step_key!r}")
         if step.status == StepStatus.done:
             raise refuse("conflict", f"step {step.key!r} is already done")
+        if step.key in self._acting:
+            raise refuse("conflict", f"step {step.key!r} is being completed: its action {step.action} is running")
+        if step.status == StepStatus.failed:
+            raise refuse("conflict", f"step {step.key!r} was completed but its action {step.action} failed: "
+                         "ops must retry it", {"failure": step.failure.model_dump(mode="json")})
         actor = request.actor
         if not (actor.id == step.owner_id or actor.manages(step.owner_id) or actor.role == Role.admin):
             raise refuse("forbidden", f"only the step's owner ({step.owner_id}) or their manager may complete {step.key!r}")
@@ -108,6 +135,78 @@ class PlayWorkflow:
         missing = missing_fields(step.required_fields, request.fields)
         if missing:
             raise refuse("invalid", f"step {step.key!r} needs the field(s) {', '.join(missing)}", {"missing_fields": missing})
+
+    # --- a step's action, and ops retrying a failed one ----------------------------------------------------
+
+    @workflow.update
+    async def retry_step(self, request: StepRetryInput) -> PlayRun:
+        """Run a failed step's action again; on success the step is done and the play goes on."""
+        step = self._step(request.step_key)
+        failure = step.failure
+        reason = f": {request.reason}" if request.reason else ""
+        self._record("step_retried", request.actor.id, f"{step.key}: retrying {failure.activity_type}{reason}")
+        if await self._run_action(step):
+            step.status = StepStatus.done
+            step.failure = None
+            self._record("step_done", request.actor.id, f"{step.key} done after a retry")
+            await self._open_unblocked_steps()
+        return self.state()
+
+    @retry_step.validator
+    def _validate_retry_step(self, request: StepRetryInput) -> None:
+        self._require_running()
+        if request.actor.role not in OPS_ROLES:
+            raise refuse("forbidden", "only ops or an admin may retry a failed step")
+        step = self._step(request.step_key)
+        if step is None:
+            raise refuse("not_found", f"play {self._play.key} has no step {request.step_key!r}")
+        if step.key in self._acting:
+            raise refuse("conflict", f"step {step.key!r} is already running its action {step.action}")
+        if step.status != StepStatus.failed:
+            raise refuse("conflict", f"step {step.key!r} is {step.status.value}, not failed: there is nothing to retry")
+
+    async def _run_action(self, step: RunStep) -> bool:
+        """Run the step's action under its bounded retry policy. When it gives up, the step is `failed` (the run
+        goes on waiting there) and the failure is on the step, the timeline, the search attributes and the memo."""
+        action = STEP_ACTIONS[step.action]
+        request = StepActionRequest(
+            key=f"{self._run.id}:{step.key}", action=action.name, run_id=self._run.id, play_key=self._play.key,
+            play_name=self._play.name, account_id=self._start.account.id, account_name=self._start.account.name,
+            step_key=step.key, step_title=step.title, completed_by=step.completed_by, completed_at=step.completed_at,
+            fields=step.fields,
+        )
+        self._acting.add(step.key)
+        try:
+            result = await workflow.execute_activity(
+                action.activity,
+                request,
+                result_type=StepActionResult,
+                start_to_close_timeout=action.timeout,
+                retry_policy=RetryPolicy(initial_interval=action.first_retry, backoff_coefficient=2.0,
+                                         maximum_attempts=action.max_attempts),
+            )
+        except ActivityError as error:
+            self._fail_step(step, action.activity, action.max_attempts, error)
+            await self._changed()
+            return False
+        finally:
+            self._acting.discard(step.key)
+        self._record("step_action", None, f"{step.key}: {action.name}: {result.detail}")
+        return True
+
+    def _fail_step(self, step: RunStep, activity_type: str, max_attempts: int, error: ActivityError) -> None:
+        cause = error.cause or error
+        exhausted = error.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED
+        step.status = StepStatus.failed
+        step.failure = StepFailure(
+            activity_type=activity_type,
+            error_type=cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__,
+            message=cause.message or str(cause),
+            attempts=max_attempts if exhausted else None,
+            at=workflow.now(),
+        )
+        gave_up = f"gave up after {max_attempts} attempts" if exhausted else "failed"
+        self._record("step_failed", None, f"{step.key}: {activity_type} {gave_up}: {step.failure.message}")
 
     # --- exit ------------------------------------------------------------------------------------------
 
@@ -140,6 +239,9 @@ class PlayWorkflow:
     # --- steps opening, timers, escalation ---------------------------------------------------------------
 
     async def _open_unblocked_steps(self) -> None:
+        if self._run.status != RunStatus.running:  # the play ended while a step's action ran
+            await self._changed()
+            return
         now = workflow.now()
         opened = []
         for step in self._run.steps:
@@ -154,6 +256,8 @@ class PlayWorkflow:
             await self._page_step(step, [step.owner_id], "page", f"Play step ready: {step.title}")
 
     def _deadline(self, step: RunStep) -> datetime | None:
+        if step.key in self._acting:  # its owner has completed it
+            return None
         if step.status == StepStatus.ready:
             return step.due_at
         if step.status == StepStatus.overdue and step.escalated_at is None:
@@ -162,7 +266,7 @@ class PlayWorkflow:
 
     async def _fire_deadlines(self) -> None:
         now = workflow.now()
-        for step in [s for s in self._run.steps if s.status in OPEN_STEP_STATUSES]:
+        for step in [s for s in self._run.steps if s.status in OPEN_STEP_STATUSES and s.key not in self._acting]:
             if step.status == StepStatus.ready and now >= step.due_at:
                 step.status = StepStatus.overdue
                 self._record("step_overdue", None, f"{step.key} is past its due date; {step.owner_id} paged")
@@ -217,15 +321,21 @@ class PlayWorkflow:
         self._revision += 1
         run = self._run
         open_steps = run.open_steps()
-        workflow.upsert_search_attributes(
-            [
-                sa.PLAY_KEY.value_set(run.play_key),
-                sa.STATUS.value_set(run.status.value),
-                sa.ACCOUNT_ID.value_set(run.account_id),
-                sa.OWNER_IDS.value_set(sorted({s.owner_id for s in run.steps})),
-                sa.CURRENT_STEPS.value_set([s.key for s in open_steps]),
-                sa.STUCK.value_set(run.status == RunStatus.running and any(s.status == StepStatus.overdue for s in open_steps)),
-            ]
-        )
+        failed = run.failed_steps()
+        running = run.status == RunStatus.running
+        updates = [
+            sa.PLAY_KEY.value_set(run.play_key),
+            sa.STATUS.value_set(run.status.value),
+            sa.ACCOUNT_ID.value_set(run.account_id),
+            sa.OWNER_IDS.value_set(sorted({s.owner_id for s in run.steps})),
+            sa.CURRENT_STEPS.value_set([s.key for s in run.current_steps()]),
+            sa.STUCK.value_set(running and (bool(failed) or any(s.status == StepStatus.overdue for s in open_steps))),
+        ]
+        failures = {s.key: s.failure.model_dump(mode="json") for s in failed} if running else {}
+        if failures != self._published_failures:  # only runs that have had a failed step carry these
+            self._published_failures = failures
+            updates.append(sa.FAILED_STEPS.value_set(list(failures)) if failures else sa.FAILED_STEPS.value_unset())
+            workflow.upsert_memo({"failed_steps": failures or None})
+        workflow.upsert_search_attributes(updates)
         await workflow.execute_activity("save_play_run", args=[self._revision, self.state()], **DB_ACTIVITY)
 

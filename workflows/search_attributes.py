@@ -16,6 +16,7 @@ PLAY_KEY = SearchAttributeKey.for_keyword("PillarPlayKey")
 CURRENT_STEPS = SearchAttributeKey.for_keyword_list("PillarCurrentSteps")
 STUCK = SearchAttributeKey.for_bool("PillarStuck")
 HANDOFF_KIND = SearchAttributeKey.for_keyword("PillarHandoffKind")
+FAILED_STEPS = SearchAttributeKey.for_keyword_list("PillarFailedSteps")  # play steps whose action gave up
 
 ALL = [
     ACCOUNT_ID,
@@ -28,6 +29,7 @@ ALL = [
     CURRENT_STEPS,
     STUCK,
     HANDOFF_KIND,
+    FAILED_STEPS,
 ]
 
 CLI_TYPES = {

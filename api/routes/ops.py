@@ -20,10 +20,13 @@ async def list_executions(
     account_id: str | None = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
+    failed_steps: bool = Query(default=False, description="Only play runs held up by a step whose action gave up"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Execution]:
-    """Executions from Temporal visibility; failed ones say why and in which activity."""
-    query = ops.visibility_query(status, workflow_type, account_id, started_after, started_before)
+    """Executions from Temporal visibility; failed ones say why and in which activity. A play run that is still
+    running but held up by a failed step says which step (`failed_step`), which activity and why: retry it with
+    `POST /api/v1/play-runs/{id}/steps/{step_key}/retry`."""
+    query = ops.visibility_query(status, workflow_type, account_id, started_after, started_before, failed_steps)
     return await ops.list_executions(client, query, limit)
 
 

@@ -1,6 +1,6 @@
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Body, Query, status
 
-from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.deps import CurrentUser, OpsUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from models.plays import (
     ExitInput,
@@ -13,9 +13,10 @@ from models.plays import (
     RunStatus,
     StepCompleteInput,
     StepCompleteRequest,
+    StepRetryRequest,
 )
 from plays import load_library
-from services.plays import get_play_run, list_play_runs, start_play_run, update_run
+from services.plays import get_play_run, list_play_runs, retry_step, start_play_run, update_run
 from workflows.play import PlayWorkflow
 
 router = APIRouter(tags=["plays"], responses=ERROR_RESPONSES)
@@ -47,8 +48,9 @@ def get_play_runs(
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[PlayRunSummary]:
     """The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds
-    overdue). `stuck=true` keeps runs with an open step past its due date, longest waiting first. One query on the
-    read model the play workflows keep; `owner_id` matches anyone who owns a step of the run."""
+    overdue). `stuck=true` keeps runs with an open step past its due date or a failed step (`stuck.failure` says
+    why), longest waiting first. One query on the read model the play workflows keep; `owner_id` matches anyone
+    who owns a step of the run."""
     return list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id, account_id=account_id,
                           stuck=stuck, limit=limit)
 
@@ -64,9 +66,22 @@ async def complete_step(
     run_id: str, step_key: str, body: StepCompleteRequest, session: SessionDep, client: TemporalDep, user: CurrentUser
 ) -> PlayRun:
     """The step's owner (or their manager) completes it with its output fields. Open dependencies → 409, missing
-    required fields → 422 naming them, anyone else → 403."""
+    required fields → 422 naming them, anyone else → 403. A step with an `action` (e.g. `log_to_crm`) runs it first
+    and answers once it has succeeded (the step is `done`) or given up after a few attempts, about three seconds
+    (the step is `failed` with its `failure`, the run waits there until ops retries it)."""
     request = StepCompleteInput(step_key=step_key, actor=user.actor(session), **body.model_dump())
     return await update_run(session, client, run_id, PlayWorkflow.complete_step, request)
+
+
+@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/retry", response_model=PlayRun)
+async def retry_failed_step(
+    run_id: str, step_key: str, session: SessionDep, client: TemporalDep, user: OpsUser,
+    body: StepRetryRequest | None = Body(default=None),
+) -> PlayRun:
+    """Ops (or an admin) runs a failed step's action again, once its cause is fixed: on success the step is done
+    and the play goes on; if it fails again the step stays `failed` with the new failure. A step that is not
+    failed → 409. The retry and its reason go to the run's timeline and the ops audit."""
+    return await retry_step(session, client, run_id, step_key, user.actor(session), body or StepRetryRequest())
 
 
 @router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun)

@@ -1,16 +1,13 @@
 from fastapi import APIRouter, Query
-from sqlalchemy import func
-from sqlmodel import select
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from models.financials import Financials
-from models.scoring import AccountScore, RiskTier, ScorePoint
+from models.scoring import AccountScore, ScorePoint
 from models.tables import Account
+from services.accounts import financials_now
 from services.events import latest_score, score_history
-from services.financials import account_financials
-from services.layer_config import current_cost_model
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["scores"], responses=ERROR_RESPONSES)
 
@@ -43,11 +40,4 @@ def get_score_history(account_id: str, session: SessionDep, _: CurrentUser, limi
 @router.get("/{account_id}/financials", response_model=Financials)
 def get_financials(account_id: str, session: SessionDep, _: CurrentUser) -> Financials:
     """ARR at risk, cost to save vs cost to replace (from the cost model) and the NRR impact of losing the account."""
-    account = _account(session, account_id)
-    score = latest_score(session, account_id)
-    model = current_cost_model(session)
-    book = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
-    return account_financials(
-        account.id, account.arr, score.renewal_risk.tier if score else RiskTier.low, score.renewal_risk.value if score else 0,
-        model, model.version, book, score.as_of if score else None,
-    )
+    return financials_now(session, _account(session, account_id))

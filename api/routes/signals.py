@@ -6,7 +6,6 @@ from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from core.temporal import run_update
 from models.signals import (
-    AcknowledgeInput,
     AcknowledgeResult,
     ReassignInput,
     ReassignRequest,
@@ -18,8 +17,8 @@ from models.signals import (
 )
 from models.tables import SignalOwnerRow, SignalRow, User
 from models.tasks import Task, TaskIn
-from services.signals import get_signal, open_signal, signal_handle
-from services.tasks import add_task, candidates_for
+from services.signals import acknowledge, get_signal, open_signal, signal_handle
+from services.tasks import add_task
 from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
@@ -70,10 +69,7 @@ async def read_signal(signal_id: str, session: SessionDep, client: TemporalDep, 
 async def acknowledge_signal(signal_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
     """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403. The answer offers the
     best three task templates for the signal's family and the account's segment."""
-    handle = signal_handle(client, signal_id)
-    result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=user.actor(session)))
-    result.task_candidates = candidates_for(session, await handle.query(SignalWorkflow.state))
-    return result
+    return await acknowledge(session, client, signal_id, user.actor(session))
 
 
 @router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task)

@@ -30,4 +30,5 @@ search_attribute PillarPlayKey Keyword
 search_attribute PillarCurrentSteps KeywordList
 search_attribute PillarStuck Bool
 search_attribute PillarHandoffKind Keyword
+search_attribute PillarFailedSteps KeywordList
 echo "namespace $NS and Pillar's search attributes are registered"

@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from models.tables.cadence import ActionItemRow, AgendaRow, FlywheelProposalRow
 from models.tables.config import ConfigVersion
 from models.tables.directory import Account, User
 from models.tables.events import AccountScoreRow, EventRow
@@ -9,6 +10,7 @@ from models.tables.ops import OpsAuditRow
 from models.tables.plays import PlayRunOwnerRow, PlayRunRow
 from models.tables.signals import SignalOwnerRow, SignalRow
 from models.tables.tasks import TaskRow
+from models.tables.web_sessions import WebSessionRow
 
-__all__ = ["Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User",
-           "PlayRunOwnerRow", "PlayRunRow", "TaskRow"]
+__all__ = ["ActionItemRow", "AgendaRow", "FlywheelProposalRow", "Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User",
+           "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow"]

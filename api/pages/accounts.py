@@ -1,0 +1,47 @@
+"""The book of accounts, and one account: health and risk with their explanation, the score over time, ARR at risk
+and save vs replace, and what is open on it (signals, plays, handoffs)."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import select
+
+from api.deps import SessionDep
+from api.pages.svg import score_chart
+from api.pages.web import PageUser, names, render
+from core.errors import PillarError
+from models.signals import SignalSummary
+from models.tables import Account, SignalRow
+from plays import load_library
+from services.accounts import book, financials_now
+from services.events import latest_score, score_history
+from services.handoffs import list_handoffs
+from services.plays import list_play_runs
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(request, session, user, "accounts.html", {"lines": book(session)})
+
+
+@router.get("/accounts/{account_id}")
+def account_page(account_id: str, request: Request, session: SessionDep, user: PageUser) -> Response:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise PillarError("not_found", f"no account {account_id!r}")
+    rows = session.exec(select(SignalRow).where(SignalRow.account_id == account_id, SignalRow.status != "resolved")
+                        .order_by(SignalRow.created_at.desc()).limit(50))
+    history = score_history(session, account_id, 200)
+    return render(request, session, user, "account.html", {
+        "account": account,
+        "score": latest_score(session, account_id),
+        "chart": score_chart(history) if history else None,
+        "history_count": len(history),
+        "financials": financials_now(session, account),
+        "signals": [SignalSummary.model_validate(r.state) for r in rows],
+        "runs": list_play_runs(session, account_id=account_id, limit=50),
+        "handoffs": list_handoffs(session, None, account_id, None, 50),
+        "library": load_library(),
+        "names": names(session),
+    })

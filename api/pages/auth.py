@@ -1,0 +1,52 @@
+"""Signing in with a token (a session cookie, HttpOnly and SameSite=Lax) and signing out."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.deps import SESSION_COOKIE, SessionDep, cookie_principal, principal_for_token
+from api.pages.web import WebUser, posted_form, redirect, render, safe_next
+from core.security import hash_token
+from services.web_sessions import SESSION_LIFETIME, close_session, open_session
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    return redirect("/inbox" if cookie_principal(request, session) else "/sign-in")
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, session: SessionDep, next: str | None = None, signed_out: bool = False) -> Response:
+    if cookie_principal(request, session):
+        return redirect(safe_next(next))
+    return render(request, session, None, "sign_in.html", {"next": safe_next(next), "signed_out": signed_out, "error": None})
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    token, next_url = str(form.get("token", "")).strip(), safe_next(str(form.get("next", "")))
+    principal = principal_for_token(session, token)
+    if principal is None:
+        message = "That token is not known, or has been replaced. Paste the whole token, exactly as it was given."
+        if not token:
+            message = "Paste your token to sign in."
+        return render(request, session, None, "sign_in.html",
+                      {"next": next_url, "signed_out": False, "error": message}, status=401)
+    cookie = open_session(session, principal.id, hash_token(token))
+    response = redirect(next_url)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path="/",
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: SessionDep) -> Response:
+    found = cookie_principal(request, session)
+    if found is not None:
+        await posted_form(request, WebUser(*found))
+        close_session(session, request.cookies.get(SESSION_COOKIE))
+    response = redirect("/sign-in?signed_out=true")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response

@@ -1,0 +1,164 @@
+"""The play board (every running play by where it is stuck, overdue first) and a play run's page: its steps as a
+dependency graph, who owns what since when, and its timeline."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import select
+
+from api.deps import SessionDep, TemporalDep
+from api.pages.format import field_input
+from api.pages.svg import dependency_graph
+from api.pages.web import OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, safe_next
+from core.errors import PillarError
+from models.plays import ExitInput, PlayRun, PlayRunSummary, RunStatus, StepCompleteInput, StepRetryRequest
+from models.tables import Account
+from plays import load_library
+from services.plays import get_play_run, list_play_runs, retry_step, update_run
+from workflows.play import PlayWorkflow
+
+router = APIRouter(include_in_schema=False)
+BOARD_LIMIT = 5000
+SHOWN = 100  # rows drawn (the most urgent); the counts above the table cover every run
+
+
+def urgency(run: PlayRunSummary) -> tuple:
+    """Runs held up by a failed step first, then overdue ones (the most overdue leading), then the longest waiting,
+    then runs with nothing open."""
+    if run.stuck is None:
+        return (2, 0, datetime.max.replace(tzinfo=UTC))
+    return (0 if run.stuck.failure else 1, -run.stuck.overdue_seconds, run.stuck.waiting_since)
+
+
+def board_context(session, play: str | None, owner: str | None, motion: str | None) -> dict:
+    accounts = {a.id: a for a in session.exec(select(Account))}
+    runs = list_play_runs(session, status=RunStatus.running, play_key=play or None, owner_id=owner or None,
+                          limit=BOARD_LIMIT)
+    if motion:
+        runs = [r for r in runs if accounts.get(r.account_id) and accounts[r.account_id].motion == motion]
+    runs.sort(key=urgency)
+    library = load_library()
+    at_step: dict[str, Counter] = {}
+    for run in runs:
+        at_step.setdefault(run.play_key, Counter()).update(run.current_steps)
+    return {
+        "runs": runs[:SHOWN],
+        "total": len(runs),
+        "at_step": at_step,
+        "overdue": sum(1 for r in runs if r.stuck and r.stuck.overdue_seconds > 0 and not r.stuck.failure),
+        "failed": sum(1 for r in runs if r.stuck and r.stuck.failure),
+        "library": library,
+        "accounts": accounts,
+        "names": names(session),
+        "motions": sorted({a.motion for a in accounts.values() if a.motion}),
+        "filters": {"play": play or "", "owner": owner or "", "motion": motion or ""},
+    }
+
+
+@router.get("/board")
+def board_page(request: Request, session: SessionDep, user: PageUser, play: str | None = None, owner: str | None = None,
+               motion: str | None = None) -> Response:
+    return render(request, session, user, "board.html", board_context(session, play, owner, motion))
+
+
+@router.get("/board/live")
+def board_live(request: Request, session: SessionDep, user: PageUser, play: str | None = None, owner: str | None = None,
+               motion: str | None = None) -> Response:
+    return render(request, session, user, "_board.html", board_context(session, play, owner, motion), take=False)
+
+
+def run_context(session, run: PlayRun) -> dict:
+    people = names(session)
+    library = load_library()
+    play = library.get(run.play_key)
+    return {
+        "run": run,
+        "play": play if play and play.version == run.play_version else None,
+        "play_name": play.name if play else run.play_key,
+        "graph": dependency_graph(run.steps, people, datetime.now(UTC)),
+        "names": people,
+        "accounts": account_names(session),
+    }
+
+
+@router.get("/runs/{run_id}")
+async def run_page(run_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    run = await get_play_run(session, client, run_id)
+    return render(request, session, user, "run.html", run_context(session, run))
+
+
+def step_fields(form: dict[str, str]) -> dict:
+    """The step's output fields from `field.<name>` inputs; numbers typed into number inputs stay numbers."""
+    fields: dict = {}
+    for key, value in form.items():
+        if not key.startswith("field."):
+            continue
+        name, value = key.removeprefix("field."), value.strip()
+        if value and field_input(name) == "number":
+            try:
+                number = float(value)
+                value = int(number) if number.is_integer() else number
+            except ValueError:
+                pass
+        fields[name] = value
+    return fields
+
+
+@router.post("/runs/{run_id}/steps/{step_key}/complete")
+async def complete_step(run_id: str, step_key: str, request: Request, session: SessionDep, user: PageUser,
+                        client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"), f"/runs/{run_id}")
+    form_id = f"step-{run_id}-{step_key}"
+    request_ = StepCompleteInput(step_key=step_key, actor=user.principal.actor(session), fields=step_fields(form))
+    try:
+        run = await update_run(session, client, run_id, PlayWorkflow.complete_step, request_)
+    except PillarError as error:
+        return refused(session, user, error, back, form_id, form)
+    step = next((s for s in run.steps if s.key == step_key), None)
+    opened = [s.title for s in run.steps if s.status == "ready" and s.ready_at and step and s.ready_at >= step.completed_at]
+    more = f" Now ready: {'; '.join(opened)}." if opened else ""
+    return done(session, user, f"Step done: {step.title if step else step_key}.{more}", back)
+
+
+@router.post("/runs/{run_id}/exit")
+async def exit_run(run_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"), f"/runs/{run_id}")
+    outcome = form.get("outcome", "").strip()
+    if not outcome:
+        return refused(session, user, PillarError("invalid", "choose the outcome the play ended with"), back, "exit", form)
+    try:
+        request_ = ExitInput(outcome=outcome, note=form.get("note") or None, actor=user.principal.actor(session))
+        await update_run(session, client, run_id, PlayWorkflow.exit, request_)
+    except ValidationError as error:
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return refused(session, user, PillarError("invalid", message), back, "exit", form)
+    except PillarError as error:
+        return refused(session, user, error, back, "exit", form)
+    return done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)
+
+
+@router.post("/runs/{run_id}/steps/{step_key}/retry")
+async def retry(run_id: str, step_key: str, request: Request, session: SessionDep, user: OpsPageUser,
+                client: TemporalDep) -> Response:
+    """Ops runs a failed step's action again (the service audits it); the page says whether it went through."""
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"), f"/runs/{run_id}")
+    form_id = f"retry-{run_id}-{step_key}"
+    try:
+        body = StepRetryRequest(reason=form.get("reason", "").strip() or None)
+        run = await retry_step(session, client, run_id, step_key, user.principal.actor(session), body)
+    except ValidationError:
+        return refused(session, user, PillarError("invalid", "keep the reason under 2000 characters"), back, form_id, form)
+    except PillarError as error:
+        return refused(session, user, error, back, form_id, form)
+    step = next(s for s in run.steps if s.key == step_key)
+    if step.status == "failed":
+        why = step.failure.message if step.failure else "no reason recorded"
+        return refused(session, user, PillarError("conflict", f"Retried {step.title}: it failed again ({why})."),
+                       back, form_id)
+    return done(session, user, f"Retried {step.title}: it went through and the play goes on.", back)

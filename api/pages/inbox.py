@@ -1,0 +1,115 @@
+"""My inbox: signals to acknowledge, signals waiting for a task, play steps ready, tasks waiting for an outcome;
+and a signal's own page. Every action calls the service the API calls and shows its refusal in words."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from api.deps import SessionDep, TemporalDep
+from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, safe_next
+from core.errors import PillarError
+from models.tasks import OutcomeIn, Outcome, TaskIn
+from plays import load_library
+from services import action_items
+from services import signals as signal_service
+from services.inbox import inbox_for, notifications_for
+from services.rituals import action_items_for
+from services.tasks import add_task, candidates_for, set_outcome
+
+router = APIRouter(include_in_schema=False)
+
+
+SHOWN = 50  # items drawn per section, most urgent first; the counts cover everything
+
+
+def inbox_context(session, user) -> dict:
+    inbox = inbox_for(session, user.id)
+    counts = {name: len(getattr(inbox, name)) for name in ("to_acknowledge", "needs_task", "steps", "tasks")}
+    for name in counts:
+        setattr(inbox, name, getattr(inbox, name)[:SHOWN])
+    return {
+        "inbox": inbox,
+        "counts": counts,
+        "notifications": notifications_for(session, user.id, 8),
+        "action_items": action_items_for(session, user.id),
+        "names": names(session),
+        "accounts": account_names(session),
+        "plays": {p.key: p for p in load_library().values()},
+        "outcomes": [o.value for o in Outcome],
+    }
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(request, session, user, "inbox.html", inbox_context(session, user))
+
+
+@router.get("/inbox/live")
+def inbox_live(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(request, session, user, "_inbox.html", inbox_context(session, user), take=False)
+
+
+@router.get("/signals/{signal_id}")
+async def signal_page(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    signal = await signal_service.get_signal(session, client, signal_id)
+    candidates = candidates_for(session, signal) if signal.status == "acknowledged" and not signal.tasks else []
+    return render(request, session, user, "signal.html", {
+        "signal": signal, "candidates": candidates, "names": names(session), "accounts": account_names(session),
+        "outcomes": [o.value for o in Outcome],
+    })
+
+
+@router.post("/signals/{signal_id}/acknowledge")
+async def acknowledge(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"))
+    try:
+        result = await signal_service.acknowledge(session, client, signal_id, user.principal.actor(session))
+    except PillarError as error:
+        return refused(session, user, error, back, f"signal-{signal_id}")
+    choices = len(result.task_candidates)
+    return done(session, user, f"Signal acknowledged: now choose its task ({choices} suggested).", back)
+
+
+@router.post("/signals/{signal_id}/tasks")
+async def choose_task(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"))
+    try:
+        body = TaskIn(template_key=form.get("template_key", ""))
+        task = await add_task(session, client, signal_id, body, user.principal.actor(session))
+    except ValidationError:
+        return refused(session, user, PillarError("invalid", "choose one of the suggested tasks"), back, f"signal-{signal_id}")
+    except PillarError as error:
+        return refused(session, user, error, back, f"signal-{signal_id}")
+    started = " and its play has started" if task.play_run_id else ""
+    return done(session, user, f"Task created: {task.title}{started}.", back)
+
+
+@router.post("/tasks/{task_id}/outcome")
+async def task_outcome(task_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+    return await _outcome(request, session, user, f"task-{task_id}",
+                          lambda body: set_outcome(session, client, task_id, body, user.principal.actor(session)))
+
+
+@router.post("/action-items/{item_id}/outcome")
+async def action_item_outcome(item_id: str, request: Request, session: SessionDep, user: PageUser,
+                              client: TemporalDep) -> Response:
+    return await _outcome(request, session, user, f"action-{item_id}",
+                          lambda body: action_items.set_outcome(session, client, item_id, body, user.principal.actor(session)))
+
+
+async def _outcome(request: Request, session, user, form_id: str, record) -> Response:
+    """A task's or an action item's outcome: the same rule (OutcomeIn) and the same refusals as the API."""
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"))
+    try:
+        body = OutcomeIn(outcome=form.get("outcome", ""), note=form.get("note") or None,
+                         blocked_on=form.get("blocked_on") or None)
+        done_item = await record(body)
+    except ValidationError as error:
+        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        return refused(session, user, PillarError("invalid", message), back, form_id, form)
+    except PillarError as error:
+        return refused(session, user, error, back, form_id, form)
+    return done(session, user, f"Outcome recorded: {done_item.title} — {done_item.outcome.value.replace('_', ' ')}.", back)

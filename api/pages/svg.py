@@ -1,0 +1,199 @@
+"""Pictures drawn on the server: a play run's steps as a dependency graph, an account's scores over time.
+
+Both are plain geometry (no I/O); the templates turn them into SVG."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from api.pages.format import countdown, label, span
+from models.plays import RunStep, StepStatus
+
+NODE_W, NODE_H = 236, 92
+GAP_X, GAP_Y, PAD = 64, 22, 12
+TITLE_CHARS = 31
+
+
+@dataclass
+class Node:
+    key: str
+    x: float
+    y: float
+    status: str
+    title_lines: list[str]
+    title: str
+    owner: str
+    note: str
+    width: float = NODE_W
+    height: float = NODE_H
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    path: str
+    done: bool
+
+
+@dataclass
+class Graph:
+    width: float
+    height: float
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+
+def wrap(text: str, width: int = TITLE_CHARS, lines: int = 2) -> list[str]:
+    """Break `text` into at most `lines` lines of `width` characters, at spaces; an ellipsis marks what is cut."""
+    out: list[str] = []
+    words = text.split()
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and len(line) + 1 + len(words[0]) <= width:
+            line += " " + words.pop(0)
+        out.append(line[: width - 1] + "…" if len(line) > width else line)
+    if words:
+        last = out[-1]
+        out[-1] = (last if len(last) < width else last[: width - 1].rstrip()) + "…"
+    return out
+
+
+def layers_of(steps: list[RunStep]) -> dict[str, int]:
+    """A step's column: one right of its furthest dependency (steps with none start at column 0)."""
+    by_key = {s.key: s for s in steps}
+    layer: dict[str, int] = {}
+
+    def of(key: str, seen: frozenset = frozenset()) -> int:
+        if key not in layer:
+            deps = [d for d in by_key[key].depends_on if d in by_key and d not in seen]
+            layer[key] = 1 + max((of(d, seen | {key}) for d in deps), default=-1)
+        return layer[key]
+
+    for step in steps:
+        of(step.key)
+    return layer
+
+
+def _note(step: RunStep, names: dict[str, str], unfinished: set[str], now: datetime) -> str:
+    if step.status == StepStatus.done:
+        when = f" · {span(now - step.completed_at)} ago" if step.completed_at else ""
+        return f"done by {names.get(step.completed_by, step.completed_by or '?')}{when}"
+    if step.status in (StepStatus.ready, StepStatus.overdue):
+        return countdown(step.due_at, now)
+    if step.status == StepStatus.failed:
+        return "failed: needs a retry"
+    return "waits on " + ", ".join(label(d) for d in step.depends_on if d in unfinished)
+
+
+def dependency_graph(steps: list[RunStep], owner_names: dict[str, str], now: datetime) -> Graph:
+    """Columns by dependency depth; an edge that skips columns runs through a reserved slot in each one it crosses,
+    so it never cuts through a step; within a column, steps sit near the middle of what they depend on."""
+    layer = layers_of(steps)
+    by_key = {s.key: s for s in steps}
+    unfinished = {s.key for s in steps if s.status != StepStatus.done}
+    columns: list[list[str]] = [[] for _ in range(1 + max(layer.values(), default=0))]
+    parents: dict[str, list[str]] = {}
+    chains: dict[tuple[str, str], list[str]] = {}
+    for step in steps:
+        columns[layer[step.key]].append(step.key)
+    for step in steps:
+        parents.setdefault(step.key, [])
+        for dep in (d for d in step.depends_on if d in by_key):
+            chain, previous = [], dep
+            for column in range(layer[dep] + 1, layer[step.key]):
+                slot = f"{dep}>{step.key}@{column}"
+                columns[column].append(slot)
+                parents[slot] = [previous]
+                chain.append(slot)
+                previous = slot
+            parents[step.key].append(previous)
+            chains[(dep, step.key)] = chain
+    position: dict[str, float] = {}
+    for index, column in enumerate(columns):
+        if index:
+            order = {item: i for i, item in enumerate(column)}
+            column.sort(key=lambda item: (sum(position[p] for p in parents[item]) / len(parents[item])
+                                          if parents[item] else len(column), order[item]))
+        for i, item in enumerate(column):
+            position[item] = i
+    tallest = max(len(c) for c in columns) if columns else 0
+    height = 2 * PAD + tallest * NODE_H + max(0, tallest - 1) * GAP_Y
+    centre: dict[str, tuple[float, float]] = {}
+    graph = Graph(width=2 * PAD + len(columns) * NODE_W + max(0, len(columns) - 1) * GAP_X, height=height)
+    for index, column in enumerate(columns):
+        x = PAD + index * (NODE_W + GAP_X)
+        top = (height - (len(column) * NODE_H + max(0, len(column) - 1) * GAP_Y)) / 2
+        for i, item in enumerate(column):
+            y = top + i * (NODE_H + GAP_Y)
+            centre[item] = (x, y + NODE_H / 2)
+            if item in by_key:
+                step = by_key[item]
+                graph.nodes.append(Node(key=step.key, x=x, y=y, status=step.status.value, title_lines=wrap(step.title),
+                                        title=step.title, owner=owner_names.get(step.owner_id, step.owner_id),
+                                        note=_note(step, owner_names, unfinished, now)))
+    for (dep, key), chain in chains.items():
+        x, y = centre[dep]
+        d = f"M{x + NODE_W:.0f},{y:.0f}"
+        for point in chain + [key]:
+            px, py = centre[point]
+            bend = GAP_X / 2
+            d += f" C{x + NODE_W + bend:.0f},{y:.0f} {px - bend:.0f},{py:.0f} {px:.0f},{py:.0f}"
+            if point != key:
+                d += f" L{px + NODE_W:.0f},{py:.0f}"
+            x, y = px, py
+        graph.edges.append(Edge(source=dep, target=key, path=d, done=by_key[dep].status == StepStatus.done))
+    return graph
+
+
+# --- score history -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    name: str
+    css: str
+    points: str
+    last: tuple[float, float] | None
+    last_value: float | None
+
+
+@dataclass
+class Chart:
+    width: float
+    height: float
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    series: list[Series]
+    gridlines: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]
+    dots: list[tuple[str, float, float, str]]
+
+
+def score_chart(points: list, width: int = 640, height: int = 220) -> Chart:
+    """Health and renewal risk (0–100) against time; a single recomputation still shows as dots."""
+    left, right, top, bottom = 36, 16, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    times = [p.as_of.timestamp() for p in points]
+    start, end = (min(times), max(times)) if times else (0, 1)
+    spread = (end - start) or 1
+
+    def xy(p, value: float) -> tuple[float, float]:
+        x = left + (plot_w / 2 if end == start else (p.as_of.timestamp() - start) / spread * plot_w)
+        return round(x, 1), round(top + plot_h * (1 - value / 100), 1)
+
+    series, dots = [], []
+    for name, css, attribute in (("Health", "health", "health"), ("Renewal risk", "risk", "renewal_risk")):
+        coords = [xy(p, getattr(p, attribute)) for p in points]
+        series.append(Series(name, css, " ".join(f"{x},{y}" for x, y in coords), coords[-1] if coords else None,
+                             getattr(points[-1], attribute) if points else None))
+        dots += [(css, x, y, f"{name} {getattr(p, attribute):.0f} on {p.as_of:%Y-%m-%d %H:%M}")
+                 for (x, y), p in zip(coords, points)]
+    gridlines = [(round(top + plot_h * (1 - v / 100), 1), str(v)) for v in (0, 25, 50, 75, 100)]
+    labels = []
+    if points:
+        labels.append((left, f"{points[0].as_of:%b %d}", "start"))
+        if end != start:
+            labels.append((left + plot_w, f"{points[-1].as_of:%b %d}", "end"))
+    return Chart(width, height, left, top, plot_w, plot_h, series, gridlines, labels, dots)

@@ -1,0 +1,184 @@
+"""What every page shares: the signed-in user from the session cookie, templates, CSRF-checked forms, and the
+flash message an action leaves for the next page."""
+
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, select
+
+from api.deps import Principal, SessionDep, check_roles, cookie_principal
+from api.pages import format as fmt
+from core.db import get_engine
+from core.errors import PillarError
+from models.common import Role
+from models.tables import Account, User, WebSessionRow
+from services.scoring import signed_points
+from services.web_sessions import set_flash, take_flash
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+REFRESH_SECONDS = 5
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+OPS_ROLES = (Role.ops,)
+
+env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True,
+                         lstrip_blocks=True)
+env.filters.update(money=fmt.money, words=fmt.words, label=fmt.label, sentence=fmt.sentence, clock=fmt.clock,
+                   span=fmt.span, whole=fmt.whole, plain=fmt.plain, evidence=fmt.evidence, humane=fmt.humane,
+                   points=signed_points)
+env.globals.update(field_input=fmt.field_input)
+
+
+class SignInRequired(Exception):
+    """No valid session: pages send the browser to the sign-in page, live fragments answer 401."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+@dataclass
+class WebUser:
+    principal: Principal
+    web_session: WebSessionRow
+
+    @property
+    def id(self) -> str:
+        return self.principal.id
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    @property
+    def is_ops(self) -> bool:
+        return self.principal.role in (Role.ops, Role.admin)
+
+
+def web_user(request: Request, session: SessionDep) -> WebUser:
+    found = cookie_principal(request, session)
+    if found is None:
+        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return WebUser(*found)
+
+
+PageUser = Annotated[WebUser, Depends(web_user)]
+
+
+def page_roles(*roles: Role):
+    """Like the API's require_roles: a 403 page for anyone else (admin always passes)."""
+
+    def check(user: PageUser) -> WebUser:
+        check_roles(user.principal, roles, "this page")
+        return user
+
+    return check
+
+
+OpsPageUser = Annotated[WebUser, Depends(page_roles(*OPS_ROLES))]
+
+
+def safe_next(url: str | None, default: str = "/inbox") -> str:
+    """Only a path on this site (never `//elsewhere` or `https://…`): no open redirect."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return default
+
+
+def sign_in_url(next_url: str) -> str:
+    return "/sign-in?next=" + quote(next_url, safe="/")
+
+
+def names(session: Session) -> dict[str, str]:
+    """Everyone's display name by id, for owners, actors and receivers."""
+    found = {u.id: u.name for u in session.exec(select(User))}
+    found.setdefault("admin", "Administrator")
+    return found
+
+
+def account_names(session: Session) -> dict[str, str]:
+    return {a.id: a.name for a in session.exec(select(Account))}
+
+
+def _context(request: Request, user: WebUser | None, context: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "request": request,
+        "user": user,
+        "now": now,
+        "csrf": user.web_session.csrf_token if user else "",
+        "countdown": lambda due: fmt.countdown(due, now),
+        "ago": lambda at: fmt.ago(at, now),
+        "overdue": lambda due: fmt.is_overdue(due, now),
+        "refresh_seconds": REFRESH_SECONDS,
+        "flash": None,
+        **context,
+    }
+
+
+def render(request: Request, session: Session | None, user: WebUser | None, name: str, context: dict[str, Any],
+           status: int = 200, take: bool = True) -> HTMLResponse:
+    """A page (or, with `take=False`, a live fragment that leaves the flash message for the page)."""
+    values = _context(request, user, context)
+    if user is not None and session is not None and take and "flash" not in context:
+        values["flash"] = take_flash(session, user.web_session)
+    html = env.get_template(name).render(values)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+async def posted_form(request: Request, user: WebUser) -> dict[str, str]:
+    """The form's fields, once its CSRF token matches the session's (SameSite=Lax already stops cross-site
+    posts in current browsers; the token also covers older ones)."""
+    form = await request.form()
+    token = str(form.get("csrf", ""))
+    if not hmac.compare_digest(token.encode(), user.web_session.csrf_token.encode()):
+        raise PillarError("forbidden", "this form has expired (or came from another site): reload the page and try again")
+    return {key: str(value) for key, value in form.multi_items()}
+
+
+def done(session: Session, user: WebUser, message: str, to: str) -> RedirectResponse:
+    set_flash(session, user.web_session, {"kind": "ok", "message": message})
+    return redirect(to)
+
+
+def refused(session: Session, user: WebUser, error: PillarError, to: str, form_id: str | None = None,
+            values: dict[str, str] | None = None) -> RedirectResponse:
+    """Back to the page with the refusal in words; the form that was refused keeps what was typed into it."""
+    kept = {k: v for k, v in (values or {}).items() if k not in ("csrf", "next")}
+    flash = {"kind": "error", "message": error.message, "code": error.code, "form": form_id, "values": kept}
+    if isinstance(error.details, dict) and error.details.get("missing_fields"):
+        flash["missing"] = error.details["missing_fields"]
+    set_flash(session, user.web_session, flash)
+    return redirect(to)
+
+
+def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> Response:
+    """The HTML answer to a page request that fails (404, 403, 409 …), in place of the API's JSON body; the
+    header still shows who is signed in."""
+    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
+              422: "Not accepted", 503: "Unavailable"}
+    with Session(get_engine()) as session:
+        try:
+            found = cookie_principal(request, session)
+        except Exception:  # the database itself may be what failed
+            found = None
+        user = WebUser(*found) if found else None
+        return render(request, None, user, "error.html",
+                      {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),
+                       "message": message, "details": details}, status=status)

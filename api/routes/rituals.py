@@ -1,0 +1,159 @@
+"""Layer IV over HTTP: the rituals and their config, agendas (JSON and printable HTML), action items and the
+completion rate."""
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import HTMLResponse
+from temporalio.service import RPCError
+
+from api.agenda_html import agenda_html
+from api.deps import ConfigEditor, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.errors import ERROR_RESPONSES
+from core import config_store
+from models.common import Role
+from models.rituals import (
+    ActionItem,
+    ActionItemIn,
+    Agenda,
+    AgendaSummary,
+    CadenceMetrics,
+    RitualsConfig,
+    RitualsConfigIn,
+    RitualsConfigWritten,
+    RitualsView,
+    TriggeredRun,
+    TriggerIn,
+)
+from models.tasks import OutcomeIn
+from services import action_items, agendas, rituals
+
+router = APIRouter(tags=["cadences"], responses=ERROR_RESPONSES)
+log = logging.getLogger(__name__)
+def _editor(user: Principal) -> bool:
+    return user.role in (Role.admin, Role.revops)
+
+
+RitualRunner = Annotated[Principal, Depends(require_roles(Role.manager, Role.vp, Role.csm_lead, Role.revops))]
+
+
+# --- rituals and their config ---------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/rituals", response_model=RitualsView)
+def list_rituals(session: SessionDep, user: CurrentUser) -> RitualsView:
+    """The rituals in force, each with its motion segments: schedule id, when the next agenda is built, the next
+    meeting, and the latest agenda. Webhook URLs are shown in full to admin and revops only."""
+    return rituals.rituals_view(session, redact=not _editor(user))
+
+
+@router.post("/api/v1/rituals/{ritual_key}/trigger", status_code=status.HTTP_202_ACCEPTED, response_model=list[TriggeredRun])
+async def trigger_ritual(ritual_key: str, session: SessionDep, client: TemporalDep, _: RitualRunner,
+                         body: TriggerIn | None = None) -> list[TriggeredRun]:
+    """Build the ritual's agenda now, for a meeting `lead` from now (every motion, or the one given), outside its
+    schedule (manager, vp, csm_lead, revops, admin)."""
+    return await rituals.trigger(session, client, ritual_key, body.motion if body else None)
+
+
+@router.get("/api/v1/config/rituals", response_model=RitualsConfig, tags=["config"])
+def get_rituals_config(session: SessionDep, user: CurrentUser) -> RitualsConfig:
+    """The rituals config in force: each ritual's day, time, time zone, lead, webhook and motions; the triage
+    score's weights; the flywheel's schedule and evidence thresholds. Webhook URLs in full to admin and revops only."""
+    config = rituals.current_rituals(session)
+    return config if _editor(user) else rituals.redact_webhooks(config)
+
+
+@router.put("/api/v1/config/rituals", response_model=RitualsConfigWritten, tags=["config"])
+async def put_rituals_config(body: RitualsConfigIn, session: SessionDep, client: TemporalDep, editor: ConfigEditor) -> RitualsConfigWritten:
+    """Write a new version and bring the Temporal Schedules in line with it (created, updated, deleted). Runs already
+    started keep the version they resolved. When Temporal cannot be reached the version is still written, the answer
+    says so in `schedules_error`, and the worker re-syncs when it next starts."""
+    row = config_store.append(session, rituals.RITUALS, body.model_dump(mode="json"), created_by=editor.id)
+    written = RitualsConfigWritten(version=row.version)
+    try:
+        written.schedules = await rituals.sync_schedules(client, rituals.config_out(row), rituals.schedule_ids_of_all_versions(session))
+    except (RPCError, RuntimeError) as error:
+        log.warning("rituals config v%s written but schedules not synced: %s", row.version, error)
+        written.schedules_error = f"schedules not synced: {error}"
+    return written
+
+
+@router.get("/api/v1/config/rituals/{version}", response_model=RitualsConfig, tags=["config"])
+def get_rituals_config_version(version: int, session: SessionDep, user: CurrentUser) -> RitualsConfig:
+    config = rituals.rituals_version(session, version)
+    return config if _editor(user) else rituals.redact_webhooks(config)
+
+
+# --- agendas ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/rituals/{ritual_key}/agendas", response_model=list[AgendaSummary])
+def list_ritual_agendas(ritual_key: str, session: SessionDep, _: CurrentUser, motion: str | None = None,
+                        limit: int = Query(default=50, ge=1, le=500)) -> list[AgendaSummary]:
+    """The ritual's agendas, newest meeting first."""
+    return agendas.list_agendas(session, ritual_key, motion, limit)
+
+
+@router.get("/api/v1/rituals/{ritual_key}/agendas/latest", response_model=Agenda)
+def latest_agenda(ritual_key: str, session: SessionDep, _: CurrentUser, motion: str | None = None) -> Agenda:
+    """The agenda of the ritual's latest meeting (for `motion`, or whichever motion's meeting is latest)."""
+    return agendas.latest_agenda(session, ritual_key, motion)
+
+
+@router.get("/api/v1/agendas", response_model=list[AgendaSummary])
+def list_all_agendas(session: SessionDep, _: CurrentUser, ritual_key: str | None = None, motion: str | None = None,
+                     limit: int = Query(default=50, ge=1, le=500)) -> list[AgendaSummary]:
+    return agendas.list_agendas(session, ritual_key, motion, limit)
+
+
+@router.get("/api/v1/agendas/{agenda_id}.html", response_class=HTMLResponse,
+            responses={200: {"content": {"text/html": {}}, "description": "The printable agenda"}})
+def get_agenda_html(agenda_id: str, session: SessionDep, _: CurrentUser) -> HTMLResponse:
+    """The agenda as a printable HTML page (self-contained, print CSS), times in the ritual's time zone."""
+    return HTMLResponse(agenda_html(session, agenda_id))
+
+
+@router.get("/api/v1/agendas/{agenda_id}", response_model=Agenda)
+def get_agenda(agenda_id: str, session: SessionDep, _: CurrentUser) -> Agenda:
+    """The agenda as built — sections of ranked items, each with its score in words — its status, and its action items."""
+    return agendas.get_agenda(session, agenda_id)
+
+
+# --- action items ----------------------------------------------------------------------------------------------
+
+
+@router.post("/api/v1/agendas/{agenda_id}/action-items", status_code=status.HTTP_201_CREATED, response_model=ActionItem)
+async def add_action_item(agenda_id: str, body: ActionItemIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+    """Record a decision of the meeting as an action item with an owner and a due date (default: the meeting plus
+    the ritual's `action_item_due`); the owner is paged, and paged again when it goes overdue, then their manager.
+    Whoever runs rituals (manager, vp, csm_lead, revops, admin) assigns; anyone may take an item themselves."""
+    return await action_items.add_action_item(session, client, agenda_id, body, user.actor(session))
+
+
+@router.get("/api/v1/action-items", response_model=list[ActionItem])
+def list_action_items(
+    session: SessionDep, _: CurrentUser, owner_id: str | None = None, open_: bool | None = Query(default=None, alias="open"),
+    ritual_key: str | None = None, agenda_id: str | None = None, motion: str | None = None,
+    limit: int = Query(default=500, ge=1, le=2000),
+) -> list[ActionItem]:
+    """Action items from the read model the ritual runs keep, soonest due first. `open=true`: no final outcome yet."""
+    return action_items.list_action_items(session, owner_id, open_, ritual_key, agenda_id, motion, limit)
+
+
+@router.get("/api/v1/action-items/{item_id}", response_model=ActionItem)
+def get_action_item(item_id: str, session: SessionDep, _: CurrentUser) -> ActionItem:
+    return action_items.get_action_item(session, item_id)
+
+
+@router.post("/api/v1/action-items/{item_id}/outcome", response_model=ActionItem)
+async def post_action_item_outcome(item_id: str, body: OutcomeIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+    """The same outcome rule as tasks: renewed, churned, expanded, lost, reassigned, or blocked_waiting_on (with
+    blocked_on). "done" and "follow up next week" are not outcomes. The owner, their manager or whoever assigned it."""
+    return await action_items.set_outcome(session, client, item_id, body, user.actor(session))
+
+
+@router.get("/api/v1/cadences/metrics", response_model=CadenceMetrics)
+def cadence_metrics(session: SessionDep, _: CurrentUser, weeks: int = Query(default=8, ge=1, le=104)) -> CadenceMetrics:
+    """Each ritual's action-item completion rate by ISO week of the meeting (and overall), with the counts behind it."""
+    return action_items.completion_metrics(session, weeks=weeks)

@@ -1,0 +1,511 @@
+"""Agendas (Layer IV): each ritual's agenda, scored and pre-populated from what Pillar holds, built for one motion
+at one moment (`as_of`, the workflow's time), stored once, and read back with its action items."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.errors import PillarError
+from models.events import EventKind
+from models.plays import PlayRun, RunStatus
+from models.rituals import (
+    ALL_MOTIONS,
+    ActionItem,
+    Agenda,
+    AgendaItem,
+    AgendaRef,
+    AgendaSection,
+    AgendaStatus,
+    AgendaSummary,
+    BuildAgendaRequest,
+    RitualKind,
+    RitualStart,
+    TriageWeights,
+)
+from models.scoring import AccountScore
+from models.signals import SignalDetail, SignalStatus
+from models.tables import Account, AccountScoreRow, ActionItemRow, AgendaRow, EventRow, PlayRunRow, SignalRow, TaskRow, User
+from models.tasks import Task
+from services.events import events_of
+from services.financials import account_financials, dollars
+from services.layer_config import current_cost_model, current_weights
+from services.rituals import previous_weekday_start, segment_accounts
+from services.scoring import facts_from
+
+DAY = 86400.0
+FRIDAY, MONDAY = 4, 0
+DECAY_POINTS = 10
+RETRO_LOOKBACK = timedelta(days=365)
+HEALTH_LOOKBACK = timedelta(days=30)
+
+
+def _points(value: float) -> str:
+    return f"+{value:g}" if value >= 0 else f"−{-value:g}"
+
+
+def _days(seconds: float) -> str:
+    days = abs(seconds) / DAY
+    return f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(timezone)):%a %H:%M}"
+
+
+def latest_scores(session: Session, account_ids: list[str]) -> dict[str, AccountScore]:
+    """Each account's most recently computed score, in one query (as `services.events.latest_score`, for many)."""
+    if not account_ids:
+        return {}
+    newest = select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
+    rows = session.exec(select(AccountScoreRow).where(AccountScoreRow.id.in_(newest))).all()
+    return {r.account_id: AccountScore.model_validate(r.detail) for r in rows}
+
+
+def _names(session: Session, user_ids) -> dict[str, User]:
+    ids = sorted(set(user_ids))
+    return {u.id: u for u in session.exec(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+# --- Monday: signal triage ---------------------------------------------------------------------------------
+
+
+def sla_state(signal: SignalDetail, as_of: datetime) -> str:
+    if signal.status == SignalStatus.resolved:
+        return "resolved"
+    if signal.status == SignalStatus.acknowledged:
+        return "acknowledged"
+    if signal.status == SignalStatus.escalated:
+        return "escalated"
+    return "lapsed" if as_of > signal.sla_due_at else "open"
+
+
+def triage_score(signal: SignalDetail, arr: float, as_of: datetime, since: datetime, w: TriageWeights) -> tuple[float, str, dict]:
+    """severity + ARR + SLA state + overdue tasks + new since Friday, each part named with its points."""
+    state = sla_state(signal, as_of)
+    parts = [(f"{signal.severity.value}", w.severity.get(signal.severity, 0))]
+    parts.append((f"{dollars(arr)} ARR", round(min(w.arr_cap, arr / 10_000 * w.arr_points_per_10k), 1)))
+    if state == "escalated":
+        level = max(signal.escalation_level, 1)
+        parts.append((f"escalated to level {level}", w.sla_escalated + (level - 1) * w.sla_per_extra_level))
+    elif state == "lapsed":
+        parts.append((f"SLA lapsed {_days((as_of - signal.sla_due_at).total_seconds())} ago, unacknowledged", w.sla_lapsed))
+    elif state == "open":
+        parts.append((f"unacknowledged, SLA due in {_days((signal.sla_due_at - as_of).total_seconds())}", w.sla_open))
+    else:
+        parts.append((state, w.sla_acknowledged))
+    overdue = [t for t in signal.tasks if not t.is_final and t.due_at < as_of]
+    if overdue:
+        parts.append((f"{len(overdue)} overdue task(s)", w.overdue_task * len(overdue)))
+    new = signal.created_at >= since
+    if new:
+        parts.append(("new since Friday", w.new_since_friday))
+    score = round(sum(p for _, p in parts), 1)
+    why = ", ".join(f"{label} ({_points(p)})" for label, p in parts if p) or "nothing raises it"
+    return score, why, {"sla_state": state, "overdue_tasks": len(overdue), "new_since_friday": new}
+
+
+def build_triage(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    since = previous_weekday_start(start.meeting_at, start.ritual.timezone, FRIDAY)
+    rows = session.exec(
+        select(SignalRow).where(SignalRow.account_id.in_(list(accounts)),
+                                or_(SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since))
+    ).all()
+    items = []
+    for row in rows:
+        signal = SignalDetail.model_validate(row.state)
+        account = accounts[signal.account_id]
+        score, why, facts = triage_score(signal, account.arr, as_of, since, start.triage)
+        items.append(AgendaItem(
+            kind="signal", ref_id=signal.id, title=f"{signal.severity.value} {signal.family} on {account.name}",
+            account_id=account.id, owner_ids=signal.owners, score=score, why=why, due_at=signal.sla_due_at,
+            facts={"family": signal.family, "severity": signal.severity.value, "status": signal.status.value, "arr": account.arr,
+                   "escalation_level": signal.escalation_level, "created_at": signal.created_at.isoformat(), **facts},
+            evidence=list(signal.evidence.get("event_ids", [])) if isinstance(signal.evidence.get("event_ids"), list) else [],
+        ))
+    items.sort(key=lambda i: (-i.score, i.ref_id))
+    new = sum(1 for i in items if i.facts["new_since_friday"])
+    w = start.triage
+    return {
+        "window_start": since,
+        "scoring": (f"Each signal scores severity (critical {w.severity.get('critical', 0):g}, warning {w.severity.get('warning', 0):g}, "
+                    f"info {w.severity.get('info', 0):g}) + ARR ({w.arr_points_per_10k:g} per $10K, at most {w.arr_cap:g}) + SLA state "
+                    f"(escalated {w.sla_escalated:g} and {w.sla_per_extra_level:g} per further level, lapsed {w.sla_lapsed:g}, "
+                    f"open {w.sla_open:g}, acknowledged {w.sla_acknowledged:g}) + {w.overdue_task:g} per overdue task + "
+                    f"{w.new_since_friday:g} when new since Friday; highest first."),
+        "summary": f"{len(items)} signal(s) to triage: {new} fired since Friday, {len(items) - new} older and still unresolved.",
+        "sections": [AgendaSection(key="signals", title="Signals fired since Friday and everything unresolved", items=items)],
+    }
+
+
+# --- Tuesday: execution 1:1s -------------------------------------------------------------------------------
+
+
+def _due_item(kind: str, ref_id: str, title: str, account_id: str | None, owner_id: str, due_at: datetime | None,
+              as_of: datetime, facts: dict) -> AgendaItem:
+    late = (as_of - due_at).total_seconds() if due_at else 0
+    if due_at is None:
+        why = "no due date"
+    elif late > 0:
+        why = f"overdue by {_days(late)}"
+    else:
+        why = f"due in {_days(late)}"
+    return AgendaItem(kind=kind, ref_id=ref_id, title=title, account_id=account_id, owner_ids=[owner_id],
+                      score=round(late / DAY, 2), why=why, due_at=due_at, facts={"overdue": late > 0, **facts})
+
+
+def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    by_owner: dict[str, list[AgendaItem]] = {}
+    runs = session.exec(select(PlayRunRow).where(PlayRunRow.status == RunStatus.running.value,
+                                                 PlayRunRow.account_id.in_(list(accounts)))).all()
+    for row in runs:
+        run = PlayRun.model_validate(row.state).as_of(as_of)
+        for step in run.open_steps():
+            by_owner.setdefault(step.owner_id, []).append(_due_item(
+                "play_step", f"{run.id}/{step.key}", f"{run.play_key} on {accounts[run.account_id].name}: {step.title}",
+                run.account_id, step.owner_id, step.due_at, as_of,
+                {"play_run_id": run.id, "step_key": step.key, "status": step.status.value}))
+    tasks = session.exec(select(TaskRow).where(TaskRow.is_open == True, TaskRow.account_id.in_(list(accounts)))).all()  # noqa: E712
+    for row in tasks:
+        task = Task.model_validate(row.state)
+        if task.play_run_id:
+            continue  # its play's steps are listed instead
+        by_owner.setdefault(task.owner_id, []).append(_due_item(
+            "task", task.id, f"{task.title} ({accounts[row.account_id].name})", row.account_id, task.owner_id, task.due_at, as_of,
+            {"signal_id": task.signal_id, "outcome": task.outcome.value if task.outcome else None, "blocked_on": task.blocked_on}))
+    for item in open_action_items(session, start.motion, before=start.meeting_at):
+        by_owner.setdefault(item.owner_id, []).append(_due_item(
+            "action_item", item.id, item.title, None, item.owner_id, item.due_at, as_of,
+            {"agenda_id": item.agenda_id, "ritual_key": item.ritual_key}))
+    people = _names(session, by_owner)
+    sections = []
+    for owner_id, items in by_owner.items():
+        items.sort(key=lambda i: (-i.score, i.ref_id))
+        overdue = sum(1 for i in items if i.facts["overdue"])
+        person = people.get(owner_id)
+        title = f"{person.name} ({person.role})" if person else owner_id
+        sections.append(AgendaSection(key=f"owner-{owner_id}", title=title, owner_id=owner_id, items=items,
+                                      summary=f"{overdue} overdue of {len(items)} open"))
+    sections.sort(key=lambda s: (-sum(1 for i in s.items if i.facts["overdue"]), -max(i.score for i in s.items), s.owner_id))
+    total = sum(len(s.items) for s in sections)
+    overdue = sum(1 for s in sections for i in s.items if i.facts["overdue"])
+    return {
+        "scoring": "Per owner, the most overdue first: the score is days past due (negative: days until due). "
+                   "Owners with the most overdue work come first.",
+        "summary": f"{len(sections)} owner(s), {total} open play step(s), task(s) and action item(s), {overdue} overdue.",
+        "sections": sections,
+    }
+
+
+# --- Wednesday: forecast call ------------------------------------------------------------------------------
+
+
+def build_forecast(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    weights = current_weights(session)
+    scores = latest_scores(session, list(accounts))
+    with_deals = set(session.exec(select(EventRow.account_id).distinct().where(
+        EventRow.account_id.in_(list(scores)), EventRow.kind == EventKind.crm_stage_change.value)).all()) if scores else set()
+    commits, pipeline, unopened = [], [], []
+    for account in accounts.values():
+        score = scores.get(account.id)
+        if score is None:
+            continue
+        opportunities = []
+        if account.id in with_deals:  # only these can have an open opportunity: read their events
+            facts = facts_from(events_of(session, account.id, score.as_of - weights.windows.lookback, score.as_of),
+                               score.as_of, weights.windows)
+            opportunities = facts.open_opportunities()
+        confidence = score.forecast_confidence
+        evidence = [e for c in confidence.components for e in c.evidence]
+        common = {"forecast_confidence": confidence.value, "pipeline_quality": score.pipeline_quality.value, "arr": account.arr,
+                  "risk_tier": score.renewal_risk.tier.value, "score_as_of": score.as_of.isoformat()}
+        if not opportunities:
+            days = (account.renewal_date - as_of.date()).days if account.renewal_date else None
+            if days is not None and 0 <= days <= weights.renewal_risk.renewal_window_days:
+                unopened.append(AgendaItem(
+                    kind="renewal", ref_id=account.id, title=f"{account.name}: renewal in {days} days, no open opportunity",
+                    account_id=account.id, owner_ids=[account.team["ae"]] if account.team.get("ae") else [],
+                    score=confidence.value, why=confidence.explanation, facts={**common, "renewal_date": account.renewal_date.isoformat()}))
+            continue
+        forecast = [o for o in opportunities if o.type == "renewal"] or opportunities
+        focus = forecast[-1]
+        amount = focus.amount if focus.amount is not None else account.arr
+        item = AgendaItem(
+            kind="opportunity", ref_id=focus.id,
+            title=f"{account.name}: {focus.type} at {focus.stage}, {dollars(amount)}" + (f", closes {focus.close_date}" if focus.close_date else ""),
+            account_id=account.id, owner_ids=[account.team["ae"]] if account.team.get("ae") else [],
+            score=confidence.value, why=confidence.explanation, evidence=evidence,
+            facts={**common, "stage": focus.stage, "amount": amount, "weighted_amount": round(amount * confidence.value / 100, 2),
+                   "close_date": focus.close_date, "close_date_pushes": focus.close_date_pushes, "stalled_days": focus.stalled_days,
+                   "commit_without_evidence": focus.stage == "commit" and confidence.value < 50,
+                   "other_open_opportunities": [o.id for o in opportunities if o.id != focus.id]},
+        )
+        (commits if focus.stage == "commit" else pipeline).append(item)
+    commits.sort(key=lambda i: (i.score, -i.facts["amount"], i.ref_id))
+    pipeline.sort(key=lambda i: (-i.facts["amount"], i.ref_id))
+    committed = sum(i.facts["amount"] for i in commits)
+    weighted = sum(i.facts["weighted_amount"] for i in commits)
+    weak = sum(1 for i in commits if i.facts["commit_without_evidence"])
+    return {
+        "scoring": "Each deal's evidence score is the account's forecast confidence (Layer II: stage probability, health, "
+                   "champion, detractor, close-date pushes, stall). Commits are listed weakest evidence first; a commit "
+                   "under 50% is flagged. Pipeline by amount; renewals inside the renewal window with no open opportunity last.",
+        "summary": f"{len(commits)} commit(s) worth {dollars(committed)}, evidence-weighted {dollars(weighted)}; "
+                   f"{weak} commit(s) under 50% confidence; {len(pipeline)} other open deal(s); {len(unopened)} renewal(s) not opened.",
+        "sections": [
+            AgendaSection(key="commits", title="Commits, weakest evidence first", items=commits),
+            AgendaSection(key="pipeline", title="Other open deals", items=pipeline),
+            AgendaSection(key="unopened_renewals", title="Renewals due with no open opportunity", items=unopened),
+        ],
+    }
+
+
+# --- Thursday: at-risk review ------------------------------------------------------------------------------
+
+
+def build_at_risk(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    model = current_cost_model(session)
+    book = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
+    plays = session.exec(select(PlayRunRow).where(PlayRunRow.status == RunStatus.running.value,
+                                                  PlayRunRow.account_id.in_(list(accounts)))).all()
+    candidates = []
+    scores = latest_scores(session, list(accounts))
+    for account in accounts.values():
+        score = scores.get(account.id)
+        if score is None:
+            continue
+        risk = score.renewal_risk
+        money = account_financials(account.id, account.arr, risk.tier, risk.value, model, model.version, book, score.as_of)
+        running = [{"id": p.id, "play_key": p.play_key, "stuck_step": p.stuck_step_key} for p in plays if p.account_id == account.id]
+        candidates.append(AgendaItem(
+            kind="account", ref_id=account.id, title=f"{account.name}: {risk.tier.value} renewal risk {risk.value:g}",
+            account_id=account.id, owner_ids=[u for u in (account.team.get("csm"), account.team.get("ae")) if u],
+            score=risk.value, why=f"{risk.explanation}; {money.explanation}",
+            evidence=[e for c in risk.components for e in c.evidence],
+            facts={"risk_tier": risk.tier.value, "health": score.health.value, "arr": account.arr, "arr_at_risk": money.arr_at_risk,
+                   "expected_loss": money.expected_loss, "cost_to_save": money.cost_to_save, "cost_to_replace": money.cost_to_replace,
+                   "recommendation": money.recommendation, "nrr_impact_points": money.nrr_impact.nrr_impact_points,
+                   "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None, "active_plays": running},
+        ))
+    candidates.sort(key=lambda i: (-i.score, -i.facts["arr_at_risk"], i.ref_id))
+    top = candidates[: start.ritual.limit]
+    at_risk = sum(i.facts["arr_at_risk"] for i in top)
+    without_play = [i.account_id for i in top if i.facts["recommendation"] == "save" and not i.facts["active_plays"]]
+    unscored = len(accounts) - len(candidates)
+    return {
+        "scoring": f"The {start.ritual.limit} accounts with the highest renewal-risk score (Layer II), ties by ARR at risk; "
+                   "each with save vs replace from the cost model (Layer III).",
+        "summary": f"Top {len(top)} of {len(candidates)} scored account(s): {dollars(at_risk)} ARR at risk; "
+                   f"{len(without_play)} worth saving with no play running" + (f" ({', '.join(without_play)})" if without_play else "")
+                   + (f"; {unscored} account(s) not scored yet (no events)" if unscored else "") + ".",
+        "sections": [AgendaSection(key="at_risk", title=f"Top {start.ritual.limit} at-risk accounts", items=top)],
+    }
+
+
+# --- Friday: retro ------------------------------------------------------------------------------------------
+
+
+def _timeline_at(signal: SignalDetail, entry_type: str, since: datetime, until: datetime) -> datetime | None:
+    return next((e.at for e in signal.timeline if e.type == entry_type and since <= e.at <= until), None)
+
+
+def _health_by_account(session: Session, account_ids: list[str], since: datetime, at: datetime) -> dict[str, tuple]:
+    """Per account: (health as it stood at `since`, health as it stands at `at`), from the score history of the
+    `HEALTH_LOOKBACK` before `since` on (an account unscored in that span is not judged)."""
+    rows = session.exec(select(AccountScoreRow.account_id, AccountScoreRow.as_of, AccountScoreRow.id, AccountScoreRow.health).where(
+        AccountScoreRow.account_id.in_(account_ids), AccountScoreRow.as_of >= since - HEALTH_LOOKBACK, AccountScoreRow.as_of <= at)
+        .order_by(AccountScoreRow.as_of, AccountScoreRow.id)).all()
+    health: dict[str, list] = {}
+    for account_id, as_of, _, value in rows:
+        pair = health.setdefault(account_id, [None, None])
+        if as_of <= since:
+            pair[0] = value
+        pair[1] = value
+    return {k: tuple(v) for k, v in health.items()}
+
+
+def build_retro(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    since = previous_weekday_start(start.meeting_at, start.ritual.timezone, MONDAY, strictly_before=False)
+    ids = list(accounts)
+    # A signal resolves or escalates long after it fired: read the segment's unresolved signals and a year of the rest.
+    rows = session.exec(select(SignalRow).where(SignalRow.account_id.in_(ids), or_(
+        SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since - RETRO_LOOKBACK))).all()
+    fired, resolved, decayed = [], [], []
+    tz = start.ritual.timezone
+    for row in rows:
+        signal = SignalDetail.model_validate(row.state)
+        name = accounts[signal.account_id].name
+        base = dict(account_id=signal.account_id, owner_ids=signal.owners,
+                    facts={"family": signal.family, "severity": signal.severity.value, "status": signal.status.value})
+        if since <= signal.created_at <= as_of:
+            fired.append(AgendaItem(kind="signal", ref_id=signal.id, title=f"{signal.family} on {name}", why=f"fired {_local(signal.created_at, tz)}", **base))
+        if (at := _timeline_at(signal, "resolved", since, as_of)) is not None:
+            resolved.append(AgendaItem(kind="signal", ref_id=signal.id, title=f"{signal.family} on {name}", why=f"resolved {_local(at, tz)}", **base))
+        if (at := _timeline_at(signal, "escalated", since, as_of)) is not None:
+            decayed.append(AgendaItem(kind="signal", ref_id=signal.id, title=f"{signal.family} on {name} escalated unacknowledged",
+                                      why=f"escalated {_local(at, tz)}, now level {signal.escalation_level}", **base))
+    health = _health_by_account(session, ids, since, as_of)
+    for account in accounts.values():
+        before, now = health.get(account.id, (None, None))
+        if before is not None and now is not None and before - now >= DECAY_POINTS:
+            decayed.append(AgendaItem(kind="account", ref_id=account.id, title=f"{account.name}: health {before:g} → {now:g}",
+                                      account_id=account.id, score=round(now - before, 1), why=f"health fell {before - now:g} points this week",
+                                      facts={"health_before": before, "health_now": now}))
+    late_items = session.exec(select(ActionItemRow).where(ActionItemRow.motion == start.motion, ActionItemRow.due_at >= since,
+                                                          ActionItemRow.due_at <= as_of)).all()
+    for row in late_items:
+        item = ActionItem.model_validate(row.state)
+        if not item.on_time:
+            decayed.append(AgendaItem(kind="action_item", ref_id=item.id, title=f"action item missed its due date: {item.title}",
+                                      owner_ids=[item.owner_id], due_at=item.due_at,
+                                      why="no final outcome by its due date" if not item.is_final else "closed late"))
+    pattern = proposed_pattern(session, ids, fired, since, accounts, start.motion)
+    return {
+        "window_start": since,
+        "scoring": "This week (Monday 00:00 local to the agenda's build): signals fired; signals resolved; what decayed — "
+                   f"signals that escalated unacknowledged, accounts whose health fell {DECAY_POINTS}+ points, action items that "
+                   "missed their due date. The pattern compares this week's most frequent signal family with the four weeks before.",
+        "summary": f"{len(fired)} fired, {len(resolved)} resolved, {len(decayed)} decayed.",
+        "sections": [
+            AgendaSection(key="fired", title="Fired this week", items=fired),
+            AgendaSection(key="resolved", title="Resolved this week", items=resolved),
+            AgendaSection(key="decayed", title="Decayed this week", items=decayed),
+        ],
+        "proposed_pattern": pattern,
+    }
+
+
+def proposed_pattern(session: Session, account_ids: list[str], fired: list[AgendaItem], since: datetime,
+                     accounts: dict[str, Account], motion: str) -> str:
+    """One pattern worth a standing decision: the family that fired most this week against its usual rate."""
+    if not fired:
+        return (f"No signal fired this week in {motion}. Check that events still arrive for its {len(accounts)} account(s) "
+                "before reading the quiet as good news.")
+    counts = Counter(i.facts["family"] for i in fired)
+    family, count = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    before = session.exec(select(func.count()).select_from(SignalRow).where(
+        SignalRow.account_id.in_(account_ids), SignalRow.family == family,
+        SignalRow.created_at >= since - timedelta(days=28), SignalRow.created_at < since)).one()
+    where = sorted({accounts[i.account_id].name for i in fired if i.facts["family"] == family})
+    usual = before / 4
+    trend = f"{count}× this week vs {usual:g} a week over the four before"
+    return (f"{family} fired {trend}, on {', '.join(where)}. Proposal: make {family} a standing item of Monday triage "
+            f"for {motion} and review its threshold with revops if the rate holds next week.")
+
+
+# --- every agenda: the action items still open --------------------------------------------------------------
+
+
+def open_action_items(session: Session, motion: str, before: datetime, ritual_key: str | None = None) -> list[ActionItem]:
+    query = select(ActionItemRow).where(ActionItemRow.is_open == True, ActionItemRow.motion == motion,  # noqa: E712
+                                        ActionItemRow.meeting_at < before)
+    if ritual_key is not None:
+        query = query.where(ActionItemRow.ritual_key == ritual_key)
+    return [ActionItem.model_validate(r.state) for r in session.exec(query.order_by(ActionItemRow.due_at))]
+
+
+def carried_over(session: Session, start: RitualStart, as_of: datetime) -> AgendaSection:
+    items = [_due_item("action_item", i.id, i.title, None, i.owner_id, i.due_at, as_of, {"agenda_id": i.agenda_id})
+             for i in open_action_items(session, start.motion, before=start.meeting_at, ritual_key=start.ritual.key)]
+    items.sort(key=lambda i: (-i.score, i.ref_id))
+    return AgendaSection(key="carried_over", title="Open action items from earlier meetings", items=items,
+                         summary=f"{sum(1 for i in items if i.facts['overdue'])} overdue of {len(items)}")
+
+
+BUILDERS = {
+    RitualKind.signal_triage: build_triage,
+    RitualKind.execution_one_on_ones: build_one_on_ones,
+    RitualKind.forecast_call: build_forecast,
+    RitualKind.at_risk_review: build_at_risk,
+    RitualKind.retro: build_retro,
+}
+
+
+def build(session: Session, start: RitualStart, as_of: datetime, workflow_id: str | None) -> Agenda:
+    """The agenda for `start`'s meeting as Pillar's data stand at `as_of`."""
+    accounts = segment_accounts(session, start.motion)
+    parts = BUILDERS[start.ritual.kind](session, start, as_of, accounts)
+    sections = parts.pop("sections")
+    if start.ritual.kind != RitualKind.execution_one_on_ones:  # the 1:1s already list every open action item
+        sections.append(carried_over(session, start, as_of))
+    where = "every account" if start.motion == ALL_MOTIONS else f"{len(accounts)} {start.motion} account(s)"
+    return Agenda(
+        id=start.agenda_id, ritual_key=start.ritual.key, ritual_name=start.ritual.name, kind=start.ritual.kind, motion=start.motion,
+        timezone=start.ritual.timezone, meeting_at=start.meeting_at, built_at=as_of, config_version=start.config_version,
+        workflow_id=workflow_id, sections=sections, scoring=parts.get("scoring", ""),
+        summary=f"{start.ritual.name}, {where}: {parts.get('summary', '')}",
+        window_start=parts.get("window_start"), proposed_pattern=parts.get("proposed_pattern"),
+    )
+
+
+# --- storing and reading -------------------------------------------------------------------------------------
+
+
+def store(session: Session, request: BuildAgendaRequest) -> AgendaRef:
+    """Build and store the agenda once: a retried build, or a second run for the same meeting, finds the first."""
+    existing = session.get(AgendaRow, request.start.agenda_id)
+    if existing is None:
+        agenda = build(session, request.start, request.as_of, request.workflow_id)
+        session.add(AgendaRow(id=agenda.id, ritual_key=agenda.ritual_key, kind=agenda.kind.value, motion=agenda.motion,
+                              meeting_at=agenda.meeting_at, built_at=agenda.built_at, workflow_id=request.workflow_id,
+                              config_version=agenda.config_version, body=agenda.model_dump(mode="json", exclude={"action_items"})))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+        existing = session.get(AgendaRow, request.start.agenda_id)
+    items = sum(len(s["items"]) for s in existing.body["sections"])
+    return AgendaRef(id=existing.id, workflow_id=existing.workflow_id, items=items, owned=existing.workflow_id == request.workflow_id)
+
+
+def action_items_of(session: Session, agenda_id: str) -> list[ActionItem]:
+    rows = session.exec(select(ActionItemRow).where(ActionItemRow.agenda_id == agenda_id).order_by(ActionItemRow.id))
+    return sorted((ActionItem.model_validate(r.state) for r in rows), key=lambda i: int(i.id.rpartition("-a")[2] or 0))
+
+
+def agenda_row(session: Session, agenda_id: str) -> AgendaRow:
+    row = session.get(AgendaRow, agenda_id)
+    if row is None:
+        raise PillarError("not_found", f"no agenda {agenda_id!r}")
+    return row
+
+
+def get_agenda(session: Session, agenda_id: str) -> Agenda:
+    """The agenda as built, with its status now and its action items."""
+    row = agenda_row(session, agenda_id)
+    return Agenda.model_validate({**row.body, "status": row.status, "source": row.source,
+                                  "action_items": [i.model_dump(mode="json") for i in action_items_of(session, agenda_id)]})
+
+
+def _summary(row: AgendaRow, open_items: int) -> AgendaSummary:
+    return AgendaSummary(id=row.id, ritual_key=row.ritual_key, kind=row.kind, motion=row.motion, meeting_at=row.meeting_at,
+                         built_at=row.built_at, status=AgendaStatus(row.status), source=row.source,
+                         items=sum(len(s["items"]) for s in row.body.get("sections", [])), open_action_items=open_items)
+
+
+def list_agendas(session: Session, ritual_key: str | None = None, motion: str | None = None, limit: int = 50) -> list[AgendaSummary]:
+    query = select(AgendaRow)
+    if ritual_key is not None:
+        query = query.where(AgendaRow.ritual_key == ritual_key)
+    if motion is not None:
+        query = query.where(AgendaRow.motion == motion)
+    rows = session.exec(query.order_by(AgendaRow.meeting_at.desc(), AgendaRow.id).limit(limit)).all()
+    counts = dict(session.exec(
+        select(ActionItemRow.agenda_id, func.count()).where(ActionItemRow.agenda_id.in_([r.id for r in rows]),
+                                                             ActionItemRow.is_open == True)  # noqa: E712
+        .group_by(ActionItemRow.agenda_id)).all()) if rows else {}
+    return [_summary(r, counts.get(r.id, 0)) for r in rows]
+
+
+def latest_agenda(session: Session, ritual_key: str, motion: str | None = None) -> Agenda:
+    query = select(AgendaRow.id).where(AgendaRow.ritual_key == ritual_key)
+    if motion is not None:
+        query = query.where(AgendaRow.motion == motion)
+    found = session.exec(query.order_by(AgendaRow.meeting_at.desc(), AgendaRow.motion).limit(1)).first()
+    if found is None:
+        where = f" for motion {motion!r}" if motion else ""
+        raise PillarError("not_found", f"ritual {ritual_key!r} has no agenda yet{where}")
+    return get_agenda(session, found)

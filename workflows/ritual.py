@@ -1,0 +1,224 @@
+"""RitualWorkflow: one per ritual meeting and motion, started by the ritual's schedule `lead` before the meeting.
+It builds and stores the agenda, posts it to the ritual's webhook, then tracks the meeting's action items until the
+next meeting closes the agenda and every item has a final outcome: an overdue item pages its owner, then the
+owner's manager. Adding an item and recording its outcome are Updates with validators (Layer IV)."""
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from models.common import Role
+    from models.rituals import (
+        ActionItem,
+        ActionItemOutcomeInput,
+        AddActionItemInput,
+        AgendaPost,
+        AgendaRef,
+        AgendaStatus,
+        BuildAgendaRequest,
+        PreparedRitual,
+        RitualRun,
+        RitualStart,
+        RitualState,
+    )
+    from models.signals import EscalationTargetRequest
+    from models.tasks import Outcome
+    from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, page
+    from workflows.signal import refuse
+
+# Temporal sets it on every workflow a schedule starts: the nominal time of that action.
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+BUILD_TIMEOUT = timedelta(minutes=5)  # a large book's agenda reads many rows; it is built once a week
+RUNNERS = frozenset({Role.manager, Role.vp, Role.csm_lead, Role.revops, Role.admin})
+
+
+@workflow.defn
+class RitualWorkflow:
+    @workflow.init
+    def __init__(self, run: RitualRun) -> None:
+        self._run = run
+        self._start: RitualStart | None = None
+        self._agenda_id: str | None = None
+        self._status = AgendaStatus.open
+        self._items: list[ActionItem] = []
+        self._changes = 0
+        self._revision = 0
+        self._pages = 0
+
+    @workflow.run
+    async def run(self, run: RitualRun) -> RitualState:
+        scheduled_at = run.scheduled_at or workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+        prepared = await workflow.execute_activity(
+            "prepare_ritual", args=[run.ritual_key, run.motion, scheduled_at], result_type=PreparedRitual, **DB_ACTIVITY
+        )
+        if prepared.start is None:
+            workflow.logger.info("ritual %s (%s) not run: %s", run.ritual_key, run.motion, prepared.reason)
+            return self.state()
+        self._start = start = prepared.start
+        agenda = await workflow.execute_activity(
+            "build_agenda",
+            BuildAgendaRequest(start=start, as_of=workflow.now(), workflow_id=workflow.info().workflow_id),
+            result_type=AgendaRef,
+            start_to_close_timeout=BUILD_TIMEOUT,
+            retry_policy=DB_ACTIVITY["retry_policy"],
+        )
+        if not agenda.owned:  # decided by the activity, so a replay under another workflow id takes the same path
+            workflow.logger.info("agenda %s is already tracked by %s", agenda.id, agenda.workflow_id)
+            return self.state()
+        self._agenda_id = agenda.id
+        if start.ritual.webhook_url:
+            asyncio.create_task(self._post_agenda(str(start.ritual.webhook_url)))
+        await self._track()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> RitualState:
+        start = self._start
+        return RitualState(
+            agenda_id=self._agenda_id,
+            ritual_key=self._run.ritual_key,
+            motion=self._run.motion,
+            meeting_at=start.meeting_at if start else None,
+            closes_at=start.closes_at if start else None,
+            status=self._status,
+            action_items=self._items,
+        )
+
+    # --- adding an action item -------------------------------------------------------------------------
+
+    @workflow.update
+    async def add_action_item(self, request: AddActionItemInput) -> ActionItem:
+        start = self._start
+        due_at = request.due_at or start.meeting_at + start.ritual.action_item_due
+        item = ActionItem(
+            id=f"{self._agenda_id}-a{len(self._items) + 1}",
+            agenda_id=self._agenda_id,
+            ritual_key=start.ritual.key,
+            motion=start.motion,
+            title=request.title,
+            owner_id=request.owner_id,
+            due_at=due_at,
+            created_at=workflow.now(),
+            created_by=request.actor.id,
+            ref_id=request.ref_id,
+            escalate_at=due_at + start.ritual.escalate_after,
+        )
+        self._items.append(item)
+        await self._save()
+        if item.owner_id != request.actor.id:
+            await self._page(item, [item.owner_id], "page",
+                             f"New action item from {start.ritual.name} ({start.motion}): {item.title}, due {due_at:%a %d %b %H:%M} UTC")
+        return item
+
+    @add_action_item.validator
+    def _validate_add_action_item(self, request: AddActionItemInput) -> None:
+        if self._agenda_id is None:
+            raise refuse("conflict", "the agenda is still being built: try again in a moment")
+        if self._status == AgendaStatus.closed:
+            raise refuse("conflict", f"agenda {self._agenda_id} closed at the next meeting "
+                                     f"({self._start.closes_at.isoformat()}): add the item there")
+        if request.due_at is not None and request.due_at <= workflow.now():
+            raise refuse("invalid", f"due_at {request.due_at.isoformat()} is not in the future", {"field": "due_at"})
+        actor = request.actor
+        if actor.role not in RUNNERS and actor.id != request.owner_id:
+            raise refuse("forbidden", "only whoever runs the ritual (manager, vp, csm_lead, revops, admin) assigns action items "
+                                      "to others; anyone may take one themselves")
+
+    # --- an action item's outcome ------------------------------------------------------------------------
+
+    @workflow.update
+    async def set_action_item_outcome(self, request: ActionItemOutcomeInput) -> ActionItem:
+        item = self._item(request.item_id)
+        item.outcome = request.outcome
+        item.note = request.note
+        item.blocked_on = request.blocked_on if request.outcome == Outcome.blocked_waiting_on else None
+        item.outcome_at = workflow.now()
+        item.outcome_by = request.actor.id
+        await self._save()
+        return item
+
+    @set_action_item_outcome.validator
+    def _validate_set_action_item_outcome(self, request: ActionItemOutcomeInput) -> None:
+        item = self._item(request.item_id)
+        if item is None:
+            raise refuse("not_found", f"agenda {self._agenda_id} has no action item {request.item_id!r}")
+        if item.is_final:
+            raise refuse("conflict", f"action item {item.id} already has the final outcome {item.outcome.value}")
+        if request.outcome == Outcome.blocked_waiting_on and not (request.blocked_on or "").strip():
+            raise refuse("invalid", "blocked_waiting_on needs blocked_on: say who or what the item is waiting on")
+        actor = request.actor
+        if not (actor.id in (item.owner_id, item.created_by) or actor.manages(item.owner_id) or actor.role == Role.admin):
+            raise refuse("forbidden", f"only the item's owner ({item.owner_id}), their manager or whoever assigned it may set its outcome")
+
+    # --- timers ----------------------------------------------------------------------------------------
+
+    async def _track(self) -> None:
+        """Until the agenda has closed and every item has a final outcome: close the agenda at the next meeting,
+        page an overdue item's owner at its due date, then the owner's manager `escalate_after` later."""
+        while not (self._status == AgendaStatus.closed and all(i.is_final for i in self._items)):
+            deadlines = [d for i in self._items if not i.is_final and (d := self._deadline(i))]
+            if self._status == AgendaStatus.open:
+                deadlines.append(self._start.closes_at)
+            seen = self._changes
+            remaining = min(deadlines) - workflow.now() if deadlines else None
+            if remaining is None or remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            await self._fire_deadlines()
+
+    @staticmethod
+    def _deadline(item: ActionItem) -> datetime | None:
+        if not item.overdue_paged:
+            return item.due_at
+        return None if item.escalated_at else item.escalate_at
+
+    async def _fire_deadlines(self) -> None:
+        now = workflow.now()
+        if self._status == AgendaStatus.open and now >= self._start.closes_at:
+            self._status = AgendaStatus.closed
+        for item in [i for i in self._items if not i.is_final]:
+            if not item.overdue_paged and now >= item.due_at:
+                item.overdue_paged = True
+                await self._page(item, [item.owner_id], "overdue", f"Action item overdue ({self._start.ritual.name}): {item.title}")
+            elif item.overdue_paged and not item.escalated_at and now >= item.escalate_at:
+                managers = await workflow.execute_activity(
+                    "resolve_escalation_target",
+                    EscalationTargetRequest(to="manager", account_team={}, current_owner_ids=[item.owner_id]),
+                    result_type=list[str],
+                    **DB_ACTIVITY,
+                )
+                item.escalated_at, item.escalated_to = now, managers
+                await self._page(item, managers, "escalation",
+                                 f"{item.owner_id}'s action item from {self._start.ritual.name} is overdue: {item.title}")
+        await self._save()
+
+    # --- side effects ------------------------------------------------------------------------------------
+
+    def _item(self, item_id: str) -> ActionItem | None:
+        return next((i for i in self._items if i.id == item_id), None)
+
+    async def _page(self, item: ActionItem, user_ids: list[str], kind: str, text: str) -> None:
+        self._pages += 1
+        await page(user_ids, kind=kind, subject_type="action_item", subject_id=item.id, text=text, key=f"page-{self._pages}")
+
+    async def _post_agenda(self, url: str) -> None:
+        """Runs beside the tracking: a slow or dead webhook never holds up the action items."""
+        try:
+            await workflow.execute_activity("post_agenda", AgendaPost(url=url, agenda_id=self._agenda_id),
+                                            start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY)
+        except ActivityError:
+            workflow.logger.warning("webhook %s gave up on agenda %s", url, self._agenda_id)
+
+    async def _save(self) -> None:
+        """Wake the timer loop and write the read model (agenda status and action items)."""
+        self._changes += 1
+        self._revision += 1
+        await workflow.execute_activity("save_ritual", args=[self._revision, self.state()], **DB_ACTIVITY)
