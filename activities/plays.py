@@ -42,6 +42,7 @@ def save_play_run(revision: int, run: PlayRun) -> None:
         row.stuck_owner_id = stuck.owner_id if stuck else None
         row.stuck_since = stuck.ready_at if stuck else None
         row.stuck_due_at = stuck.due_at if stuck else None
+        row.stuck_failure = stuck.failure.model_dump(mode="json") if stuck and stuck.failure else None
         # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
         row.next_due_at = min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None
         row.revision = revision

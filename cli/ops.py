@@ -141,18 +141,17 @@ def reset_command(
 ) -> None:
     """Reset an execution to its last completed workflow task (or --event-id) and let it run on."""
     from core.db import session_scope
-    from models.tables import OpsAuditRow
     from services import ops
 
     async def run():
-        return await ops.reset(await _client(), workflow_id, reason, event_id)
+        with session_scope() as session:
+            return await ops.reset_audited(session, await _client(), workflow_id, reason, f"cli:{getpass.getuser()}",
+                                           event_id)
 
     try:
         result = asyncio.run(run())
     except PillarError as error:
         _fail(error.message)
-    with session_scope() as session:
-        session.add(OpsAuditRow(actor_id=f"cli:{getpass.getuser()}", action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id, reason=reason))
     console.print(f"reset {workflow_id} to event {result.reset_to_event_id}: new run {result.new_run_id}")
 
 

@@ -272,7 +272,7 @@ class PlayRun(BaseModel):
 
     def as_of(self, now: datetime) -> "PlayRun":
         """The run as it stands at `now`: open steps past their due date are overdue, and what it is stuck on."""
-        run = self.model_copy(deep=True)
+        run = self.model_copy(update={"steps": [step.model_copy() for step in self.steps]})  # only steps change
         if run.status == RunStatus.running:
             for step in run.open_steps():
                 if step.due_at and now > step.due_at:

@@ -12,9 +12,11 @@ from temporalio.client import WorkflowExecution as ListedExecution
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
+from sqlmodel import Session
 
 from core.errors import PillarError
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
+from models.tables import OpsAuditRow
 from workflows import search_attributes as sa
 
 VISIBILITY_STATUS = {
@@ -190,3 +192,13 @@ async def reset(client: Client, workflow_id: str, reason: str, event_id: int | N
         )
     )
     return ResetResult(workflow_id=workflow_id, new_run_id=response.run_id, reset_to_event_id=target)
+
+
+async def reset_audited(session: Session, client: Client, workflow_id: str, reason: str, actor_id: str,
+                        event_id: int | None = None) -> ResetResult:
+    """Reset, and record who did it and why in the ops audit."""
+    result = await reset(client, workflow_id, reason, event_id)
+    session.add(OpsAuditRow(actor_id=actor_id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
+                            reason=reason))
+    session.commit()
+    return result

@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -167,12 +168,12 @@ async def retry_step(
 
 def list_play_runs(
     session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
-    account_id: str | None = None, stuck: bool = False, limit: int = 500,
+    account_id: str | None = None, motion: str | None = None, stuck: bool = False, limit: int = 500,
 ) -> list[PlayRunSummary]:
     """One query on the read model: with `stuck`, only running runs with an open step past its due date or a
     failed step (its action gave up), the longest-waiting first."""
     now = datetime.now(UTC)
-    query = select(PlayRunRow)
+    query = select(PlayRunRow).options(defer(PlayRunRow.state))  # the list never needs the whole run
     if status is not None:
         query = query.where(PlayRunRow.status == status.value)
     if play_key is not None:
@@ -181,6 +182,8 @@ def list_play_runs(
         query = query.where(PlayRunRow.account_id == account_id)
     if owner_id is not None:
         query = query.join(PlayRunOwnerRow, PlayRunOwnerRow.run_id == PlayRunRow.id).where(PlayRunOwnerRow.user_id == owner_id)
+    if motion is not None:
+        query = query.join(Account, Account.id == PlayRunRow.account_id).where(Account.motion == motion)
     if stuck:
         query = query.where(PlayRunRow.status == RunStatus.running.value, PlayRunRow.next_due_at < now)
         query = query.order_by(PlayRunRow.stuck_since, PlayRunRow.id)
@@ -193,9 +196,8 @@ def _summary(row: PlayRunRow, now: datetime) -> PlayRunSummary:
     stuck = None
     if row.status == RunStatus.running and row.stuck_step_key:
         overdue = max(0, int((now - row.stuck_due_at).total_seconds()))
-        step = next((s for s in row.state.get("steps", []) if s["key"] == row.stuck_step_key), {})
         stuck = Stuck(step_key=row.stuck_step_key, owner_id=row.stuck_owner_id, waiting_since=row.stuck_since,
-                      overdue_seconds=overdue, failure=step.get("failure"))
+                      overdue_seconds=overdue, failure=row.stuck_failure)
     return PlayRunSummary(id=row.id, play_key=row.play_key, play_version=row.play_version, account_id=row.account_id,
                           status=RunStatus(row.status), current_steps=row.current_steps, stuck=stuck)
 

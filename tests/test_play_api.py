@@ -139,3 +139,26 @@ async def test_a_task_template_with_a_play_starts_it_linked_to_the_signal(api):
 async def _idle_play(handle) -> bool:
     description = (await handle.describe()).raw_description
     return not description.pending_activities and not description.HasField("pending_workflow_task")
+
+
+async def test_the_board_filters_runs_by_the_account_motion(api):
+    started = {}
+    for account_id in ("acme", "globex"):  # academic, credentialed
+        response = await api.http.post("/api/v1/play-runs", json={"play_key": "expansion", "account_id": account_id},
+                                       headers=api.auth("maya"))
+        assert response.status_code == 201, response.text
+        started[account_id] = response.json()["id"]
+
+    async def listed(motion):
+        rows = (await api.http.get("/api/v1/play-runs", params={"status": "running", "motion": motion},
+                                   headers=api.auth("maya"))).json()
+        return {r["id"] for r in rows} & set(started.values())
+
+    assert await eventually(lambda: _equals(listed("credentialed"), {started["globex"]}))
+    assert await listed("academic") == {started["acme"]}
+    for run_id in started.values():
+        await api.http.post(f"/api/v1/play-runs/{run_id}/exit", json={"outcome": "lost"}, headers=api.auth("maya"))
+
+
+async def _equals(result, expected) -> bool:
+    return await result == expected

@@ -36,9 +36,7 @@ def urgency(run: PlayRunSummary) -> tuple:
 def board_context(session, play: str | None, owner: str | None, motion: str | None) -> dict:
     accounts = {a.id: a for a in session.exec(select(Account))}
     runs = list_play_runs(session, status=RunStatus.running, play_key=play or None, owner_id=owner or None,
-                          limit=BOARD_LIMIT)
-    if motion:
-        runs = [r for r in runs if accounts.get(r.account_id) and accounts[r.account_id].motion == motion]
+                          motion=motion or None, limit=BOARD_LIMIT)
     runs.sort(key=urgency)
     library = load_library()
     at_step: dict[str, Counter] = {}

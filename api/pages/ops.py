@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from api.deps import SessionDep, TemporalDep
 from api.pages.web import OpsPageUser, account_names, done, posted_form, refused, render
-from api.routes.ops import reset_execution
+from services.ops import reset_audited
 from core.errors import PillarError
 from models.ops import ExecutionStatus, ResetRequest
 from services import ops
@@ -55,7 +55,7 @@ async def reset(workflow_id: str, request: Request, session: SessionDep, user: O
     back = ops_url(form.get("status"))
     try:
         body = ResetRequest(reason=form.get("reason", "").strip())
-        result = await reset_execution(workflow_id, body, session, client, user.principal)
+        result = await reset_audited(session, client, workflow_id, body.reason, user.id)
     except ValidationError:
         return refused(session, user, PillarError("invalid", "say why you reset it: the reason goes to the ops audit"),
                        back, f"exec-{workflow_id}", form)

@@ -5,7 +5,6 @@ from fastapi import APIRouter, Query
 from api.deps import OpsUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
-from models.tables import OpsAuditRow
 from services import ops
 
 router = APIRouter(prefix="/api/v1/ops", tags=["operations"], responses=ERROR_RESPONSES)
@@ -44,8 +43,4 @@ async def reset_execution(
     workflow_id: str, body: ResetRequest, session: SessionDep, client: TemporalDep, user: OpsUser
 ) -> ResetResult:
     """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit."""
-    result = await ops.reset(client, workflow_id, body.reason, body.event_id)
-    session.add(OpsAuditRow(actor_id=user.id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
-                            reason=body.reason))
-    session.commit()
-    return result
+    return await ops.reset_audited(session, client, workflow_id, body.reason, user.id, body.event_id)

@@ -44,15 +44,16 @@ def get_play_runs(
     play_key: str | None = None,
     owner_id: str | None = None,
     account_id: str | None = None,
+    motion: str | None = None,
     stuck: bool = False,
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[PlayRunSummary]:
     """The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds
     overdue). `stuck=true` keeps runs with an open step past its due date or a failed step (`stuck.failure` says
     why), longest waiting first. One query on the read model the play workflows keep; `owner_id` matches anyone
-    who owns a step of the run."""
+    who owns a step of the run; `motion` keeps runs on accounts of that motion."""
     return list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id, account_id=account_id,
-                          stuck=stuck, limit=limit)
+                          motion=motion, stuck=stuck, limit=limit)
 
 
 @router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun)

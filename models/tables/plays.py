@@ -30,6 +30,7 @@ class PlayRunRow(SQLModel, table=True):
     stuck_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     stuck_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stuck_failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     revision: int = 0
