@@ -188,10 +188,13 @@ async def record_history(handle, name: str) -> None:
     """With PILLAR_RECORD_HISTORIES=1 (`make histories`), keep this execution's history for the replay tests.
 
     Recorded histories are committed: CI replays every one of them against the current workflow code, so a
-    change that would break executions already running fails CI."""
-    if os.environ.get("PILLAR_RECORD_HISTORIES") != "1":
+    change that would break executions already running fails CI. An existing file is never overwritten: it stands
+    for executions of the code it was recorded with, which may still be running. To record the path a change
+    adds, give it a new name."""
+    path = os.path.join(HISTORIES_DIR, f"{name}.json")
+    if os.environ.get("PILLAR_RECORD_HISTORIES") != "1" or os.path.exists(path):
         return
     history = await handle.fetch_history()
     os.makedirs(HISTORIES_DIR, exist_ok=True)
-    with open(os.path.join(HISTORIES_DIR, f"{name}.json"), "w") as out:
+    with open(path, "w") as out:
         out.write(history.to_json())

@@ -122,6 +122,7 @@ async def test_an_unaccepted_handoff_escalates_to_the_receivers_manager_then_acc
     with Session(get_engine()) as session:
         assert session.get(HandoffRow, handoff.id).status == "accepted"
     await record_history(handle, "handoff_escalated_then_accepted")
+    await record_history(handle, "handoff_escalated_then_accepted_early_timer_patch")
 
 
 async def test_a_rejection_returns_it_to_draft_stops_the_clock_and_a_resubmission_restarts_it(ts_env, ts_worker):

@@ -69,6 +69,7 @@ async def test_critical_renewal_risk_pages_both_owners_then_escalates_on_time(ts
         row = session.get(SignalRow, created.id)
         assert row.status == "acknowledged" and row.acknowledged_by == "victor" and row.escalation_level == 2
     await record_history(handle, "signal_escalated_twice_then_acknowledged")
+    await record_history(handle, "signal_escalated_twice_then_acknowledged_early_timer_patch")
 
 
 async def test_acknowledgement_before_the_sla_stops_all_escalation(ts_env, ts_worker):
