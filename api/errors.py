@@ -69,3 +69,16 @@ def install(app: FastAPI) -> None:
         if wants_page(request):
             return request.app.state.html_error(request, error.status_code, code, str(error.detail))
         return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> Response:
+        """Anything no route expected still answers in the error shape: Temporal going away mid-request is a 503,
+        the rest a 500 that names no internals (the server logs the traceback)."""
+        from temporalio.service import RPCError, RPCStatusCode
+
+        status, code, message = 500, "internal", "an unexpected error occurred; it has been logged"
+        if isinstance(error, RPCError) and error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            status, code, message = 503, "unavailable", f"Temporal is unreachable: {error.message}"
+        if wants_page(request):
+            return request.app.state.html_error(request, status, code, message)
+        return error_response(status, code, message)

@@ -30,6 +30,9 @@ with workflow.unsafe.imports_passed_through():
 
 # A timer that fires early is re-armed (workflows/deadlines.py); executions recorded before that replay unchanged.
 EARLY_TIMER_PATCH = "handoff-acceptance-early-timer"
+# Acting on the submission while an escalation's targets are looked up stops that escalation; the marker is written
+# only when that happens, so executions recorded before it replay unchanged.
+ESCALATION_RACE_PATCH = "handoff-escalation-yields-to-action"
 
 
 @workflow.defn
@@ -195,7 +198,7 @@ class HandoffWorkflow:
         for level, step in enumerate(self._start.spec.escalation, start=1):
             if not await self._wait_for_receiver(submission, step.after):
                 return
-            await self._escalate(level, step.to)
+            await self._escalate(level, step.to, submission)
         await workflow.wait_condition(lambda: self._acted_on(submission))
 
     def _acted_on(self, submission: int) -> bool:
@@ -205,7 +208,7 @@ class HandoffWorkflow:
         """True when `timeout` passed with the submission still waiting."""
         return not await wait_until(lambda: self._acted_on(submission), workflow.now() + timeout, EARLY_TIMER_PATCH)
 
-    async def _escalate(self, level: int, to: str) -> None:
+    async def _escalate(self, level: int, to: str, submission: int) -> None:
         handoff = self._handoff
         targets = await workflow.execute_activity(
             "resolve_escalation_target",
@@ -213,6 +216,8 @@ class HandoffWorkflow:
             result_type=list[str],
             **DB_ACTIVITY,
         )
+        if self._acted_on(submission) and workflow.patched(ESCALATION_RACE_PATCH):
+            return
         handoff.escalation_level = level
         handoff.escalated_to += [t for t in targets if t not in handoff.escalated_to]
         await self._audit("escalated", None, detail=f"level {level} to {to}: {', '.join(targets) or 'nobody'}")

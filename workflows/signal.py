@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
 
 # A timer that fires early is re-armed (workflows/deadlines.py); executions recorded before that replay unchanged.
 EARLY_TIMER_PATCH = "signal-sla-early-timer"
+# An acknowledgement or reassignment that lands while an escalation's targets are looked up stops that escalation;
+# the marker is written only when that happens, so executions recorded before it replay unchanged.
+ESCALATION_RACE_PATCH = "signal-escalation-yields-to-action"
 
 
 def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
@@ -303,6 +306,8 @@ class SignalWorkflow:
             result_type=list[str],
             **DB_ACTIVITY,
         )
+        if (self._acknowledged_by is not None or self._sla_restarted) and workflow.patched(ESCALATION_RACE_PATCH):
+            return
         self._escalation_level = level
         self._status = SignalStatus.escalated
         if not targets:
