@@ -68,7 +68,9 @@ async def run_update(handle, update, arg, **kwargs):
 
 async def query_or_read_model(handle, query, read_model, missing: str):
     """The workflow's own answer; the read model its activities keep (`read_model()`, None when there is no row)
-    when the execution is gone (past retention) or no worker answers the query in QUERY_TIMEOUT (all down)."""
+    when the execution is gone (past retention) or no worker answers the query in QUERY_TIMEOUT (all down).
+    Not found (404) only when Temporal says there is no such execution and there is no row either: an execution
+    that exists but cannot answer, with no row yet, is unavailable (503), not missing."""
     from temporalio.service import RPCError, RPCStatusCode
 
     from core.errors import PillarError
@@ -81,6 +83,9 @@ async def query_or_read_model(handle, query, read_model, missing: str):
                                 RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise
         answer = read_model()
-        if answer is None:
+        if answer is None and error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", missing) from error
+        if answer is None:
+            raise PillarError("unavailable", f"{handle.id} did not answer (no worker?) and has no stored state yet: "
+                                             "try again shortly") from error
         return answer

@@ -103,6 +103,8 @@ async def start_play_run(
         try:
             signal = await get_signal(session, client, request.signal_id)
         except PillarError as error:
+            if error.code != "not_found":  # e.g. Temporal or the workers unreachable: not the caller's mistake
+                raise
             raise PillarError("invalid", f"unknown signal {request.signal_id!r}", {"field": "signal_id"}) from error
     return await launch(client, build_play_start(session, play, request.account_id, signal, started_by))
 

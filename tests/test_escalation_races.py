@@ -1,26 +1,40 @@
 """An action that lands while a workflow is looking up an escalation's targets (the `resolve_escalation_target`
 activity is running) wins: the escalation it interrupted neither fires, pages, nor overwrites any state.
-SignalWorkflow: an acknowledgement or a reassignment; HandoffWorkflow: the receiver's acceptance."""
+SignalWorkflow: an acknowledgement or a reassignment, or an overdue task's outcome; HandoffWorkflow: the receiver's
+acceptance; PlayWorkflow: an overdue step's completion; RitualWorkflow: an overdue action item's outcome."""
 
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
 from activities.directory import resolve_escalation_target
+from core.db import get_engine
 from core.settings import get_settings
 from core.temporal import run_update
 from models.common import Actor, Role
 from models.handoffs import HandoffAction, HandoffStatus
+from models.plays import PlayRunIn, StepStatus
+from models.rituals import ActionItemOutcomeInput, AddActionItemInput, RitualRun
 from models.signals import AcknowledgeInput, EscalationTargetRequest, ReassignInput, SignalStatus
+from models.tasks import TaskIn, TaskOutcomeInput
+from services.plays import play_handle, start_play_run
+from services.tasks import add_task
 from tests.conftest import eventually, record_history, seed
+from tests.test_cadence_week import _built
 from tests.test_handoff_workflow import ALEX, COMPLETE, CORA, add_cora, audit, start
+from tests.test_play_workflow import actor, complete
+from tests.test_play_workflow import inbox as pages_about
 from tests.test_signal_workflow import inbox, open_renewal_risk
+from tests.test_tasks_workflow import open_signal_for
 from workflows.handoff import HandoffWorkflow
+from workflows.play import PlayWorkflow
+from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 from worker import ACTIVITIES, WORKFLOWS
 
@@ -109,3 +123,77 @@ async def test_an_acceptance_during_the_escalation_look_up_stops_it(ts_env, sqli
     assert [row.action for row in audit(handoff.id)] == ["created", "submitted", "acceptance_sla_lapsed", "accepted"]
     assert not [n for n in inbox("lee") if n.kind == "escalation"]  # cora's manager
     await record_history(handle, "handoff_accepted_during_escalation_look_up")
+
+
+# --- overdue escalations: the look-up of an overdue item's owner's manager --------------------------------
+
+
+async def test_an_outcome_during_an_overdue_tasks_escalation_look_up_stops_it(ts_env, sqlite_db):
+    task_ids = []
+
+    async def overdue_task(client):  # adoption_decay warning on Globex → casey; the task is due in P3D
+        created, handle = await open_signal_for(client)
+        casey = actor("casey", "csm")
+        await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=casey))
+        with Session(get_engine()) as session:
+            task_ids.append((await add_task(session, client, created.id, TaskIn(template_key="adoption_enablement"), casey)).id)
+        return handle
+
+    async def renewed(handle):
+        await run_update(handle, SignalWorkflow.set_task_outcome,
+                         TaskOutcomeInput(task_id=task_ids[0], outcome="renewed", actor=actor("casey", "csm")))
+
+    # overdue after three days, casey's manager looked up a day later
+    handle, signal = await run_with_gate(ts_env, renewed, begin=overdue_task, lapse=timedelta(days=4, minutes=1))
+    task = signal.tasks[0]
+    assert task.outcome == "renewed" and signal.status == SignalStatus.resolved
+    assert task.overdue_paged and task.escalated_at is None and task.escalated_to == []
+    assert not any(e.type == "task_escalated" for e in signal.timeline)
+    assert "escalation" not in pages_about("lee", task.id)  # casey's manager
+    await record_history(handle, "signal_task_outcome_during_escalation_look_up")
+
+
+async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(ts_env, sqlite_db):
+    async def renewal_save(client):  # diagnose: casey's, due in P2D, escalated a day later
+        with Session(get_engine()) as session:
+            run = await start_play_run(session, client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
+        return play_handle(client, run.id)
+
+    async def diagnosed(handle):
+        await complete(handle, "diagnose", actor("casey", "csm"))
+
+    handle, run = await run_with_gate(ts_env, diagnosed, begin=renewal_save, lapse=timedelta(days=3, minutes=1),
+                                      state=PlayWorkflow.state)
+    step = next(s for s in run.steps if s.key == "diagnose")
+    assert step.status == StepStatus.done and step.escalated_at is None and step.escalated_to == []
+    assert any(e.type == "step_overdue" for e in run.timeline)
+    assert not any(e.type == "step_escalated" for e in run.timeline)
+    assert "escalation" not in pages_about("lee", run.id)  # casey's manager (paged for exec_sponsor, not escalated to)
+    await record_history(handle, "play_step_completed_during_escalation_look_up")
+
+
+async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stops_it(ts_env, sqlite_db):
+    item_ids = []
+
+    async def overdue_item(client):  # casey's action item from Monday's triage, due in an hour, escalated a day later
+        now = await ts_env.get_current_time()
+        handle = await client.start_workflow(
+            RitualWorkflow.run, RitualRun(ritual_key="signal_triage", motion="academic", scheduled_at=now),
+            id="ritual-race", task_queue=get_settings().temporal_task_queue)
+        await eventually(lambda: _built(handle))
+        item = await run_update(handle, RitualWorkflow.add_action_item, AddActionItemInput(
+            actor=actor("maya", "manager"), title="Call Acme's provost", owner_id="casey", due_at=now + timedelta(hours=1)))
+        item_ids.append(item.id)
+        return handle
+
+    async def renewed(handle):
+        await run_update(handle, RitualWorkflow.set_action_item_outcome,
+                         ActionItemOutcomeInput(item_id=item_ids[0], outcome="renewed", actor=actor("casey", "csm")))
+
+    handle, ritual = await run_with_gate(ts_env, renewed, begin=overdue_item, lapse=timedelta(days=1, hours=1, minutes=1),
+                                         state=RitualWorkflow.state)
+    item = ritual.action_items[0]
+    assert item.outcome == "renewed" and item.overdue_paged
+    assert item.escalated_at is None and item.escalated_to == []
+    assert pages_about("lee", item.id) == []  # casey's manager
+    await record_history(handle, "ritual_item_outcome_during_escalation_look_up")

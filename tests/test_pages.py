@@ -64,6 +64,21 @@ async def test_signing_in_sets_a_session_cookie_the_api_does_not_take(api):
         assert api_call.status_code == 401 and api_call.json()["error"]["code"] == "unauthorized"
 
 
+async def test_a_sign_in_posted_from_another_site_is_refused(api):
+    """Login CSRF: another site's form must not sign this browser in under someone else's token. Browsers say where
+    a form post comes from (Origin, "null" from a sandboxed page; Referer; Sec-Fetch-Site)."""
+    body = {"token": api.tokens["casey"], "next": "/inbox"}
+    async with browser(api) as client:
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/a"},
+                        {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://other.pillar.test", "Sec-Fetch-Site": "same-site"}):
+            refused = await client.post("/sign-in", data=body, headers=headers)
+            assert refused.status_code == 403 and "came from another site" in refused.text, headers
+            assert "set-cookie" not in refused.headers and SESSION_COOKIE not in client.cookies
+        ours = {"Origin": "http://pillar.test", "Referer": "http://pillar.test/sign-in?next=/inbox", "Sec-Fetch-Site": "same-origin"}
+        accepted = await client.post("/sign-in", data=body, headers=ours)
+        assert accepted.status_code == 303 and accepted.headers["location"] == "/inbox" and SESSION_COOKIE in client.cookies
+
+
 async def test_signing_out_ends_the_session_for_good(api):
     async with signed_in(api, api.tokens["maya"]) as client:
         page = await client.get("/board")

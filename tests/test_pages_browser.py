@@ -259,6 +259,23 @@ async def test_a_csm_works_the_inbox_and_a_manager_finds_the_stuck_play(api, web
     await shot(maya, "10-play-run")
 
 
+async def test_another_sites_form_cannot_sign_the_browser_in(api, web, browser):
+    """Login CSRF in a real browser: a page on another origin auto-submits Pillar's sign-in form with the attacker's
+    token; the browser stays signed out."""
+    page = await new_page(browser, web)
+    attacker = "http://attacker.test/"
+    form = (f'<form method="post" action="{web}/sign-in"><input name="token" value="{api.tokens["sam"]}">'
+            '<input name="next" value="/inbox"></form><script>document.forms[0].submit()</script>')
+    await page.route(attacker, lambda route: route.fulfill(status=200, content_type="text/html", body=form))
+    await page.goto(attacker)
+    await page.wait_for_url(f"{web}/sign-in")
+    assert "came from another site" in await page.locator(".form-error").inner_text()
+    assert not [c for c in await page.context.cookies(web) if c["name"] == "pillar_session"]
+    await page.goto("/inbox")
+    await page.wait_for_url("**/sign-in?next=/inbox")  # still signed out
+    await page.context.close()
+
+
 async def test_a_manager_opens_the_ritual_agenda_and_the_assessment(api, web, browser):
     triggered = await api.http.post("/api/v1/rituals/at_risk_review/trigger", json={"motion": "academic"},
                                     headers=api.auth("maya"))

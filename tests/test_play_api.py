@@ -2,10 +2,17 @@
 refusals (each leaving the history untouched), and the manager's list."""
 
 import pytest
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
-from services.plays import play_handle
+from core.db import get_engine
+from core.temporal import find_binary
+from models.plays import PlayRunIn
+from services.plays import play_handle, start_play_run
 from tests.conftest import eventually
-from tests.test_api_signals import _idle, assert_error, post_signal
+from tests.test_api_signals import _idle, assert_error, post_signal, unique
 from tests.test_play_workflow import FIELDS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -162,3 +169,33 @@ async def test_the_board_filters_runs_by_the_account_motion(api):
 
 async def _equals(result, expected) -> bool:
     return await result == expected
+
+
+async def test_only_a_signal_that_does_not_exist_is_an_unknown_signal(api):
+    """A linked signal Temporal has never heard of is the caller's mistake (422); one that exists but cannot be read
+    now (no worker answers its query, no read-model row yet) is the service's (503), and no run starts."""
+    body = {"play_key": "renewal_save", "account_id": "acme"}
+    missing = unique("sig-none")
+    assert_error(await api.http.post("/api/v1/play-runs", json={**body, "signal_id": missing}, headers=api.auth("casey")),
+                 422, "invalid", f"unknown signal {missing!r}")
+
+    unread = unique("sig-unread")  # its workflow's queue has no worker, and no activity has written its row
+    handle = await api.client.start_workflow("SignalWorkflow", {"id": unread}, id=f"signal-{unread}", task_queue=unique("unpolled"))
+    try:
+        before = await api.http.get("/api/v1/play-runs", params={"account_id": "acme"}, headers=api.auth("maya"))
+        response = await api.http.post("/api/v1/play-runs", json={**body, "signal_id": unread}, headers=api.auth("casey"))
+        assert_error(response, 503, "unavailable", f"signal-{unread}")
+        after = await api.http.get("/api/v1/play-runs", params={"account_id": "acme"}, headers=api.auth("maya"))
+        assert after.json() == before.json()
+    finally:
+        await handle.terminate("test over")
+
+
+async def test_temporal_unreachable_while_reading_the_linked_signal_is_not_an_unknown_signal(sqlite_db):
+    """The RPC error propagates (api/errors.py answers it 503 `unavailable`) instead of becoming a 422."""
+    server = await WorkflowEnvironment.start_local(dev_server_existing_path=find_binary("temporal"))
+    unreachable = await Client.connect(server.client.service_client.config.target_host, retry_config=RetryConfig(max_retries=1))
+    await server.shutdown()  # connected, then Temporal goes away
+    with Session(get_engine()) as session, pytest.raises(RPCError) as raised:
+        await start_play_run(session, unreachable, PlayRunIn(play_key="renewal_save", account_id="acme", signal_id="sig-1"), "casey")
+    assert raised.value.status == RPCStatusCode.UNAVAILABLE

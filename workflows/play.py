@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
 # Steps with an automated action: executions started before it existed never reach this path (their plays have no
 # actions), and the marker keeps it explicit in the history of those that do.
 STEP_ACTIONS_PATCH = "play-step-actions"
+# A step completed (or the play ended) while its owner's manager is looked up stops that step's escalation; the
+# marker is written only when that happens, so executions recorded before it replay unchanged.
+OVERDUE_ESCALATION_RACE_PATCH = "play-overdue-escalation-yields-to-action"
 OPS_ROLES = (Role.ops, Role.admin)
 
 
@@ -278,10 +281,16 @@ class PlayWorkflow:
                     result_type=list[str],
                     **DB_ACTIVITY,
                 )
+                if not self._still_overdue(step) and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
+                    continue
                 step.escalated_at, step.escalated_to = now, managers
                 self._record("step_escalated", None, f"{step.key} overdue: escalated to {', '.join(managers) or 'nobody'}")
                 await self._page_step(step, managers, "escalation", f"{step.owner_id}'s play step is overdue: {step.title}")
         await self._changed()
+
+    def _still_overdue(self, step: RunStep) -> bool:
+        return (self._run.status == RunStatus.running and step.status == StepStatus.overdue
+                and step.key not in self._acting)
 
     async def _report_outcome(self) -> None:
         await workflow.execute_activity(

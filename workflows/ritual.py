@@ -34,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 BUILD_TIMEOUT = timedelta(minutes=5)  # a large book's agenda reads many rows; it is built once a week
 RUNNERS = frozenset({Role.manager, Role.vp, Role.csm_lead, Role.revops, Role.admin})
+# An item's final outcome, set while its owner's manager is looked up, stops that item's escalation; the marker is
+# written only when that happens, so executions recorded before it replay unchanged.
+OVERDUE_ESCALATION_RACE_PATCH = "ritual-overdue-escalation-yields-to-action"
 
 
 @workflow.defn
@@ -195,6 +198,8 @@ class RitualWorkflow:
                     result_type=list[str],
                     **DB_ACTIVITY,
                 )
+                if item.is_final and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
+                    continue
                 item.escalated_at, item.escalated_to = now, managers
                 await self._page(item, managers, "escalation",
                                  f"{item.owner_id}'s action item from {self._start.ritual.name} is overdue: {item.title}")

@@ -28,6 +28,8 @@ EARLY_TIMER_PATCH = "signal-sla-early-timer"
 # An acknowledgement or reassignment that lands while an escalation's targets are looked up stops that escalation;
 # the marker is written only when that happens, so executions recorded before it replay unchanged.
 ESCALATION_RACE_PATCH = "signal-escalation-yields-to-action"
+# The same for an overdue task: its final outcome, set while its owner's manager is looked up, stops the escalation.
+OVERDUE_ESCALATION_RACE_PATCH = "signal-overdue-escalation-yields-to-action"
 
 
 def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
@@ -258,6 +260,8 @@ class SignalWorkflow:
                     result_type=list[str],
                     **DB_ACTIVITY,
                 )
+                if task.is_final and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
+                    continue
                 task.escalated_at, task.escalated_to = now, managers
                 self._record("task_escalated", None, f"{task.id} overdue: escalated to {', '.join(managers) or 'nobody'}")
                 await self._page_task(

@@ -1,10 +1,11 @@
-"""Signing in with a token (a session cookie, HttpOnly and SameSite=Lax) and signing out."""
+"""Signing in with a token (a session cookie, HttpOnly and SameSite=Lax) and signing out. A sign-in posted from
+another site is refused (login CSRF), by the browser's own Origin / Fetch-Metadata headers."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import SESSION_COOKIE, SessionDep, cookie_principal, principal_for_token
-from api.pages.web import WebUser, posted_form, redirect, render, safe_next
+from api.pages.web import WebUser, from_this_site, posted_form, redirect, render, safe_next
 from core.security import hash_token
 from services.web_sessions import SESSION_LIFETIME, close_session, open_session
 
@@ -27,6 +28,10 @@ def sign_in_page(request: Request, session: SessionDep, next: str | None = None,
 async def sign_in(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     token, next_url = str(form.get("token", "")).strip(), safe_next(str(form.get("next", "")))
+    if not from_this_site(request):  # login CSRF: another site signing this browser in as someone else
+        message = "This sign-in came from another site, so it was refused. Sign in here instead."
+        return render(request, session, None, "sign_in.html",
+                      {"next": next_url, "signed_out": False, "error": message}, status=403)
     principal = principal_for_token(session, token)
     if principal is None:
         message = "That token is not known, or has been replaced. Paste the whole token, exactly as it was given."

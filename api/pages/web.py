@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from api.deps import Principal, SessionDep, check_roles, cookie_principal
 from api.pages import format as fmt
 from core.db import get_engine
 from core.errors import PillarError
+from core.settings import get_settings
 from models.common import Role
 from models.tables import Account, User, WebSessionRow
 from services.scoring import signed_points
@@ -95,6 +96,23 @@ def safe_next(url: str | None, default: str = "/inbox") -> str:
     if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
         return url
     return default
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else url.lower()
+
+
+def from_this_site(request: Request) -> bool:
+    """Whether a form post (the sign-in's, which has no session and so no CSRF token yet) comes from one of our own
+    pages, by the headers browsers set on every form post and pages cannot forge: Sec-Fetch-Site, Origin ("null"
+    from a sandboxed or privacy-stripped page), else Referer. A client that sends none of them is not a browser
+    acting for someone else."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    source = request.headers.get("origin") or request.headers.get("referer")
+    ours = {_origin(str(request.base_url)), _origin(get_settings().public_url)}
+    return source is None or _origin(source) in ours
 
 
 def sign_in_url(next_url: str) -> str:
