@@ -4,10 +4,10 @@
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
 
 from models.common import Actor, Duration, Identifier, Severity
 from models.tasks import FINAL_OUTCOMES, Outcome
@@ -56,6 +56,10 @@ def _hh_mm(value: str) -> str:
     return value
 
 
+TimeZoneName = Annotated[str, AfterValidator(_valid_timezone)]
+TimeOfDay = Annotated[str, AfterValidator(_hh_mm)]
+
+
 class RitualDef(BaseModel):
     """One weekly ritual. It runs once per motion in `motions`, each with its own agenda and schedule, so one
     motion cannot drown the other; `all` is one agenda over every account."""
@@ -64,8 +68,8 @@ class RitualDef(BaseModel):
     kind: RitualKind
     name: str = Field(min_length=1, max_length=200)
     day: Weekday
-    time: str = Field(description="Meeting time of day, HH:MM (24-hour), in `timezone`")
-    timezone: str = Field(default="America/New_York", description="IANA time zone of the meeting")
+    time: TimeOfDay = Field(description="Meeting time of day, HH:MM (24-hour), in `timezone`")
+    timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone of the meeting")
     lead: Duration = Field(default=timedelta(hours=1), description="How long before the meeting the agenda is built")
     webhook_url: HttpUrl | None = Field(default=None, description="The agenda is POSTed here as JSON once built")
     motions: list[str] = Field(default=[ALL_MOTIONS], min_length=1, description="One agenda per motion; `all`: every account")
@@ -73,16 +77,6 @@ class RitualDef(BaseModel):
     escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue action item to its owner's manager's page")
     limit: int = Field(default=5, ge=1, le=100, description="How many accounts the at-risk review lists")
     enabled: bool = True
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return _valid_timezone(value)
-
-    @field_validator("time")
-    @classmethod
-    def _time_of_day(cls, value: str) -> str:
-        return _hh_mm(value)
 
     @field_validator("lead")
     @classmethod
@@ -130,8 +124,8 @@ class FlywheelSettings(BaseModel):
     """The monthly flywheel: when it runs and how much evidence a proposal needs."""
 
     day_of_month: int = Field(1, ge=1, le=28)
-    time: str = "06:00"
-    timezone: str = "UTC"
+    time: TimeOfDay = "06:00"
+    timezone: TimeZoneName = "UTC"
     lookback: Duration = Field(default=timedelta(days=90), description="Outcomes recorded in this window are read")
     min_sample: int = Field(5, ge=1, description="Decided outcomes (saved or lost) a band needs before it is judged")
     tier_step: float = Field(5, gt=0, description="Points a tier threshold moves in one proposal")
@@ -139,16 +133,6 @@ class FlywheelSettings(BaseModel):
     weight_step: float = Field(0.25, gt=0, le=1, description="Relative change of a weight in one proposal")
     min_lift: float = Field(0.30, gt=0, le=1, description="How much more often a component must be present in losses than in saves")
     enabled: bool = True
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return _valid_timezone(value)
-
-    @field_validator("time")
-    @classmethod
-    def _time_of_day(cls, value: str) -> str:
-        return _hh_mm(value)
 
 
 class RitualsConfigIn(BaseModel):
