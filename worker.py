@@ -14,8 +14,8 @@ from activities.flywheel import propose_flywheel_changes
 from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
 from activities.notifications import deliver_webhook, record_notifications
 from activities.plays import report_play_outcome, save_play_run
-from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
 from activities.play_actions import log_step_to_crm
+from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
 from activities.signals import save_signal
 from activities.tasks import save_tasks
 from core.db import migrate, session_scope

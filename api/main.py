@@ -3,11 +3,10 @@
 from fastapi import FastAPI
 
 from api import errors, pages
-from api.routes import accounts, config, health, me, ops, signals, users
-from api.routes import events, layer_config, scenarios, scores
-from api.routes import handoff_specs, handoffs
-from api.routes import plays, tasks
-from api.routes import assessment, flywheel, rituals
+from api.routes import (
+    accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
+    rituals, scenarios, scores, signals, tasks, users,
+)
 
 
 def create_app() -> FastAPI:
