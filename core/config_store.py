@@ -21,11 +21,20 @@ def get(session: Session, kind: str, version: int) -> ConfigVersion | None:
     return session.get(ConfigVersion, (kind, version))
 
 
+def next_version(session: Session, kind: str) -> int:
+    return (session.exec(select(func.max(ConfigVersion.version)).where(ConfigVersion.kind == kind)).one() or 0) + 1
+
+
+def seed(session: Session, kind: str, body: dict[str, Any]) -> None:
+    """Version 1 of `kind` when there is none: an edited config is never overwritten."""
+    if latest(session, kind) is None:
+        append(session, kind, body, created_by="seed")
+
+
 def append(session: Session, kind: str, body: dict[str, Any], created_by: str | None) -> ConfigVersion:
     """Write the next version and commit. Two writers racing: the loser retries on the next number."""
     for _ in range(5):
-        current = session.exec(select(func.max(ConfigVersion.version)).where(ConfigVersion.kind == kind)).one()
-        row = ConfigVersion(kind=kind, version=(current or 0) + 1, body=body, created_by=created_by)
+        row = ConfigVersion(kind=kind, version=next_version(session, kind), body=body, created_by=created_by)
         session.add(row)
         try:
             session.commit()

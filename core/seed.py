@@ -64,9 +64,7 @@ DEMO_ACCOUNTS = [
 
 def load_default_config(session: Session) -> None:
     """Write version 1 of each config that has none yet (never overwrites an edited config)."""
-    if config_store.latest(session, config_store.ROUTING) is None:
-        body = RoutingConfigIn.model_validate(DEFAULT_ROUTING).model_dump(mode="json")
-        config_store.append(session, config_store.ROUTING, body, created_by="seed")
+    config_store.seed(session, config_store.ROUTING, RoutingConfigIn.model_validate(DEFAULT_ROUTING).model_dump(mode="json"))
     load_layer_defaults(session)
     load_handoff_specs(session)
     load_task_templates(session)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -316,7 +315,7 @@ def _write_weights(session: Session, proposal_id: str, expected: ProposalStatus,
         proposal = proposal_out(row)
         version, body = _weights_now(session)
         new_body = apply(proposal, body, version)
-        number = (session.exec(select(func.max(ConfigVersion.version)).where(ConfigVersion.kind == SCORE_WEIGHTS)).one() or 0) + 1
+        number = config_store.next_version(session, SCORE_WEIGHTS)
         session.add(ConfigVersion(kind=SCORE_WEIGHTS, version=number, body=new_body, created_by=actor_id))
         now = datetime.now(UTC)
         if action == "approved":

@@ -47,9 +47,7 @@ DEFAULT_HANDOFF_SPECS = {
 
 def load_default_specs(session: Session) -> None:
     """Version 1 of the handoff specs when there is none (an edited config is never overwritten)."""
-    if config_store.latest(session, HANDOFF_SPECS) is None:
-        body = HandoffSpecsIn.model_validate(DEFAULT_HANDOFF_SPECS).model_dump(mode="json")
-        config_store.append(session, HANDOFF_SPECS, body, created_by="seed")
+    config_store.seed(session, HANDOFF_SPECS, HandoffSpecsIn.model_validate(DEFAULT_HANDOFF_SPECS).model_dump(mode="json"))
 
 
 def specs_out(row) -> HandoffSpecs:

@@ -55,8 +55,7 @@ _MODELS: dict[str, tuple[type[BaseModel], type[BaseModel], dict]] = {
 def load_defaults(session: Session) -> None:
     """Version 1 of each kind that has none yet (an edited config is never overwritten)."""
     for kind, (model_in, _, default) in _MODELS.items():
-        if config_store.latest(session, kind) is None:
-            config_store.append(session, kind, model_in.model_validate(default).model_dump(mode="json"), created_by="seed")
+        config_store.seed(session, kind, model_in.model_validate(default).model_dump(mode="json"))
 
 
 def _current(session: Session, kind: str):

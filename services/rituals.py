@@ -75,9 +75,7 @@ DEFAULT_RITUALS = {
 
 def load_default_rituals(session: Session) -> None:
     """Write version 1 of the rituals config if there is none (never overwrites an edited one)."""
-    if config_store.latest(session, RITUALS) is None:
-        body = RitualsConfigIn.model_validate(DEFAULT_RITUALS).model_dump(mode="json")
-        config_store.append(session, RITUALS, body, created_by="seed")
+    config_store.seed(session, RITUALS, RitualsConfigIn.model_validate(DEFAULT_RITUALS).model_dump(mode="json"))
 
 
 def config_out(row) -> RitualsConfig:

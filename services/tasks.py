@@ -65,9 +65,7 @@ DEFAULT_TASK_TEMPLATES = {
 
 def load_default_templates(session: Session) -> None:
     """Write version 1 of the template library if there is none (never overwrites an edited one)."""
-    if config_store.latest(session, TASK_TEMPLATES) is None:
-        body = TaskTemplatesIn.model_validate(DEFAULT_TASK_TEMPLATES).model_dump(mode="json")
-        config_store.append(session, TASK_TEMPLATES, body, created_by="seed")
+    config_store.seed(session, TASK_TEMPLATES, TaskTemplatesIn.model_validate(DEFAULT_TASK_TEMPLATES).model_dump(mode="json"))
 
 
 def current_templates(session: Session) -> TaskTemplates:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -17,6 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import get_engine, migrate, reset_engine
 from core.seed import load_default_config, load_demo_directory
 from core.settings import get_settings
+from models.tables import NotificationRow
+from services.directory import actor_for
 from core.temporal import find_binary, set_temporal_client
 from workflows import search_attributes as sa
 
@@ -29,6 +31,19 @@ def use_database(monkeypatch, url: str) -> None:
     monkeypatch.setenv("PILLAR_ADMIN_TOKEN", ADMIN_TOKEN)
     reset_engine()
     migrate()
+
+
+def actor(user_id: str, role: str):
+    """The demo user as the workflows' Actor (with the people they manage)."""
+    with Session(get_engine()) as session:
+        return actor_for(session, user_id, role)
+
+
+def inbox(user_id: str, subject_id: str) -> list[str]:
+    """The kinds of notification `user_id` has had about `subject_id`, sorted."""
+    with Session(get_engine()) as session:
+        rows = session.exec(select(NotificationRow).where(NotificationRow.user_id == user_id, NotificationRow.subject_id == subject_id))
+        return sorted(r.kind for r in rows)
 
 
 def seed(admin_token: str = ADMIN_TOKEN) -> dict[str, str]:

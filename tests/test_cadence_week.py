@@ -24,21 +24,15 @@ from models.tables import AgendaRow, NotificationRow
 from models.tasks import OutcomeIn, TaskIn
 from services import action_items, agendas
 from services.assessment import assess
-from services.directory import actor_for
 from services.events import ingest
 from services.plays import start_play_run
 from services.rituals import build_times, current_rituals, meeting_for, schedule_id
 from services.signals import open_signal, signal_handle
 from services.tasks import add_task
-from tests.conftest import eventually, record_history
+from tests.conftest import actor, eventually, record_history
 from tests.reference_events import BASELINE_END, bad_week, baseline
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
-
-
-def actor(user_id: str, role: str):
-    with Session(get_engine()) as session:
-        return actor_for(session, user_id, role)
 
 
 def pages(user_id: str, subject_id: str) -> list[str]:

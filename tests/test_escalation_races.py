@@ -25,11 +25,11 @@ from models.signals import AcknowledgeInput, EscalationTargetRequest, ReassignIn
 from models.tasks import TaskIn, TaskOutcomeInput
 from services.plays import play_handle, start_play_run
 from services.tasks import add_task
-from tests.conftest import eventually, record_history, seed
+from tests.conftest import actor, eventually, record_history, seed
+from tests.conftest import inbox as pages_about
 from tests.test_cadence_week import _built
 from tests.test_handoff_workflow import ALEX, COMPLETE, CORA, add_cora, audit, start
-from tests.test_play_workflow import actor, complete
-from tests.test_play_workflow import inbox as pages_about
+from tests.test_play_workflow import complete
 from tests.test_signal_workflow import inbox, open_renewal_risk
 from tests.test_tasks_workflow import open_signal_for
 from workflows.handoff import HandoffWorkflow

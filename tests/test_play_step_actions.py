@@ -29,10 +29,10 @@ from models.plays import ExitInput, PlayRunIn, RunStatus, StepActionRequest, Ste
 from models.signals import SignalStatus
 from models.tables import OpsAuditRow, PlayRunRow
 from services.plays import list_play_runs, play_handle, start_play_run
-from tests.conftest import eventually, record_history
+from tests.conftest import actor, eventually, record_history
 from tests.test_api_signals import assert_error
 from tests.test_play_api import _idle_play
-from tests.test_play_workflow import FIELDS, actor, complete, renewal_save_from_a_critical_signal
+from tests.test_play_workflow import FIELDS, complete, renewal_save_from_a_critical_signal
 from tests.test_signal_workflow import WORKFLOW_TASK_EVENTS
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow

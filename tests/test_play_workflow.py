@@ -12,14 +12,13 @@ from core.errors import PillarError
 from core.temporal import run_update
 from models.plays import ExitInput, PlayRunIn, RunStatus, StepCompleteInput, StepStatus
 from models.signals import AcknowledgeInput, SignalIn, SignalStatus
-from models.tables import NotificationRow, PlayRunRow
+from models.tables import PlayRunRow
 from models.tasks import TaskIn
 from plays import PLAYS_DIR, load_library
-from services.directory import actor_for
 from services.plays import play_handle, start_play_run
 from services.signals import open_signal, signal_handle
 from services.tasks import add_task
-from tests.conftest import record_history
+from tests.conftest import actor, inbox, record_history
 from tests.test_signal_workflow import WORKFLOW_TASK_EVENTS
 from workflows.play import PlayWorkflow
 from workflows.signal import SignalWorkflow
@@ -31,17 +30,6 @@ FIELDS = {
     "commercial_offer": {"offer_terms": "two-year renewal, 8% off", "save_cost": 14000},
     "renewal_decision": {"decision": "renew", "decision_date": "2027-01-27"},
 }
-
-
-def actor(user_id: str, role: str):
-    with Session(get_engine()) as session:
-        return actor_for(session, user_id, role)
-
-
-def inbox(user_id: str, subject_id: str) -> list[str]:
-    with Session(get_engine()) as session:
-        rows = session.exec(select(NotificationRow).where(NotificationRow.user_id == user_id, NotificationRow.subject_id == subject_id))
-        return sorted(r.kind for r in rows)
 
 
 async def complete(handle, step_key: str, who, fields=None):

@@ -4,30 +4,18 @@ severity, overdue → owner paged → manager paged, structured outcomes, and th
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.db import get_engine
 from core.errors import PillarError
 from core.temporal import run_update
 from models.signals import AcknowledgeInput, SignalIn, SignalStatus
-from models.tables import NotificationRow, TaskRow
+from models.tables import TaskRow
 from models.tasks import OutcomeIn, TaskIn
-from services.directory import actor_for
 from services.signals import open_signal, signal_handle
 from services.tasks import add_task, candidates_for, set_outcome
-from tests.conftest import record_history
+from tests.conftest import actor, inbox, record_history
 from workflows.signal import SignalWorkflow
-
-
-def actor(user_id: str, role: str):
-    with Session(get_engine()) as session:
-        return actor_for(session, user_id, role)
-
-
-def inbox(user_id: str, subject_id: str) -> list[str]:
-    with Session(get_engine()) as session:
-        rows = session.exec(select(NotificationRow).where(NotificationRow.user_id == user_id, NotificationRow.subject_id == subject_id))
-        return sorted(r.kind for r in rows)
 
 
 async def open_signal_for(client, family="adoption_decay", severity="warning", account_id="globex"):
