@@ -31,9 +31,7 @@ def save_play_run(revision: int, run: PlayRun) -> None:
             session.flush()
             for user_id in sorted({s.owner_id for s in run.steps}):
                 session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-        open_steps, failed = run.open_steps(), run.failed_steps()
-        waiting = failed or sorted(open_steps, key=lambda s: (s.ready_at, s.key))
-        stuck = waiting[0] if waiting and run.status == "running" else None
+        open_steps, failed, stuck = run.open_steps(), run.failed_steps(), run.stuck_step()
         row.signal_id = run.signal_id
         row.status = run.status.value
         row.outcome = run.outcome

@@ -280,15 +280,19 @@ class PlayRun(BaseModel):
         run.stuck = run.stuck_at(now)
         return run
 
-    def stuck_at(self, now: datetime) -> Stuck | None:
+    def stuck_step(self) -> RunStep | None:
         """A failed step first (nothing moves there until ops retries it), else the open step the run has waited
-        on longest; and how far past its due date it is now."""
+        on longest; None when the run is not running."""
         if self.status != RunStatus.running:
             return None
         waiting = self.failed_steps() or sorted(self.open_steps(), key=lambda s: (s.ready_at, s.key))
-        if not waiting:
+        return waiting[0] if waiting else None
+
+    def stuck_at(self, now: datetime) -> Stuck | None:
+        """The stuck step, and how far past its due date it is now."""
+        step = self.stuck_step()
+        if step is None:
             return None
-        step = waiting[0]
         overdue = max(0, int((now - step.due_at).total_seconds()))
         return Stuck(step_key=step.key, owner_id=step.owner_id, waiting_since=step.ready_at, overdue_seconds=overdue,
                      failure=step.failure)
