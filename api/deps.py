@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.db import get_session
+from core.db import get_async_session, get_session, in_session
 from core.errors import PillarError
 from core.security import hash_token, same_token
 from core.settings import get_settings
@@ -18,7 +19,8 @@ from models.tables import User, WebSessionRow
 from services.directory import ADMIN_ID, actor_for
 from services.web_sessions import find_session
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session)]  # sync routes only: FastAPI runs them in its threadpool
+AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]  # async routes: never blocks the event loop
 SESSION_COOKIE = "pillar_session"
 
 
@@ -38,8 +40,8 @@ class Principal:
     role: Role
     name: str
 
-    def actor(self, session: Session) -> Actor:
-        return actor_for(session, self.id, self.role.value)
+    async def actor(self, session: AsyncSession) -> Actor:
+        return await in_session(session, actor_for, self.id, self.role.value)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -61,11 +63,11 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
     return principal_for_hash(session, hash_token(token)) if token else None
 
 
-def current_principal(request: Request, session: SessionDep) -> Principal:
+async def current_principal(request: Request, session: AsyncSessionDep) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise PillarError("unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = principal_for_token(session, token)
+    principal = await in_session(session, principal_for_token, token)
     if principal is None:
         raise PillarError("unauthorized", "unknown or revoked token")
     return principal
@@ -94,7 +96,7 @@ def check_roles(user: Principal, roles, what: str = "this action") -> Principal:
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     """A dependency that lets through only the given roles (admin always passes)."""
 
-    def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentUser) -> Principal:
         return check_roles(user, roles)
 
     return check

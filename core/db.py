@@ -1,29 +1,69 @@
-"""The database engine and sessions: one engine per process, migrations by Alembic."""
+"""The database engines and sessions, migrations by Alembic.
 
-from collections.abc import Iterator
+Workers, the CLI and scripts use the synchronous engine. The API process uses the asynchronous one (aiosqlite,
+psycopg's async driver): its routes hand their synchronous service code to `in_session`, which runs it through
+`AsyncSession.run_sync`, so every query awaits its I/O and the event loop never waits on the database."""
+
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+T = TypeVar("T")
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
+    settings = get_settings()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": settings.database_busy_timeout},
+                               pool_timeout=settings.database_pool_timeout)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=settings.database_pool_timeout)
+
+
+def async_url(url: str) -> str:
+    """The same database through its asyncio driver."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres"):
+        return f"postgresql+psycopg_async://{rest}"
+    return url
+
+
+def make_async_engine(url: str, **options: Any) -> AsyncEngine:
+    """A bounded pool: a request that cannot get a connection within `database_pool_timeout` fails (503), it never
+    queues for ever. `options` replace the pool (the health probe connects with its own NullPool)."""
+    settings = get_settings()
+    pool = options or {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow,
+                       "pool_timeout": settings.database_pool_timeout}
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_async_engine(async_url(url), connect_args={"timeout": settings.database_busy_timeout}, **pool)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(async_url(url), pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -38,11 +78,19 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+@lru_cache
+def get_async_engine() -> AsyncEngine:
+    return make_async_engine(get_settings().database_url)
+
+
 def reset_engine() -> None:
-    """Forget the cached settings and engine (tests switch databases with this)."""
+    """Forget the cached settings and engines (tests switch databases with this)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose()
+    if get_async_engine.cache_info().currsize:
+        get_async_engine().sync_engine.dispose(close=False)  # its connections belong to a loop: let them go with it
     get_engine.cache_clear()
+    get_async_engine.cache_clear()
     get_settings.cache_clear()
 
 
@@ -86,6 +134,20 @@ def once_more_on_insert_race(write):
 
 
 def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
+    """FastAPI dependency for sync routes (FastAPI runs them in its threadpool): one session per request."""
     with Session(get_engine()) as session:
         yield session
+
+
+async def get_async_session() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency for async routes: one asyncio session per request."""
+    async with AsyncSession(get_async_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+async def in_session(session: Session | AsyncSession, work: Callable[..., T], *args: Any) -> T:
+    """Run synchronous database code `work(session, *args)` on either kind of session. On an AsyncSession it runs
+    through the asyncio driver, so services written once serve the API (async) and the worker and CLI (sync)."""
+    if isinstance(session, AsyncSession):
+        return await session.run_sync(work, *args)
+    return work(session, *args)

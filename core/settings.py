@@ -17,6 +17,16 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "pillar"
     temporal_ui_url: str = "http://127.0.0.1:8233"
     database_url: str = f"sqlite:///{DATA_DIR}/pillar.db"
+    # bounded waits: no request queues for ever on a saturated pool, a locked SQLite file or a slow Temporal
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    database_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    database_busy_timeout: float = Field(default=5.0, gt=0, le=60)
+    temporal_rpc_timeout: float = Field(default=5.0, gt=0, le=60)
+    update_timeout: float = Field(default=8.0, gt=0, le=60)
+    api_max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    api_queue_timeout: float = Field(default=2.0, ge=0, le=30)
+    retry_after_seconds: int = Field(default=1, ge=1, le=300)
     pillar_admin_token: str | None = Field(default=None, min_length=16)
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -1,5 +1,6 @@
 """The one place that connects to Temporal."""
 
+import asyncio
 import shutil
 import sys
 from datetime import timedelta
@@ -33,6 +34,11 @@ def set_temporal_client(client: Client | None) -> None:
     _client = client
 
 
+def rpc_timeout() -> timedelta:
+    """The deadline of one call to Temporal from a request: a slow or saturated server fails fast (503)."""
+    return timedelta(seconds=get_settings().temporal_rpc_timeout)
+
+
 def find_binary(name: str) -> str:
     """Path of a binary shipped by a pip package (`temporal`, `temporal-test-server`); never downloads."""
     candidate = Path(sys.prefix) / "bin" / name
@@ -44,45 +50,57 @@ def find_binary(name: str) -> str:
     return found
 
 
-async def run_update(handle, update, arg, **kwargs):
-    """Execute a workflow update; a validator's refusal or a missing workflow becomes a PillarError."""
-    from temporalio.client import WorkflowUpdateFailedError
+async def run_update(handle, update, arg):
+    """Send a workflow update and wait a bounded time for its result. A validator's refusal or a missing workflow
+    becomes a PillarError; a workflow that does not accept and finish the update within `update_timeout` (no worker,
+    a database outage holding up its activities) answers 503 instead of holding the request open."""
+    from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
     from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError, RPCStatusCode
 
     from core.errors import PillarError
 
+    limit = get_settings().update_timeout
     try:
-        return await handle.execute_update(update, arg, **kwargs)
+        async with asyncio.timeout(limit):
+            update_handle = await handle.start_update(
+                update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED, rpc_timeout=timedelta(seconds=limit)
+            )
+            return await update_handle.result(rpc_timeout=timedelta(seconds=limit))
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError):
             details = cause.details[0] if cause.details else None
             raise PillarError(cause.type or "conflict", cause.message, details) from error
         raise
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
+        raise PillarError("unavailable", f"{handle.id} did not finish this action within {limit:g}s (a worker or "
+                                         "database outage?); it may still complete: check its state before "
+                                         "trying again") from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", f"no running execution {handle.id}") from error
         raise
 
 
-async def query_or_read_model(handle, query, read_model, missing: str):
-    """The workflow's own answer; the read model its activities keep (`read_model()`, None when there is no row)
-    when the execution is gone (past retention) or no worker answers the query in QUERY_TIMEOUT (all down).
-    Not found (404) only when Temporal says there is no such execution and there is no row either: an execution
-    that exists but cannot answer, with no row yet, is unavailable (503), not missing."""
+async def query_or_read_model(handle, query, read_model, missing: str, session):
+    """The workflow's own answer; else the read model its activities keep (`read_model(session)`, None when there
+    is no row) when the execution is gone (past retention), Temporal is unreachable, or no worker answers the query
+    in QUERY_TIMEOUT (all down). Not found (404) only when Temporal says there is no such execution and there is no
+    row either: an execution that exists but cannot answer, with no row yet, is unavailable (503), not missing."""
     from temporalio.service import RPCError, RPCStatusCode
 
+    from core.db import in_session
     from core.errors import PillarError
 
     try:
         return await handle.query(query, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as error:
         # an rpc_timeout that expires client-side surfaces as CANCELLED
-        if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION,
+        if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE,
                                 RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise
-        answer = read_model()
+        answer = await in_session(session, read_model)
         if answer is None and error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", missing) from error
         if answer is None:

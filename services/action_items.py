@@ -4,8 +4,10 @@ task outcome rule: "done" is not an outcome), tracked by the ritual's workflow; 
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 
+from core.db import in_session
 from core.errors import PillarError
 from core.temporal import run_update
 from models.common import Actor
@@ -42,15 +44,21 @@ def _tracked(row: AgendaRow) -> str:
     return row.workflow_id
 
 
-async def add_action_item(session: Session, client: Client, agenda_id: str, body: ActionItemIn, actor: Actor) -> ActionItem:
-    """Record a decision of the meeting. The ritual's run refuses it once the agenda has closed (the next meeting)."""
+def _item_request(session: Session, agenda_id: str, body: ActionItemIn, actor: Actor) -> tuple[str, AddActionItemInput]:
     row = agenda_row(session, agenda_id)
     workflow_id = _tracked(row)
     if row.status == AgendaStatus.closed:
         raise PillarError("conflict", f"agenda {agenda_id} closed when the next {row.ritual_key} meeting came: add it there")
     if session.get(User, body.owner_id) is None:
         raise PillarError("invalid", f"unknown user {body.owner_id!r}", {"field": "owner_id"})
-    request = AddActionItemInput(actor=actor, title=body.title, owner_id=body.owner_id, due_at=body.due_at, ref_id=body.ref_id)
+    return workflow_id, AddActionItemInput(actor=actor, title=body.title, owner_id=body.owner_id, due_at=body.due_at,
+                                           ref_id=body.ref_id)
+
+
+async def add_action_item(session: Session | AsyncSession, client: Client, agenda_id: str, body: ActionItemIn,
+                          actor: Actor) -> ActionItem:
+    """Record a decision of the meeting. The ritual's run refuses it once the agenda has closed (the next meeting)."""
+    workflow_id, request = await in_session(session, _item_request, agenda_id, body, actor)
     try:
         return await run_update(ritual_handle(client, workflow_id), RitualWorkflow.add_action_item, request)
     except PillarError as error:
@@ -70,14 +78,19 @@ def get_action_item(session: Session, item_id: str) -> ActionItem:
     return ActionItem.model_validate(action_item_row(session, item_id).state)
 
 
-async def set_outcome(session: Session, client: Client, item_id: str, body: OutcomeIn, actor: Actor) -> ActionItem:
+def _tracking_run(session: Session, item_id: str) -> str:
     row = action_item_row(session, item_id)
     item = ActionItem.model_validate(row.state)
     if item.outcome in FINAL_OUTCOMES:
         raise PillarError("conflict", f"action item {item_id} already has the final outcome {item.outcome.value}")
+    return _tracked(agenda_row(session, row.agenda_id))
+
+
+async def set_outcome(session: Session | AsyncSession, client: Client, item_id: str, body: OutcomeIn,
+                      actor: Actor) -> ActionItem:
+    workflow_id = await in_session(session, _tracking_run, item_id)
     request = ActionItemOutcomeInput(item_id=item_id, actor=actor, **body.model_dump())
-    return await run_update(ritual_handle(client, _tracked(agenda_row(session, row.agenda_id))),
-                            RitualWorkflow.set_action_item_outcome, request)
+    return await run_update(ritual_handle(client, workflow_id), RitualWorkflow.set_action_item_outcome, request)
 
 
 def list_action_items(

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from core.db import in_session
 from core.errors import PillarError
 from models.detection import DetectedSignal, Detection, SignalDefinitions
 from models.events import AccountEvent, StoredEvent, payload_of
@@ -28,7 +30,7 @@ class IngestResult(BaseModel):
     stored: int
     duplicates: int
     scores: list[ScorePoint]
-    signals: list[DetectedSignal]
+    signals: list[DetectedSignal] = []
 
 
 def event_id_for(account_id: str, external_id: str | None) -> str:
@@ -119,7 +121,8 @@ def open_risk_signals(session: Session, account_id: str, definitions: SignalDefi
     ).one()
 
 
-async def open_detected(session: Session, client: Client, detections: list[Detection], actor: str) -> list[DetectedSignal]:
+async def open_detected(session: Session | AsyncSession, client: Client, detections: list[Detection],
+                        actor: str) -> list[DetectedSignal]:
     """Open each detection as a signal; the dedup key makes a second detection in the same window answer the first."""
     out = []
     for d in detections:
@@ -134,11 +137,9 @@ async def open_detected(session: Session, client: Client, detections: list[Detec
     return out
 
 
-async def score_and_detect(
-    session: Session, client: Client | None, accounts: list[Account], as_of: datetime | None, actor: str
-) -> tuple[list[ScorePoint], list[DetectedSignal]]:
-    """Rescore each account at `as_of` (default: its latest event), commit, then detect and open signals
-    (no client: rescore only)."""
+def score_accounts(session: Session, accounts: list[Account], as_of: datetime | None,
+                   detecting: bool = True) -> tuple[list[ScorePoint], list[Detection]]:
+    """Rescore each account at `as_of` (default: its latest event), commit, then evaluate the signal definitions."""
     weights, definitions = current_weights(session), current_definitions(session)
     points, pending = [], []
     for account in accounts:
@@ -147,22 +148,38 @@ async def score_and_detect(
         points.append(point)
         pending.append((account, score, facts))
     session.commit()
-    signals: list[DetectedSignal] = []
-    for account, score, facts in pending if client is not None else []:
-        found = detect(account.id, account.motion, facts, score, weights.windows, definitions,
-                       open_risk_signals(session, account.id, definitions))
-        signals += await open_detected(session, client, found, actor)
+    found: list[Detection] = []
+    for account, score, facts in pending if detecting else []:
+        found += detect(account.id, account.motion, facts, score, weights.windows, definitions,
+                        open_risk_signals(session, account.id, definitions))
+    return points, found
+
+
+async def score_and_detect(
+    session: Session | AsyncSession, client: Client | None, accounts: list[Account], as_of: datetime | None, actor: str
+) -> tuple[list[ScorePoint], list[DetectedSignal]]:
+    """Rescore each account, then detect and open signals (no client: rescore only)."""
+    points, found = await in_session(session, score_accounts, accounts, as_of, client is not None)
+    signals = await open_detected(session, client, found, actor) if client is not None else []
     return points, signals
 
 
-async def ingest(session: Session, client: Client | None, events: Sequence[AccountEvent], actor: str) -> IngestResult:
-    """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals."""
+def store_and_score(session: Session, events: Sequence[AccountEvent], detecting: bool) -> tuple[IngestResult, list[Detection]]:
+    """Store a batch (all or nothing) and rescore the accounts it touches; what the scores detect is returned."""
     accounts = check_accounts(session, events)
     ids, duplicates = store_events(session, events)
     touched = [accounts[a] for a in dict.fromkeys(e.account_id for e in events)]
     session.flush()
-    points, signals = await score_and_detect(session, client, touched, None, actor)
-    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points, signals=signals)
+    points, found = score_accounts(session, touched, None, detecting)
+    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points), found
+
+
+async def ingest(session: Session | AsyncSession, client: Client | None, events: Sequence[AccountEvent], actor: str) -> IngestResult:
+    """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals."""
+    result, found = await in_session(session, store_and_score, events, client is not None)
+    if client is not None:
+        result.signals = await open_detected(session, client, found, actor)
+    return result
 
 
 def latest_score(session: Session, account_id: str) -> AccountScore | None:

@@ -4,13 +4,15 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from core import config_store
+from core.db import in_session
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import query_or_read_model, run_update
+from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Role
 from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffIn, HandoffSpecs, HandoffSpecsIn, HandoffStart, HandoffStatus
 from models.signals import AccountSnapshot
@@ -103,8 +105,9 @@ def build_start(session: Session, request: HandoffIn, sender_id: str, sender_rol
     )
 
 
-async def start_handoff(session: Session, client: Client, request: HandoffIn, sender_id: str, sender_role: Role) -> Handoff:
-    start = build_start(session, request, sender_id, sender_role)
+async def start_handoff(session: Session | AsyncSession, client: Client, request: HandoffIn, sender_id: str,
+                        sender_role: Role) -> Handoff:
+    start = await in_session(session, build_start, request, sender_id, sender_role)
     workflow_id = workflow_id_for(start.id)
     await client.start_workflow(
         HandoffWorkflow.run,
@@ -121,6 +124,7 @@ async def start_handoff(session: Session, client: Client, request: HandoffIn, se
                 SearchAttributePair(sa.OWNER_IDS, [start.to_user_id]),
             ]
         ),
+        rpc_timeout=rpc_timeout(),
     )
     return Handoff.draft(start, workflow_id)
 
@@ -129,16 +133,17 @@ def handoff_handle(client: Client, handoff_id: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(HandoffWorkflow.run, workflow_id_for(handoff_id))
 
 
-async def get_handoff(session: Session, client: Client, handoff_id: str) -> Handoff:
-    def read_model() -> Handoff | None:
-        row = session.get(HandoffRow, handoff_id)
-        return Handoff.model_validate(row.state) if row else None
-
-    return await query_or_read_model(handoff_handle(client, handoff_id), HandoffWorkflow.state, read_model,
-                                     f"no handoff {handoff_id!r}")
+def stored_handoff(session: Session, handoff_id: str) -> Handoff | None:
+    row = session.get(HandoffRow, handoff_id)
+    return Handoff.model_validate(row.state) if row else None
 
 
-async def act_on(session: Session, client: Client, handoff_id: str, update, action: HandoffAction) -> Handoff:
+async def get_handoff(session: Session | AsyncSession, client: Client, handoff_id: str) -> Handoff:
+    return await query_or_read_model(handoff_handle(client, handoff_id), HandoffWorkflow.state,
+                                     lambda s: stored_handoff(s, handoff_id), f"no handoff {handoff_id!r}", session)
+
+
+async def act_on(session: Session | AsyncSession, client: Client, handoff_id: str, update, action: HandoffAction) -> Handoff:
     """Run one of HandoffWorkflow's updates; on a completed handoff that is a conflict, not a missing one."""
     try:
         return await run_update(handoff_handle(client, handoff_id), update, action)
@@ -163,9 +168,14 @@ def list_handoffs(
     return [Handoff.model_validate(row.state) for row in rows]
 
 
-async def audit_trail(session: Session, client: Client, handoff_id: str) -> list[AuditEntry]:
-    """Every transition, oldest first (append-only: nothing updates or deletes these rows)."""
-    rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff_id).order_by(HandoffAuditRow.seq)).all()
-    if not rows:
-        await get_handoff(session, client, handoff_id)  # 404 for a handoff that does not exist
+def audit_rows(session: Session, handoff_id: str) -> list[AuditEntry]:
+    rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff_id).order_by(HandoffAuditRow.seq))
     return [AuditEntry.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def audit_trail(session: Session | AsyncSession, client: Client, handoff_id: str) -> list[AuditEntry]:
+    """Every transition, oldest first (append-only: nothing updates or deletes these rows)."""
+    entries = await in_session(session, audit_rows, handoff_id)
+    if not entries:
+        await get_handoff(session, client, handoff_id)  # 404 for a handoff that does not exist
+    return entries

@@ -13,7 +13,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import in_session
 from core.errors import PillarError
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
 from models.tables import OpsAuditRow
@@ -194,11 +196,16 @@ async def reset(client: Client, workflow_id: str, reason: str, event_id: int | N
     return ResetResult(workflow_id=workflow_id, new_run_id=response.run_id, reset_to_event_id=target)
 
 
-async def reset_audited(session: Session, client: Client, workflow_id: str, reason: str, actor_id: str,
+async def reset_audited(session: Session | AsyncSession, client: Client, workflow_id: str, reason: str, actor_id: str,
                         event_id: int | None = None) -> ResetResult:
     """Reset, and record who did it and why in the ops audit."""
     result = await reset(client, workflow_id, reason, event_id)
-    session.add(OpsAuditRow(actor_id=actor_id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
-                            reason=reason))
-    session.commit()
+    audit = OpsAuditRow(actor_id=actor_id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
+                        reason=reason)
+    await in_session(session, record_audit, audit)
     return result
+
+
+def record_audit(session: Session, row: OpsAuditRow) -> None:
+    session.add(row)
+    session.commit()

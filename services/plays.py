@@ -5,12 +5,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from core.db import in_session
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import query_or_read_model, run_update
+from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
 from models.plays import (
     PlayDef,
@@ -92,7 +94,8 @@ def build_play_start(
 
 
 async def start_play_run(
-    session: Session, client: Client, request: PlayRunIn, started_by: str | None, library: dict[str, PlayDef] | None = None
+    session: Session | AsyncSession, client: Client, request: PlayRunIn, started_by: str | None,
+    library: dict[str, PlayDef] | None = None,
 ) -> PlayRunCreated:
     """Start a run of the library's current version of the play; a signal must meet the play's entry criteria."""
     from services.signals import get_signal
@@ -106,7 +109,7 @@ async def start_play_run(
             if error.code != "not_found":  # e.g. Temporal or the workers unreachable: not the caller's mistake
                 raise
             raise PillarError("invalid", f"unknown signal {request.signal_id!r}", {"field": "signal_id"}) from error
-    return await launch(client, build_play_start(session, play, request.account_id, signal, started_by))
+    return await launch(client, await in_session(session, build_play_start, play, request.account_id, signal, started_by))
 
 
 async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
@@ -124,23 +127,25 @@ async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
                 SearchAttributePair(sa.OWNER_IDS, sorted(set(start.step_owners.values()))),
             ]
         ),
+        rpc_timeout=rpc_timeout(),
     )
     return PlayRunCreated(id=start.id, workflow_id=workflow_id_for(start.id), play_key=start.play.key,
                           play_version=start.play.version, status=RunStatus.running)
 
 
-async def get_play_run(session: Session, client: Client, run_id: str) -> PlayRun:
-    """The run as of now: the workflow's own answer, else the read model."""
-    def read_model() -> PlayRun | None:
-        row = session.get(PlayRunRow, run_id)
-        return PlayRun.model_validate(row.state) if row else None
+def stored_run(session: Session, run_id: str) -> PlayRun | None:
+    row = session.get(PlayRunRow, run_id)
+    return PlayRun.model_validate(row.state) if row else None
 
-    run = await query_or_read_model(play_handle(client, run_id), PlayWorkflow.state, read_model,
-                                    f"no play run {run_id!r}")
+
+async def get_play_run(session: Session | AsyncSession, client: Client, run_id: str) -> PlayRun:
+    """The run as of now: the workflow's own answer, else the read model."""
+    run = await query_or_read_model(play_handle(client, run_id), PlayWorkflow.state, lambda s: stored_run(s, run_id),
+                                    f"no play run {run_id!r}", session)
     return run.as_of(datetime.now(UTC))
 
 
-async def update_run(session: Session, client: Client, run_id: str, update, request) -> PlayRun:
+async def update_run(session: Session | AsyncSession, client: Client, run_id: str, update, request) -> PlayRun:
     """Send a step completion or an exit; a run that has already ended answers 409, not 404."""
     try:
         await run_update(play_handle(client, run_id), update, request)
@@ -155,17 +160,22 @@ async def update_run(session: Session, client: Client, run_id: str, update, requ
 
 
 async def retry_step(
-    session: Session, client: Client, run_id: str, step_key: str, actor: Actor, request: StepRetryRequest
+    session: Session | AsyncSession, client: Client, run_id: str, step_key: str, actor: Actor, request: StepRetryRequest
 ) -> PlayRun:
     """Ops retries a failed step's action (see PlayWorkflow.retry_step); the attempt is audited either way."""
     run = await update_run(session, client, run_id, PlayWorkflow.retry_step,
                            StepRetryInput(step_key=step_key, actor=actor, reason=request.reason))
     step = next(s for s in run.steps if s.key == step_key)
     outcome = "done" if step.status == StepStatus.done else f"failed again: {step.failure.message if step.failure else ''}"
-    session.add(OpsAuditRow(actor_id=actor.id, action="retry_step", workflow_id=workflow_id_for(run_id),
-                            reason=f"{step_key}: {request.reason or 'no reason given'} ({outcome})"))
-    session.commit()
+    audit = OpsAuditRow(actor_id=actor.id, action="retry_step", workflow_id=workflow_id_for(run_id),
+                        reason=f"{step_key}: {request.reason or 'no reason given'} ({outcome})")
+    await in_session(session, _commit_audit, audit)
     return run
+
+
+def _commit_audit(session: Session, row: OpsAuditRow) -> None:
+    session.add(row)
+    session.commit()
 
 
 def list_play_runs(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import HttpUrl
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import (
     Client,
     Schedule,
@@ -29,8 +30,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import config_store
+from core.db import in_session
 from core.errors import PillarError
 from core.settings import get_settings
+from core.temporal import rpc_timeout
 from models.rituals import (
     ALL_MOTIONS,
     WEEK,
@@ -372,30 +375,39 @@ def schedule_ids_of_all_versions(session: Session) -> set[str]:
     return ids
 
 
-async def ensure_schedules(session: Session, client: Client) -> list[ScheduleChange]:
-    """Bring Temporal's schedules in line with the rituals config in force (the worker runs this on start)."""
+def _rituals_in_force(session: Session) -> tuple[RitualsConfig | None, set[str]]:
     row = config_store.latest(session, RITUALS)
-    if row is None:
+    return (config_out(row) if row else None), schedule_ids_of_all_versions(session)
+
+
+async def ensure_schedules(session: Session | AsyncSession, client: Client) -> list[ScheduleChange]:
+    """Bring Temporal's schedules in line with the rituals config in force (the worker runs this on start)."""
+    config, known_ids = await in_session(session, _rituals_in_force)
+    if config is None:
         log.warning("no rituals config: no ritual schedules registered (load the defaults or PUT /api/v1/config/rituals)")
         return []
-    return await sync_schedules(client, config_out(row), schedule_ids_of_all_versions(session))
+    return await sync_schedules(client, config, known_ids)
 
 
-async def trigger(session: Session, client: Client, ritual_key: str, motion: str | None) -> list[TriggeredRun]:
-    """Build the ritual's agenda now (for a meeting `lead` from now), outside its schedule."""
-    from workflows.ritual import RitualWorkflow
-
+def _motions_to_trigger(session: Session, ritual_key: str, motion: str | None) -> list[str]:
     ritual = find_ritual(current_rituals(session), ritual_key)
     if not ritual.enabled:
         raise PillarError("conflict", f"ritual {ritual_key!r} is disabled")
     if motion is not None and motion not in ritual.motions:
         raise PillarError("invalid", f"ritual {ritual_key!r} runs for {', '.join(ritual.motions)}, not {motion!r}",
                           {"field": "motion", "motions": ritual.motions})
+    return [motion] if motion else list(ritual.motions)
+
+
+async def trigger(session: Session | AsyncSession, client: Client, ritual_key: str, motion: str | None) -> list[TriggeredRun]:
+    """Build the ritual's agenda now (for a meeting `lead` from now), outside its schedule."""
+    from workflows.ritual import RitualWorkflow
+
     runs = []
-    for each in [motion] if motion else ritual.motions:
+    for each in await in_session(session, _motions_to_trigger, ritual_key, motion):
         workflow_id = f"{schedule_id(ritual_key, each)}-manual-{uuid.uuid4().hex[:10]}"
         await client.start_workflow(RitualWorkflow.run, RitualRun(ritual_key=ritual_key, motion=each), id=workflow_id,
-                                    task_queue=get_settings().temporal_task_queue)
+                                    task_queue=get_settings().temporal_task_queue, rpc_timeout=rpc_timeout())
         runs.append(TriggeredRun(motion=each, workflow_id=workflow_id))
     return runs
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -12,7 +13,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from core import config_store
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import query_or_read_model, run_update
+from core.db import in_session
+from core.temporal import QUERY_TIMEOUT, query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
 from models.routing import RoutingConfig
 from models.signals import AccountSnapshot, AcknowledgeInput, AcknowledgeResult, SignalCreated, SignalDetail, SignalIn, SignalStart
@@ -80,9 +82,10 @@ def build_start(session: Session, request: SignalIn, created_by: str | None) -> 
     )
 
 
-async def open_signal(session: Session, client: Client, request: SignalIn, created_by: str | None) -> tuple[SignalCreated, bool]:
+async def open_signal(session: Session | AsyncSession, client: Client, request: SignalIn,
+                      created_by: str | None) -> tuple[SignalCreated, bool]:
     """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen)."""
-    start = build_start(session, request, created_by)
+    start = await in_session(session, build_start, request, created_by)
     workflow_id = workflow_id_for(start.id)
     try:
         await client.start_workflow(
@@ -102,6 +105,7 @@ async def open_signal(session: Session, client: Client, request: SignalIn, creat
                     SearchAttributePair(sa.ESCALATION_LEVEL, 0),
                 ]
             ),
+            rpc_timeout=rpc_timeout(),
         )
     except WorkflowAlreadyStartedError:
         existing = await get_signal(session, client, start.id)
@@ -125,20 +129,22 @@ def signal_handle(client: Client, signal_id: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(SignalWorkflow.run, workflow_id_for(signal_id))
 
 
-async def get_signal(session: Session, client: Client, signal_id: str) -> SignalDetail:
-    def read_model() -> SignalDetail | None:
-        row = session.get(SignalRow, signal_id)
-        return SignalDetail.model_validate(row.state) if row else None
-
-    return await query_or_read_model(signal_handle(client, signal_id), SignalWorkflow.state, read_model,
-                                     f"no signal {signal_id!r}")
+def stored_signal(session: Session, signal_id: str) -> SignalDetail | None:
+    row = session.get(SignalRow, signal_id)
+    return SignalDetail.model_validate(row.state) if row else None
 
 
-async def acknowledge(session: Session, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
+async def get_signal(session: Session | AsyncSession, client: Client, signal_id: str) -> SignalDetail:
+    return await query_or_read_model(signal_handle(client, signal_id), SignalWorkflow.state,
+                                     lambda s: stored_signal(s, signal_id), f"no signal {signal_id!r}", session)
+
+
+async def acknowledge(session: Session | AsyncSession, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
     """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
     from services.tasks import candidates_for
 
     handle = signal_handle(client, signal_id)
     result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
-    result.task_candidates = candidates_for(session, await handle.query(SignalWorkflow.state))
+    signal = await handle.query(SignalWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+    result.task_candidates = await in_session(session, candidates_for, signal)
     return result

@@ -4,13 +4,15 @@ play its template starts), setting an outcome, and the tasks read model."""
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from core import config_store
+from core.db import in_session
 from core.errors import PillarError
 from core.temporal import run_update
 from models.common import Actor
-from models.plays import PlayDef
+from models.plays import PlayDef, PlayStart
 from models.signals import SignalDetail
 from models.tables import Account, TaskRow, User
 from models.tasks import AddTaskInput, OutcomeIn, Task, TaskCandidate, TaskIn, TaskOutcomeInput
@@ -90,11 +92,22 @@ def candidates_for(session: Session, signal: SignalDetail, now: datetime | None 
 
 
 async def add_task(
-    session: Session, client: Client, signal_id: str, body: TaskIn, actor: Actor, library: dict[str, PlayDef] | None = None
+    session: Session | AsyncSession, client: Client, signal_id: str, body: TaskIn, actor: Actor,
+    library: dict[str, PlayDef] | None = None,
 ) -> Task:
     """Create the task inside the signal's workflow; a template with a play also starts the play, linked to it.
     Everything that can refuse is checked before anything starts."""
     signal = await get_signal(session, client, signal_id)
+    request, play_start = await in_session(session, task_request, signal, body, actor, library)
+    task = await run_update(signal_handle(client, signal_id), SignalWorkflow.add_task, request)
+    if play_start:
+        await launch(client, play_start.model_copy(update={"task_id": task.id}))
+    return task
+
+
+def task_request(session: Session, signal: SignalDetail, body: TaskIn, actor: Actor,
+                 library: dict[str, PlayDef] | None) -> tuple[AddTaskInput, PlayStart | None]:
+    """The task the template makes for this signal (and the play it starts), or a 422 saying what is wrong."""
     templates = current_templates(session)
     template = templates.template(body.template_key)
     if template is None or template.family != signal.family:
@@ -118,10 +131,7 @@ async def add_task(
         escalate_after_seconds=int(templates.escalate_after.total_seconds()),
         play_run_id=play_start.id if play_start else None,
     )
-    task = await run_update(signal_handle(client, signal_id), SignalWorkflow.add_task, request)
-    if play_start:
-        await launch(client, play_start.model_copy(update={"task_id": task.id}))
-    return task
+    return request, play_start
 
 
 def _default_owner(signal: SignalDetail, actor: Actor) -> str:
@@ -137,7 +147,7 @@ def signal_id_of(task_id: str) -> str:
     return signal_id
 
 
-async def set_outcome(session: Session, client: Client, task_id: str, body: OutcomeIn, actor: Actor) -> Task:
+async def set_outcome(session: Session | AsyncSession, client: Client, task_id: str, body: OutcomeIn, actor: Actor) -> Task:
     request = TaskOutcomeInput(task_id=task_id, actor=actor, **body.model_dump())
     return await run_update(signal_handle(client, signal_id_of(task_id)), SignalWorkflow.set_task_outcome, request)
 

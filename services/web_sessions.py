@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, delete
+from sqlmodel import Session, delete, update
 
 from core.security import hash_token
 from models.tables import WebSessionRow
@@ -41,9 +41,9 @@ def close_session(session: Session, cookie: str | None) -> None:
         session.commit()
 
 
-def set_flash(session: Session, row: WebSessionRow, flash: dict[str, Any]) -> None:
-    row.flash = flash
-    session.add(row)
+def set_flash(session: Session, row: WebSessionRow, flash: dict[str, Any] | None) -> None:
+    """By key, so it works whichever session loaded `row` (the caller is resolved once per request)."""
+    session.exec(update(WebSessionRow).where(WebSessionRow.id_hash == row.id_hash).values(flash=flash))
     session.commit()
 
 
@@ -51,7 +51,5 @@ def take_flash(session: Session, row: WebSessionRow) -> dict[str, Any] | None:
     """The flash message, once: reading it clears it."""
     flash = row.flash
     if flash is not None:
-        row.flash = None
-        session.add(row)
-        session.commit()
+        set_flash(session, row, None)
     return flash

@@ -20,6 +20,7 @@ from core.settings import get_settings
 from models.tables import NotificationRow
 from services.directory import actor_for
 from core.temporal import find_binary, set_temporal_client
+from tests.loop_guard import LoopGuard
 from workflows import search_attributes as sa
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -132,8 +133,10 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.2):
 class ApiStack:
     """A real Temporal dev server, a worker and the ASGI app, with the demo directory loaded."""
 
-    def __init__(self, env: WorkflowEnvironment, http: httpx.AsyncClient, tokens: dict[str, str], database_url: str) -> None:
+    def __init__(self, env: WorkflowEnvironment, http: httpx.AsyncClient, tokens: dict[str, str], database_url: str,
+                 loop_guard: LoopGuard) -> None:
         self.env = env
+        self.loop_guard = loop_guard
         self.database_url = database_url
         self.client = env.client
         self.http = http
@@ -171,9 +174,11 @@ async def api_stack(tmp_path_factory) -> AsyncIterator[ApiStack]:
     set_temporal_client(env.client)
     worker = build_worker(env.client)
     worker_task = asyncio.create_task(worker.run())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pillar.test") as http:
-        yield ApiStack(env, http, tokens, os.environ["DATABASE_URL"])
+    guard = LoopGuard(app)
+    transport = httpx.ASGITransport(app=guard)  # it sends no lifespan events: run the app's startup here
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://pillar.test") as http:
+        yield ApiStack(env, http, tokens, os.environ["DATABASE_URL"], guard)
+    await guard.stop()
     await worker.shutdown()
     await worker_task
     set_temporal_client(None)
@@ -187,13 +192,17 @@ async def api_stack(tmp_path_factory) -> AsyncIterator[ApiStack]:
 
 
 @pytest.fixture
-async def api(api_stack) -> ApiStack:
-    """The session's API stack, pointed back at its own database and Temporal (other fixtures may switch them)."""
+async def api(api_stack) -> AsyncIterator[ApiStack]:
+    """The session's API stack, pointed back at its own database and Temporal (other fixtures may switch them).
+    A test fails when one of its requests blocked the event loop (tests/loop_guard.py)."""
     if get_settings().database_url != api_stack.database_url:
         os.environ["DATABASE_URL"] = api_stack.database_url
         reset_engine()
     set_temporal_client(api_stack.client)
-    return api_stack
+    await api_stack.loop_guard.take()
+    yield api_stack
+    blocked = await api_stack.loop_guard.take()
+    assert not blocked, "a request blocked the event loop:\n" + "\n".join(blocked)
 
 
 HISTORIES_DIR = os.path.join(os.path.dirname(__file__), "histories")

@@ -4,10 +4,11 @@ refusals (each leaving the history untouched), and the manager's list."""
 import pytest
 from sqlmodel import Session
 from temporalio.client import Client
-from temporalio.service import RetryConfig, RPCError, RPCStatusCode
+from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import get_engine
+from core.errors import PillarError
 from core.temporal import find_binary
 from models.plays import PlayRunIn
 from services.plays import play_handle, start_play_run
@@ -192,10 +193,10 @@ async def test_only_a_signal_that_does_not_exist_is_an_unknown_signal(api):
 
 
 async def test_temporal_unreachable_while_reading_the_linked_signal_is_not_an_unknown_signal(sqlite_db):
-    """The RPC error propagates (api/errors.py answers it 503 `unavailable`) instead of becoming a 422."""
+    """Temporal being unreachable (and no stored state to fall back on) is a 503 `unavailable`, not a 422."""
     server = await WorkflowEnvironment.start_local(dev_server_existing_path=find_binary("temporal"))
     unreachable = await Client.connect(server.client.service_client.config.target_host, retry_config=RetryConfig(max_retries=1))
     await server.shutdown()  # connected, then Temporal goes away
-    with Session(get_engine()) as session, pytest.raises(RPCError) as raised:
+    with Session(get_engine()) as session, pytest.raises(PillarError) as raised:
         await start_play_run(session, unreachable, PlayRunIn(play_key="renewal_save", account_id="acme", signal_id="sig-1"), "casey")
-    assert raised.value.status == RPCStatusCode.UNAVAILABLE
+    assert raised.value.code == "unavailable"

@@ -9,10 +9,11 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import select
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.format import field_input
 from api.pages.svg import dependency_graph
-from api.pages.web import OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, safe_next
+from api.pages.web import OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
+from core.db import in_session
 from core.errors import PillarError
 from models.plays import ExitInput, PlayRun, PlayRunSummary, RunStatus, StepCompleteInput, StepRetryRequest
 from models.tables import Account
@@ -83,9 +84,9 @@ def run_context(session, run: PlayRun) -> dict:
 
 
 @router.get("/runs/{run_id}")
-async def run_page(run_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def run_page(run_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     run = await get_play_run(session, client, run_id)
-    return render(request, session, user, "run.html", run_context(session, run))
+    return await render_page(request, session, user, "run.html", await in_session(session, run_context, run))
 
 
 def step_fields(form: dict[str, str]) -> dict:
@@ -106,42 +107,42 @@ def step_fields(form: dict[str, str]) -> dict:
 
 
 @router.post("/runs/{run_id}/steps/{step_key}/complete")
-async def complete_step(run_id: str, step_key: str, request: Request, session: SessionDep, user: PageUser,
+async def complete_step(run_id: str, step_key: str, request: Request, session: AsyncSessionDep, user: PageUser,
                         client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"), f"/runs/{run_id}")
     form_id = f"step-{run_id}-{step_key}"
-    request_ = StepCompleteInput(step_key=step_key, actor=user.principal.actor(session), fields=step_fields(form))
+    request_ = StepCompleteInput(step_key=step_key, actor=await user.principal.actor(session), fields=step_fields(form))
     try:
         run = await update_run(session, client, run_id, PlayWorkflow.complete_step, request_)
     except PillarError as error:
-        return refused(session, user, error, back, form_id, form)
+        return await refused(session, user, error, back, form_id, form)
     step = next((s for s in run.steps if s.key == step_key), None)
     opened = [s.title for s in run.steps if s.status == "ready" and s.ready_at and step and s.ready_at >= step.completed_at]
     more = f" Now ready: {'; '.join(opened)}." if opened else ""
-    return done(session, user, f"Step done: {step.title if step else step_key}.{more}", back)
+    return await done(session, user, f"Step done: {step.title if step else step_key}.{more}", back)
 
 
 @router.post("/runs/{run_id}/exit")
-async def exit_run(run_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def exit_run(run_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"), f"/runs/{run_id}")
     outcome = form.get("outcome", "").strip()
     if not outcome:
-        return refused(session, user, PillarError("invalid", "choose the outcome the play ended with"), back, "exit", form)
+        return await refused(session, user, PillarError("invalid", "choose the outcome the play ended with"), back, "exit", form)
     try:
-        request_ = ExitInput(outcome=outcome, note=form.get("note") or None, actor=user.principal.actor(session))
+        request_ = ExitInput(outcome=outcome, note=form.get("note") or None, actor=await user.principal.actor(session))
         await update_run(session, client, run_id, PlayWorkflow.exit, request_)
     except ValidationError as error:
         message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        return refused(session, user, PillarError("invalid", message), back, "exit", form)
+        return await refused(session, user, PillarError("invalid", message), back, "exit", form)
     except PillarError as error:
-        return refused(session, user, error, back, "exit", form)
-    return done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)
+        return await refused(session, user, error, back, "exit", form)
+    return await done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)
 
 
 @router.post("/runs/{run_id}/steps/{step_key}/retry")
-async def retry(run_id: str, step_key: str, request: Request, session: SessionDep, user: OpsPageUser,
+async def retry(run_id: str, step_key: str, request: Request, session: AsyncSessionDep, user: OpsPageUser,
                 client: TemporalDep) -> Response:
     """Ops runs a failed step's action again (the service audits it); the page says whether it went through."""
     form = await posted_form(request, user)
@@ -149,14 +150,14 @@ async def retry(run_id: str, step_key: str, request: Request, session: SessionDe
     form_id = f"retry-{run_id}-{step_key}"
     try:
         body = StepRetryRequest(reason=form.get("reason", "").strip() or None)
-        run = await retry_step(session, client, run_id, step_key, user.principal.actor(session), body)
+        run = await retry_step(session, client, run_id, step_key, await user.principal.actor(session), body)
     except ValidationError:
-        return refused(session, user, PillarError("invalid", "keep the reason under 2000 characters"), back, form_id, form)
+        return await refused(session, user, PillarError("invalid", "keep the reason under 2000 characters"), back, form_id, form)
     except PillarError as error:
-        return refused(session, user, error, back, form_id, form)
+        return await refused(session, user, error, back, form_id, form)
     step = next(s for s in run.steps if s.key == step_key)
     if step.status == "failed":
         why = step.failure.message if step.failure else "no reason recorded"
-        return refused(session, user, PillarError("conflict", f"Retried {step.title}: it failed again ({why})."),
+        return await refused(session, user, PillarError("conflict", f"Retried {step.title}: it failed again ({why})."),
                        back, form_id)
-    return done(session, user, f"Retried {step.title}: it went through and the play goes on.", back)
+    return await done(session, user, f"Retried {step.title}: it went through and the play goes on.", back)

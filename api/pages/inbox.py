@@ -5,8 +5,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api.deps import SessionDep, TemporalDep
-from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, safe_next
+from api.deps import AsyncSessionDep, SessionDep, TemporalDep
+from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
+from core.db import in_session
 from core.errors import PillarError
 from models.tasks import OutcomeIn, Outcome, TaskIn
 from plays import load_library
@@ -50,53 +51,57 @@ def inbox_live(request: Request, session: SessionDep, user: PageUser) -> Respons
 
 
 @router.get("/signals/{signal_id}")
-async def signal_page(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def signal_page(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     signal = await signal_service.get_signal(session, client, signal_id)
+    return await render_page(request, session, user, "signal.html", await in_session(session, signal_context, signal))
+
+
+def signal_context(session, signal) -> dict:
     candidates = candidates_for(session, signal) if signal.status == "acknowledged" and not signal.tasks else []
-    return render(request, session, user, "signal.html", {
-        "signal": signal, "candidates": candidates, "names": names(session), "accounts": account_names(session),
-        "outcomes": [o.value for o in Outcome],
-    })
+    return {"signal": signal, "candidates": candidates, "names": names(session), "accounts": account_names(session),
+            "outcomes": [o.value for o in Outcome]}
 
 
 @router.post("/signals/{signal_id}/acknowledge")
-async def acknowledge(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def acknowledge(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"))
     try:
-        result = await signal_service.acknowledge(session, client, signal_id, user.principal.actor(session))
+        result = await signal_service.acknowledge(session, client, signal_id, await user.principal.actor(session))
     except PillarError as error:
-        return refused(session, user, error, back, f"signal-{signal_id}")
+        return await refused(session, user, error, back, f"signal-{signal_id}")
     choices = len(result.task_candidates)
-    return done(session, user, f"Signal acknowledged: now choose its task ({choices} suggested).", back)
+    return await done(session, user, f"Signal acknowledged: now choose its task ({choices} suggested).", back)
 
 
 @router.post("/signals/{signal_id}/tasks")
-async def choose_task(signal_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def choose_task(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"))
     try:
         body = TaskIn(template_key=form.get("template_key", ""))
-        task = await add_task(session, client, signal_id, body, user.principal.actor(session))
+        task = await add_task(session, client, signal_id, body, await user.principal.actor(session))
     except ValidationError:
-        return refused(session, user, PillarError("invalid", "choose one of the suggested tasks"), back, f"signal-{signal_id}")
+        return await refused(session, user, PillarError("invalid", "choose one of the suggested tasks"), back, f"signal-{signal_id}")
     except PillarError as error:
-        return refused(session, user, error, back, f"signal-{signal_id}")
+        return await refused(session, user, error, back, f"signal-{signal_id}")
     started = " and its play has started" if task.play_run_id else ""
-    return done(session, user, f"Task created: {task.title}{started}.", back)
+    return await done(session, user, f"Task created: {task.title}{started}.", back)
 
 
 @router.post("/tasks/{task_id}/outcome")
-async def task_outcome(task_id: str, request: Request, session: SessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def task_outcome(task_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+    actor = await user.principal.actor(session)
     return await _outcome(request, session, user, f"task-{task_id}",
-                          lambda body: set_outcome(session, client, task_id, body, user.principal.actor(session)))
+                          lambda body: set_outcome(session, client, task_id, body, actor))
 
 
 @router.post("/action-items/{item_id}/outcome")
-async def action_item_outcome(item_id: str, request: Request, session: SessionDep, user: PageUser,
+async def action_item_outcome(item_id: str, request: Request, session: AsyncSessionDep, user: PageUser,
                               client: TemporalDep) -> Response:
+    actor = await user.principal.actor(session)
     return await _outcome(request, session, user, f"action-{item_id}",
-                          lambda body: action_items.set_outcome(session, client, item_id, body, user.principal.actor(session)))
+                          lambda body: action_items.set_outcome(session, client, item_id, body, actor))
 
 
 async def _outcome(request: Request, session, user, form_id: str, record) -> Response:
@@ -109,7 +114,7 @@ async def _outcome(request: Request, session, user, form_id: str, record) -> Res
         done_item = await record(body)
     except ValidationError as error:
         message = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        return refused(session, user, PillarError("invalid", message), back, form_id, form)
+        return await refused(session, user, PillarError("invalid", message), back, form_id, form)
     except PillarError as error:
-        return refused(session, user, error, back, form_id, form)
-    return done(session, user, f"Outcome recorded: {done_item.title} — {done_item.outcome.value.replace('_', ' ')}.", back)
+        return await refused(session, user, error, back, form_id, form)
+    return await done(session, user, f"Outcome recorded: {done_item.title} — {done_item.outcome.value.replace('_', ' ')}.", back)

@@ -12,10 +12,11 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import Principal, SessionDep, check_roles, cookie_principal
+from api.deps import AsyncSessionDep, Principal, check_roles, cookie_principal
 from api.pages import format as fmt
-from core.db import get_engine
+from core.db import get_async_engine, in_session
 from core.errors import PillarError
 from core.settings import get_settings
 from models.common import Role
@@ -68,8 +69,8 @@ class WebUser:
         return self.principal.role in (Role.ops, Role.admin)
 
 
-def web_user(request: Request, session: SessionDep) -> WebUser:
-    found = cookie_principal(request, session)
+async def web_user(request: Request, session: AsyncSessionDep) -> WebUser:
+    found = await in_session(session, lambda s: cookie_principal(request, s))
     if found is None:
         raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return WebUser(*found)
@@ -81,7 +82,7 @@ PageUser = Annotated[WebUser, Depends(web_user)]
 def page_roles(*roles: Role):
     """Like the API's require_roles: a 403 page for anyone else (admin always passes)."""
 
-    def check(user: PageUser) -> WebUser:
+    async def check(user: PageUser) -> WebUser:
         check_roles(user.principal, roles, "this page")
         return user
 
@@ -156,6 +157,13 @@ def render(request: Request, session: Session | None, user: WebUser | None, name
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
+async def render_page(request: Request, session: AsyncSession, user: WebUser, name: str, context: dict[str, Any],
+                      status: int = 200) -> HTMLResponse:
+    """`render` for async pages: the flash message is taken through the async session."""
+    flash = await in_session(session, take_flash, user.web_session)
+    return render(request, None, user, name, {"flash": flash, **context}, status)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
@@ -170,33 +178,33 @@ async def posted_form(request: Request, user: WebUser) -> dict[str, str]:
     return {key: str(value) for key, value in form.multi_items()}
 
 
-def done(session: Session, user: WebUser, message: str, to: str) -> RedirectResponse:
-    set_flash(session, user.web_session, {"kind": "ok", "message": message})
+async def done(session: AsyncSession, user: WebUser, message: str, to: str) -> RedirectResponse:
+    await in_session(session, set_flash, user.web_session, {"kind": "ok", "message": message})
     return redirect(to)
 
 
-def refused(session: Session, user: WebUser, error: PillarError, to: str, form_id: str | None = None,
+async def refused(session: AsyncSession, user: WebUser, error: PillarError, to: str, form_id: str | None = None,
             values: dict[str, str] | None = None) -> RedirectResponse:
     """Back to the page with the refusal in words; the form that was refused keeps what was typed into it."""
     kept = {k: v for k, v in (values or {}).items() if k not in ("csrf", "next")}
     flash = {"kind": "error", "message": error.message, "code": error.code, "form": form_id, "values": kept}
     if isinstance(error.details, dict) and error.details.get("missing_fields"):
         flash["missing"] = error.details["missing_fields"]
-    set_flash(session, user.web_session, flash)
+    await in_session(session, set_flash, user.web_session, flash)
     return redirect(to)
 
 
-def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> Response:
+async def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> Response:
     """The HTML answer to a page request that fails (404, 403, 409 …), in place of the API's JSON body; the
     header still shows who is signed in."""
     titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
               422: "Not accepted", 503: "Unavailable"}
-    with Session(get_engine()) as session:
-        try:
-            found = cookie_principal(request, session)
-        except Exception:  # the database itself may be what failed
-            found = None
-        user = WebUser(*found) if found else None
-        return render(request, None, user, "error.html",
-                      {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),
-                       "message": message, "details": details}, status=status)
+    try:
+        async with AsyncSession(get_async_engine()) as session:
+            found = await in_session(session, lambda s: cookie_principal(request, s))
+    except Exception:  # the database itself may be what failed
+        found = None
+    user = WebUser(*found) if found else None
+    return render(request, None, user, "error.html",
+                  {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),
+                   "message": message, "details": details}, status=status)

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, status
 from sqlmodel import select
 
-from api.deps import CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.deps import AsyncSessionDep, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from models.common import Role
@@ -19,13 +19,13 @@ EventWriter = Annotated[Principal, Depends(require_roles(Role.revops, Role.ops))
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_model=IngestResult)
-async def post_event(event: Annotated[AccountEvent, Body()], session: SessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
+async def post_event(event: Annotated[AccountEvent, Body()], session: AsyncSessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
     """Store one event, rescore its account and open the signals it triggers."""
     return await ingest(session, client, [event], actor=user.id)
 
 
 @router.post("/events/batch", status_code=status.HTTP_201_CREATED, response_model=IngestResult)
-async def post_events(body: EventBatch, session: SessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
+async def post_events(body: EventBatch, session: AsyncSessionDep, client: TemporalDep, user: EventWriter) -> IngestResult:
     """Store up to 1000 events in one transaction: one invalid event (422 naming its index and field) stores none.
     An event whose `external_id` was seen before is counted as a duplicate, not stored twice."""
     return await ingest(session, client, body.events, actor=user.id)
@@ -47,14 +47,14 @@ def list_events(
 
 
 @router.post("/detection/run", response_model=DetectionRunOut)
-async def run_detection(session: SessionDep, client: TemporalDep, user: EventWriter, body: DetectionRunIn | None = None) -> DetectionRunOut:
+async def run_detection(session: AsyncSessionDep, client: TemporalDep, user: EventWriter, body: DetectionRunIn | None = None) -> DetectionRunOut:
     """Rescore and evaluate every signal definition at `as_of` (default now), for time-based conditions such as
     inactivity that no new event will trigger. Safe to repeat: a condition fires once per dedup window."""
     body = body or DetectionRunIn()
     query = select(Account).order_by(Account.id)
     if body.account_ids is not None:
         query = query.where(Account.id.in_(body.account_ids))
-    accounts = list(session.exec(query))
+    accounts = list(await session.exec(query))
     unknown = sorted(set(body.account_ids or []) - {a.id for a in accounts})
     if unknown:
         raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})

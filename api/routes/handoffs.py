@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from models.handoffs import AuditEntry, FieldsPatch, Handoff, HandoffAction, HandoffIn, HandoffStatus, ReasonBody
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"], responses=ERROR
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Handoff)
-async def create_handoff(body: HandoffIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def create_handoff(body: HandoffIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Open a draft handoff; the caller is the sender and must hold one of the kind's sender roles."""
     return await start_handoff(session, client, body, user.id, user.role)
 
@@ -31,23 +31,23 @@ def read_handoffs(
 
 
 @router.get("/{handoff_id}", response_model=Handoff)
-async def read_handoff(handoff_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> Handoff:
+async def read_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> Handoff:
     """The handoff with its transferred context (`fields`)."""
     return await get_handoff(session, client, handoff_id)
 
 
 @router.patch("/{handoff_id}", response_model=Handoff)
-async def patch_handoff(handoff_id: str, body: FieldsPatch, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def patch_handoff(handoff_id: str, body: FieldsPatch, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Merge fields into a draft (sender only)."""
-    action = HandoffAction(actor=user.actor(session), fields=body.fields)
+    action = HandoffAction(actor=await user.actor(session), fields=body.fields)
     return await act_on(session, client, handoff_id, HandoffWorkflow.patch, action)
 
 
 @router.post("/{handoff_id}/submit", response_model=Handoff)
-async def submit_handoff(handoff_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser):
+async def submit_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser):
     """The gate: every required field must carry content, else 422 with `missing_fields`. The receiver is paged."""
     try:
-        return await act_on(session, client, handoff_id, HandoffWorkflow.submit, HandoffAction(actor=user.actor(session)))
+        return await act_on(session, client, handoff_id, HandoffWorkflow.submit, HandoffAction(actor=await user.actor(session)))
     except PillarError as error:
         if error.code != "invalid" or not isinstance(error.details, dict):
             raise
@@ -56,27 +56,27 @@ async def submit_handoff(handoff_id: str, session: SessionDep, client: TemporalD
 
 
 @router.post("/{handoff_id}/accept", response_model=Handoff)
-async def accept_handoff(handoff_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def accept_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Receiver only. Where the kind says so, the receiver takes their role on the account team."""
-    return await act_on(session, client, handoff_id, HandoffWorkflow.accept, HandoffAction(actor=user.actor(session)))
+    return await act_on(session, client, handoff_id, HandoffWorkflow.accept, HandoffAction(actor=await user.actor(session)))
 
 
 @router.post("/{handoff_id}/reject", response_model=Handoff)
-async def reject_handoff(handoff_id: str, body: ReasonBody, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def reject_handoff(handoff_id: str, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Receiver only: back to draft with the reason, and the sender is notified."""
-    action = HandoffAction(actor=user.actor(session), reason=body.reason)
+    action = HandoffAction(actor=await user.actor(session), reason=body.reason)
     return await act_on(session, client, handoff_id, HandoffWorkflow.reject, action)
 
 
 @router.post("/{handoff_id}/override", response_model=Handoff)
-async def override_handoff(handoff_id: str, body: ReasonBody, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def override_handoff(handoff_id: str, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """A manager or vp of the sender or receiver (or admin) completes it without the gate; a
     handoff_governance_violation signal fires for the account with the missing fields as evidence."""
-    action = HandoffAction(actor=user.actor(session), reason=body.reason)
+    action = HandoffAction(actor=await user.actor(session), reason=body.reason)
     return await act_on(session, client, handoff_id, HandoffWorkflow.override, action)
 
 
 @router.get("/{handoff_id}/audit", response_model=list[AuditEntry])
-async def read_audit(handoff_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> list[AuditEntry]:
+async def read_audit(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> list[AuditEntry]:
     """Every transition, oldest first. Append-only: there is no endpoint that changes or deletes it."""
     return await audit_trail(session, client, handoff_id)

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query
 
-from api.deps import OpsUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, OpsUser, TemporalDep
 from api.errors import ERROR_RESPONSES
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
 from services import ops
@@ -40,7 +40,7 @@ async def replay_execution(workflow_id: str, client: TemporalDep, _: OpsUser, ru
 
 @router.post("/executions/{workflow_id}/reset", response_model=ResetResult)
 async def reset_execution(
-    workflow_id: str, body: ResetRequest, session: SessionDep, client: TemporalDep, user: OpsUser
+    workflow_id: str, body: ResetRequest, session: AsyncSessionDep, client: TemporalDep, user: OpsUser
 ) -> ResetResult:
     """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit."""
     return await ops.reset_audited(session, client, workflow_id, body.reason, user.id, body.event_id)

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Body, Query, status
 
-from api.deps import CurrentUser, OpsUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, OpsUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from models.plays import (
     ExitInput,
@@ -30,7 +30,7 @@ def get_plays(_: CurrentUser) -> list[PlayDef]:
 
 
 @router.post("/api/v1/play-runs", status_code=status.HTTP_201_CREATED, response_model=PlayRunCreated)
-async def create_play_run(body: PlayRunIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> PlayRunCreated:
+async def create_play_run(body: PlayRunIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRunCreated:
     """Start the play's current version for the account. With a `signal_id`, its family must be in the play's
     entry criteria (422 otherwise). The run keeps this version whatever the library becomes."""
     return await start_play_run(session, client, body, started_by=user.id)
@@ -57,37 +57,37 @@ def get_play_runs(
 
 
 @router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun)
-async def read_play_run(run_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
+async def read_play_run(run_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
     """The full step picture, from the workflow itself."""
     return await get_play_run(session, client, run_id)
 
 
 @router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/complete", response_model=PlayRun)
 async def complete_step(
-    run_id: str, step_key: str, body: StepCompleteRequest, session: SessionDep, client: TemporalDep, user: CurrentUser
+    run_id: str, step_key: str, body: StepCompleteRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> PlayRun:
     """The step's owner (or their manager) completes it with its output fields. Open dependencies → 409, missing
     required fields → 422 naming them, anyone else → 403. A step with an `action` (e.g. `log_to_crm`) runs it first
     and answers once it has succeeded (the step is `done`) or given up after a few attempts, about three seconds
     (the step is `failed` with its `failure`, the run waits there until ops retries it)."""
-    request = StepCompleteInput(step_key=step_key, actor=user.actor(session), **body.model_dump())
+    request = StepCompleteInput(step_key=step_key, actor=await user.actor(session), **body.model_dump())
     return await update_run(session, client, run_id, PlayWorkflow.complete_step, request)
 
 
 @router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/retry", response_model=PlayRun)
 async def retry_failed_step(
-    run_id: str, step_key: str, session: SessionDep, client: TemporalDep, user: OpsUser,
+    run_id: str, step_key: str, session: AsyncSessionDep, client: TemporalDep, user: OpsUser,
     body: StepRetryRequest | None = Body(default=None),
 ) -> PlayRun:
     """Ops (or an admin) runs a failed step's action again, once its cause is fixed: on success the step is done
     and the play goes on; if it fails again the step stays `failed` with the new failure. A step that is not
     failed → 409. The retry and its reason go to the run's timeline and the ops audit."""
-    return await retry_step(session, client, run_id, step_key, user.actor(session), body or StepRetryRequest())
+    return await retry_step(session, client, run_id, step_key, await user.actor(session), body or StepRetryRequest())
 
 
 @router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun)
-async def exit_play_run(run_id: str, body: ExitRequest, session: SessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
+async def exit_play_run(run_id: str, body: ExitRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
     """End the run with one of the play's exit outcomes (anything else → 422 listing them); a run started from a
     signal's task feeds the outcome back to that task."""
-    request = ExitInput(actor=user.actor(session), **body.model_dump())
+    request = ExitInput(actor=await user.actor(session), **body.model_dump())
     return await update_run(session, client, run_id, PlayWorkflow.exit, request)

@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse
 from temporalio.service import RPCError
 
 from api.agenda_html import agenda_html
-from api.deps import ConfigEditor, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
 from core import config_store
+from core.db import in_session
 from models.common import Role
 from models.rituals import (
     ActionItem,
@@ -49,7 +50,7 @@ def list_rituals(session: SessionDep, user: CurrentUser) -> RitualsView:
 
 
 @router.post("/api/v1/rituals/{ritual_key}/trigger", status_code=status.HTTP_202_ACCEPTED, response_model=list[TriggeredRun])
-async def trigger_ritual(ritual_key: str, session: SessionDep, client: TemporalDep, _: RitualRunner,
+async def trigger_ritual(ritual_key: str, session: AsyncSessionDep, client: TemporalDep, _: RitualRunner,
                          body: TriggerIn | None = None) -> list[TriggeredRun]:
     """Build the ritual's agenda now, for a meeting `lead` from now (every motion, or the one given), outside its
     schedule (manager, vp, csm_lead, revops, admin)."""
@@ -65,18 +66,23 @@ def get_rituals_config(session: SessionDep, user: CurrentUser) -> RitualsConfig:
 
 
 @router.put("/api/v1/config/rituals", response_model=RitualsConfigWritten, tags=["config"])
-async def put_rituals_config(body: RitualsConfigIn, session: SessionDep, client: TemporalDep, editor: ConfigEditor) -> RitualsConfigWritten:
+async def put_rituals_config(body: RitualsConfigIn, session: AsyncSessionDep, client: TemporalDep, editor: ConfigEditor) -> RitualsConfigWritten:
     """Write a new version and bring the Temporal Schedules in line with it (created, updated, deleted). Runs already
     started keep the version they resolved. When Temporal cannot be reached the version is still written, the answer
     says so in `schedules_error`, and the worker re-syncs when it next starts."""
-    row = config_store.append(session, rituals.RITUALS, body.model_dump(mode="json"), created_by=editor.id)
-    written = RitualsConfigWritten(version=row.version)
+    config, known_ids = await in_session(session, _write_rituals, body, editor.id)
+    written = RitualsConfigWritten(version=config.version)
     try:
-        written.schedules = await rituals.sync_schedules(client, rituals.config_out(row), rituals.schedule_ids_of_all_versions(session))
+        written.schedules = await rituals.sync_schedules(client, config, known_ids)
     except (RPCError, RuntimeError) as error:
-        log.warning("rituals config v%s written but schedules not synced: %s", row.version, error)
+        log.warning("rituals config v%s written but schedules not synced: %s", config.version, error)
         written.schedules_error = f"schedules not synced: {error}"
     return written
+
+
+def _write_rituals(session, body: RitualsConfigIn, editor_id: str) -> tuple[RitualsConfig, set[str]]:
+    row = config_store.append(session, rituals.RITUALS, body.model_dump(mode="json"), created_by=editor_id)
+    return rituals.config_out(row), rituals.schedule_ids_of_all_versions(session)
 
 
 @router.get("/api/v1/config/rituals/{version}", response_model=RitualsConfig, tags=["config"])
@@ -124,11 +130,11 @@ def get_agenda(agenda_id: str, session: SessionDep, _: CurrentUser) -> Agenda:
 
 
 @router.post("/api/v1/agendas/{agenda_id}/action-items", status_code=status.HTTP_201_CREATED, response_model=ActionItem)
-async def add_action_item(agenda_id: str, body: ActionItemIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+async def add_action_item(agenda_id: str, body: ActionItemIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
     """Record a decision of the meeting as an action item with an owner and a due date (default: the meeting plus
     the ritual's `action_item_due`); the owner is paged, and paged again when it goes overdue, then their manager.
     Whoever runs rituals (manager, vp, csm_lead, revops, admin) assigns; anyone may take an item themselves."""
-    return await action_items.add_action_item(session, client, agenda_id, body, user.actor(session))
+    return await action_items.add_action_item(session, client, agenda_id, body, await user.actor(session))
 
 
 @router.get("/api/v1/action-items", response_model=list[ActionItem])
@@ -147,10 +153,10 @@ def get_action_item(item_id: str, session: SessionDep, _: CurrentUser) -> Action
 
 
 @router.post("/api/v1/action-items/{item_id}/outcome", response_model=ActionItem)
-async def post_action_item_outcome(item_id: str, body: OutcomeIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+async def post_action_item_outcome(item_id: str, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
     """The same outcome rule as tasks: renewed, churned, expanded, lost, reassigned, or blocked_waiting_on (with
     blocked_on). "done" and "follow up next week" are not outcomes. The owner, their manager or whoever assigned it."""
-    return await action_items.set_outcome(session, client, item_id, body, user.actor(session))
+    return await action_items.set_outcome(session, client, item_id, body, await user.actor(session))
 
 
 @router.get("/api/v1/cadences/metrics", response_model=CadenceMetrics)

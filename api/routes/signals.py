@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query, Response, status
 from sqlmodel import select
 
-from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from core.temporal import run_update
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_R
     response_model=SignalCreated,
     responses={200: {"model": SignalCreated, "description": "The dedup_key was seen: the existing signal"}},
 )
-async def create_signal(body: SignalIn, response: Response, session: SessionDep, client: TemporalDep, user: CurrentUser):
+async def create_signal(body: SignalIn, response: Response, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser):
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
     with the signal it first created."""
     created, is_new = await open_signal(session, client, body, created_by=user.id)
@@ -61,34 +61,34 @@ def list_signals(
 
 
 @router.get("/{signal_id}", response_model=SignalDetail)
-async def read_signal(signal_id: str, session: SessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
+async def read_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
     return await get_signal(session, client, signal_id)
 
 
 @router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult)
-async def acknowledge_signal(signal_id: str, session: SessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
+async def acknowledge_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
     """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403. The answer offers the
     best three task templates for the signal's family and the account's segment."""
-    return await acknowledge(session, client, signal_id, user.actor(session))
+    return await acknowledge(session, client, signal_id, await user.actor(session))
 
 
 @router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task)
-async def create_task(signal_id: str, body: TaskIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+async def create_task(signal_id: str, body: TaskIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """Turn an acknowledged signal into a task from a template (409 before acknowledgement). `owner_id` defaults to
     the caller when they own the signal, `due_at` to the severity's (critical P1D, warning P3D, info P7D). A template
     with a play also starts that play for the account, linked to the signal and the task."""
-    return await add_task(session, client, signal_id, body, user.actor(session))
+    return await add_task(session, client, signal_id, body, await user.actor(session))
 
 
 @router.post("/{signal_id}/reassign", response_model=SignalDetail)
 async def reassign_signal(
-    signal_id: str, body: ReassignRequest, session: SessionDep, client: TemporalDep, user: CurrentUser
+    signal_id: str, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
-    if session.get(User, body.to_user_id) is None:
+    if await session.get(User, body.to_user_id) is None:
         raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
     return await run_update(
         signal_handle(client, signal_id),
         SignalWorkflow.reassign,
-        ReassignInput(actor=user.actor(session), **body.model_dump()),
+        ReassignInput(actor=await user.actor(session), **body.model_dump()),
     )

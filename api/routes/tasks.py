@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query
 
-from api.deps import ConfigEditor, CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from core import config_store
 from core.errors import PillarError
@@ -25,10 +25,10 @@ def get_tasks(
 
 
 @router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task)
-async def post_outcome(task_id: str, body: OutcomeIn, session: SessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+async def post_outcome(task_id: str, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """The task's owner or their manager records its outcome: renewed, churned, expanded, lost, reassigned, or
     blocked_waiting_on (with blocked_on). There is no `done`. The signal resolves when every task has a final one."""
-    return await set_outcome(session, client, task_id, body, user.actor(session))
+    return await set_outcome(session, client, task_id, body, await user.actor(session))
 
 
 @router.get("/api/v1/config/task-templates", response_model=TaskTemplates, tags=["config"])
