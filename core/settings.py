@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
 
+    # --- seeing it run (README: "See it running") ---
+    # When set, `GET /metrics` on the API asks for `Authorization: Bearer <metrics_token>`; unset, it is open (it
+    # carries counts by route and status, no account data): keep it off the public side of a proxy then.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Set (to an empty directory) when the API runs as several processes (`uvicorn --workers N`): see api/metrics.py.
+    prometheus_multiproc_dir: str | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:
