@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, min_length=16)
     # Set (to an empty directory) when the API runs as several processes (`uvicorn --workers N`): see api/metrics.py.
     prometheus_multiproc_dir: str | None = None
+    # Where the worker serves the Temporal SDK's metrics and Pillar's own counters for Prometheus (`host:port`,
+    # path /metrics); unset, the worker serves none. Off by default: N workers on one machine need N ports.
+    worker_metrics_address: str | None = None
 
 
 @lru_cache
