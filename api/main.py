@@ -8,6 +8,8 @@ from api.routes import (
     accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
     rituals, scenarios, scores, signals, tasks, users,
 )
+from core.settings import get_settings
+from core.tracing import fastapi_telemetry, start_tracing
 
 
 class PillarAPI(FastAPI):
@@ -22,6 +24,7 @@ def create_app() -> FastAPI:
         title="Pillar",
         version="0.1.0",
         description="Revenue-operations engine: signals, tasks, plays and handoffs as durable Temporal workflows.",
+        telemetry=fastapi_telemetry(start_tracing(get_settings(), "pillar-api")),
     )
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)

@@ -10,14 +10,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings, get_settings
+from core.tracing import temporal_interceptors
 
 _client: Client | None = None
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 async def get_temporal_client(runtime: Runtime | None = None) -> Client:
-    """A process-wide client using the Pydantic data converter (API, worker and CLI share it).
-    `runtime` (the worker's, see `worker_runtime`) applies to the connection the process makes first."""
+    """A process-wide client using the Pydantic data converter (API, worker and CLI share it), traced when tracing
+    is on. `runtime` (the worker's, see `worker_runtime`) applies to the connection the process makes first."""
     global _client
     if _client is None:
         settings = get_settings()
@@ -25,6 +26,7 @@ async def get_temporal_client(runtime: Runtime | None = None) -> Client:
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=pydantic_data_converter,
+            interceptors=temporal_interceptors(settings),
             runtime=runtime,
         )
     return _client
