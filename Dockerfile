@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . .
-RUN pip install . \
+RUN pip install ".[otel]" \
  && useradd --system --uid 10001 --home-dir /app pillar
 USER pillar
 

@@ -25,6 +25,7 @@ from workflows import search_attributes as sa
 
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
+WORKER_METRICS_PORT = 9464
 STOP_TIMEOUT = 10.0
 
 
@@ -161,6 +162,8 @@ def banner(settings, api_url: str, token: str, tokens: dict[str, str], log_file:
         f"  API          {api_url}",
         f"  API docs     {api_url}/docs",
         f"  Temporal UI  {settings.temporal_ui_url}",
+        f"  Metrics      {api_url}/metrics (API)"
+        + (f", http://{os.environ['WORKER_METRICS_ADDRESS']}/metrics (worker)" if os.environ.get("WORKER_METRICS_ADDRESS") else ""),
         f"  Temporal log {log_file}",
         f"  admin token  {token}",
         "",
@@ -236,6 +239,8 @@ def main() -> int:
                   "printed for them will not work (`make clean` starts afresh)", file=sys.stderr)
         get_engine().dispose()
 
+        if "WORKER_METRICS_ADDRESS" not in os.environ and not port_in_use("127.0.0.1", WORKER_METRICS_PORT):
+            os.environ["WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{WORKER_METRICS_PORT}"  # the worker's Prometheus endpoint
         print("devstack: starting the worker and the API")
         children.append(("worker", spawn([sys.executable, "-m", "worker"])))
         children.append(("api", spawn([

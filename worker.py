@@ -20,7 +20,8 @@ from activities.signals import save_signal
 from activities.tasks import save_tasks
 from core.db import migrate, session_scope
 from core.settings import get_settings
-from core.temporal import get_temporal_client
+from core.temporal import get_temporal_client, worker_runtime
+from core.tracing import start_tracing
 from workflows.flywheel import FlywheelWorkflow
 from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
@@ -60,7 +61,11 @@ async def register_schedules(client: Client) -> None:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     migrate()
-    client = await get_temporal_client()
+    settings = get_settings()
+    tracer_provider = start_tracing(settings, "pillar-worker")
+    client = await get_temporal_client(runtime=worker_runtime(settings))
+    if settings.worker_metrics_address:
+        logging.info("worker metrics for Prometheus on http://%s/metrics", settings.worker_metrics_address)
     await register_schedules(client)
     worker = build_worker(client)
     # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
@@ -69,6 +74,8 @@ async def main() -> None:
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
     logging.info("worker polling task queue %r on %s", get_settings().temporal_task_queue, get_settings().temporal_address)
     await worker.run()
+    if tracer_provider is not None:
+        tracer_provider.shutdown()  # export the spans still batched: the process leaves with os._exit
 
 
 if __name__ == "__main__":

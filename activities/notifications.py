@@ -14,6 +14,7 @@ from models.tables import NotificationRow, User
 def record_notifications(request: NotifyRequest) -> list[WebhookDelivery]:
     """Write one inbox row per user; a retry finds the rows already there and writes nothing twice."""
     deliveries: list[WebhookDelivery] = []
+    written = 0
     with session_scope() as session:
         users = {u.id: u for u in session.exec(select(User).where(User.id.in_(request.user_ids)))}
         for user_id in request.user_ids:
@@ -30,11 +31,15 @@ def record_notifications(request: NotifyRequest) -> list[WebhookDelivery]:
                     text=request.text,
                 )
                 session.add(row)
+                written += 1
             user = users.get(user_id)
             if user and user.webhook_url:
                 deliveries.append(
                     WebhookDelivery(url=user.webhook_url, notification=Notification.model_validate(row, from_attributes=True))
                 )
+    # Counted once committed, and only rows this attempt wrote: a retried page is not counted twice.
+    pages_sent = activity.metric_meter().create_counter("pillar_pages_sent", "Notifications recorded (inbox rows)")
+    pages_sent.add(written, {"kind": request.kind, "subject_type": request.subject_type})
     return deliveries
 
 

@@ -1,32 +1,44 @@
 """The FastAPI app: a thin layer that starts, updates and queries workflows, and serves read models."""
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
-from api import errors, pages
+from api import errors, metrics, pages
 from api.backpressure import Backpressure
-from api.warmup import lifespan
-from core.settings import get_settings
 from api.routes import (
     accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
     rituals, scenarios, scores, signals, tasks, users,
 )
+from api.warmup import lifespan
+from core.settings import get_settings
+from core.tracing import fastapi_telemetry, start_tracing
+
+
+class PillarAPI(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Request metrics, then backpressure, wrap Starlette's whole stack, error handling included: a middleware
+        # added the usual way sits inside ServerErrorMiddleware and would count a 503 from the last-resort handler
+        # as a 500, and an overloaded server would still queue requests into its error handling.
+        settings = get_settings()
+        limited = Backpressure(super().build_middleware_stack(), max_in_flight=settings.api_max_in_flight,
+                               queue_timeout=settings.api_queue_timeout, retry_after=settings.retry_after_seconds)
+        return metrics.MetricsMiddleware(limited, self.state.metrics)
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = PillarAPI(
         title="Pillar",
         version="0.1.0",
         description="Revenue-operations engine: signals, tasks, plays and handoffs as durable Temporal workflows.",
         lifespan=lifespan,
+        telemetry=fastapi_telemetry(start_tracing(get_settings(), "pillar-api")),
     )
+    app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment):
+                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, metrics):
         app.include_router(module.router)
     pages.install(app)
-    settings = get_settings()
-    app.add_middleware(Backpressure, max_in_flight=settings.api_max_in_flight, queue_timeout=settings.api_queue_timeout,
-                       retry_after=settings.retry_after_seconds)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,26 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
+
+    # --- seeing it run (README: "See it running") ---
+    # When set, `GET /metrics` on the API asks for `Authorization: Bearer <metrics_token>`; unset, it is open (it
+    # carries counts by route and status, no account data): keep it off the public side of a proxy then.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Set (to an empty directory) when the API runs as several processes (`uvicorn --workers N`): see api/metrics.py.
+    prometheus_multiproc_dir: str | None = None
+    # Where the worker serves the Temporal SDK's metrics and Pillar's own counters for Prometheus (`host:port`,
+    # path /metrics); unset, the worker serves none. Off by default: N workers on one machine need N ports.
+    worker_metrics_address: str | None = None
+    # Tracing follows the standard OpenTelemetry variables: on when OTEL_TRACES_EXPORTER names an exporter
+    # (`otlp`: OTLP over HTTP to OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT; `console`: stdout), off when it is unset or
+    # `none`, or when OTEL_SDK_DISABLED=true. Needs the `otel` extra (`pip install "pillar[otel]"`).
+    otel_traces_exporter: Literal["otlp", "console", "none"] | None = None
+    otel_sdk_disabled: bool = False
+    otel_service_name: str | None = None  # else `pillar-api` / `pillar-worker`
+
+    @property
+    def tracing_enabled(self) -> bool:
+        return self.otel_traces_exporter in ("otlp", "console") and not self.otel_sdk_disabled
 
 
 @lru_cache

@@ -8,15 +8,18 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from core.tracing import temporal_interceptors
 
 _client: Client | None = None
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
-async def get_temporal_client() -> Client:
-    """A process-wide client using the Pydantic data converter (API, worker and CLI share it)."""
+async def get_temporal_client(runtime: Runtime | None = None) -> Client:
+    """A process-wide client using the Pydantic data converter (API, worker and CLI share it), traced when tracing
+    is on. `runtime` (the worker's, see `worker_runtime`) applies to the connection the process makes first."""
     global _client
     if _client is None:
         settings = get_settings()
@@ -24,8 +27,21 @@ async def get_temporal_client() -> Client:
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=pydantic_data_converter,
+            interceptors=temporal_interceptors(settings),
+            runtime=runtime,
         )
     return _client
+
+
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """The worker's Temporal runtime, serving the SDK's metrics (workflow task and activity latencies and failures,
+    sticky cache, polls) and Pillar's own counters (workflows/metrics.py) for Prometheus at
+    `worker_metrics_address`; None (the SDK's default runtime, no metrics) when that is unset.
+    Durations are in seconds, like the API's."""
+    if not settings.worker_metrics_address:
+        return None
+    prometheus = PrometheusConfig(bind_address=settings.worker_metrics_address, durations_as_seconds=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 def set_temporal_client(client: Client | None) -> None:

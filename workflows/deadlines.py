@@ -6,6 +6,11 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from workflows import metrics
+
+# A timer seen this long after its due time counts as late: the worker (or the server) is behind.
+LATE_TIMER = timedelta(seconds=5)
+
 
 async def wait_until(condition: Callable[[], bool], until: datetime, patch_id: str) -> bool:
     """Wait for `condition` until `until`; True when it holds by then.
@@ -18,6 +23,10 @@ async def wait_until(condition: Callable[[], bool], until: datetime, patch_id: s
             await workflow.wait_condition(condition, timeout=remaining)
             return True
         except asyncio.TimeoutError:
+            if (lateness := workflow.now() - until) > LATE_TIMER:
+                metrics.timer_off_time("late")
+            elif lateness < timedelta(0):
+                metrics.timer_off_time("early")
             if not workflow.patched(patch_id):
                 break
     return condition()

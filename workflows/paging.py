@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.notifications import NotifyRequest, WebhookDelivery
+    from workflows import metrics
 
 DB_ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
@@ -26,6 +27,8 @@ async def page(
     user_ids: list[str], *, kind: str, subject_type: str, subject_id: str, text: str, key: str
 ) -> None:
     """Notify `user_ids`. `key` must be unique per page within the workflow (it makes retries harmless)."""
+    if kind == "escalation":
+        metrics.escalation_fired(subject_type)
     if not user_ids:
         return
     request = NotifyRequest(

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         SignalStart,
         SignalStatus,
     )
-    from workflows import search_attributes as sa
+    from workflows import metrics, search_attributes as sa
     from workflows.paging import DB_ACTIVITY, page
     from workflows.deadlines import wait_until
 
@@ -67,6 +67,7 @@ class SignalWorkflow:
     @workflow.run
     async def run(self, start: SignalStart) -> SignalDetail:
         self._publish()
+        metrics.signal_opened(start.family, start.severity.value)
         await self._page(self._owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
         await self._watch_sla()
         if workflow.patched("signal-task-due-timers"):
@@ -290,6 +291,7 @@ class SignalWorkflow:
             if not await self._wait_for_action(until=self._sla_due_at):
                 continue
             self._record("sla_lapsed", None, f"SLA of {self._start.rule.sla} lapsed unacknowledged")
+            metrics.sla_breached(self._start.family, self._start.severity.value)
             await self._changed()
             for level, step in enumerate(self._start.rule.escalation, start=1):
                 if not await self._wait_for_action(until=workflow.now() + step.after):
@@ -315,6 +317,7 @@ class SignalWorkflow:
         self._escalation_level = level
         self._status = SignalStatus.escalated
         if not targets:
+            metrics.escalation_fired("signal")  # fired all the same: it pages nobody
             self._record("escalation_unassigned", None, f"level {level}: nobody holds {to!r} for this account")
             await self._changed()
             return
