@@ -15,6 +15,23 @@ from services.signals import signal_handle
 from workflows.signal import SignalWorkflow
 
 
+def play_run_columns(revision: int, run: PlayRun) -> dict:
+    """The row's columns for this revision of the run (the activity and the book seeder write the same)."""
+    open_steps, failed, stuck = run.open_steps(), run.failed_steps(), run.stuck_step()
+    return {
+        "signal_id": run.signal_id, "status": run.status.value, "outcome": run.outcome,
+        "current_steps": [s.key for s in run.current_steps()],
+        "stuck_step_key": stuck.key if stuck else None,
+        "stuck_owner_id": stuck.owner_id if stuck else None,
+        "stuck_since": stuck.ready_at if stuck else None,
+        "stuck_due_at": stuck.due_at if stuck else None,
+        "stuck_failure": stuck.failure.model_dump(mode="json") if stuck and stuck.failure else None,
+        # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
+        "next_due_at": min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None,
+        "revision": revision, "updated_at": utcnow(), "state": run.model_dump(mode="json"),
+    }
+
+
 @activity.defn
 @once_more_on_insert_race
 def save_play_run(revision: int, run: PlayRun) -> None:
@@ -31,21 +48,8 @@ def save_play_run(revision: int, run: PlayRun) -> None:
             session.flush()
             for user_id in sorted({s.owner_id for s in run.steps}):
                 session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-        open_steps, failed, stuck = run.open_steps(), run.failed_steps(), run.stuck_step()
-        row.signal_id = run.signal_id
-        row.status = run.status.value
-        row.outcome = run.outcome
-        row.current_steps = [s.key for s in run.current_steps()]
-        row.stuck_step_key = stuck.key if stuck else None
-        row.stuck_owner_id = stuck.owner_id if stuck else None
-        row.stuck_since = stuck.ready_at if stuck else None
-        row.stuck_due_at = stuck.due_at if stuck else None
-        row.stuck_failure = stuck.failure.model_dump(mode="json") if stuck and stuck.failure else None
-        # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
-        row.next_due_at = min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None
-        row.revision = revision
-        row.updated_at = utcnow()
-        row.state = run.model_dump(mode="json")
+        for column, value in play_run_columns(revision, run).items():
+            setattr(row, column, value)
         session.add(row)
 
 
