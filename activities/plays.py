@@ -1,14 +1,15 @@
 """PlayWorkflow's side effects: the play_runs read model (the manager's stuck view), and feeding an exit
 outcome back to the signal task that started the play."""
 
+from sqlmodel import delete
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from core.db import once_more_on_insert_race, session_scope
 from core.temporal import get_temporal_client
-from models.plays import PlayOutcomeReport, PlayRun
-from models.tables import PlayRunOwnerRow, PlayRunRow
+from models.plays import PlayOutcomeReport, PlayRun, RunStatus
+from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
 from services.signals import signal_handle
@@ -51,6 +52,17 @@ def save_play_run(revision: int, run: PlayRun) -> None:
         for column, value in play_run_columns(revision, run).items():
             setattr(row, column, value)
         session.add(row)
+        session.flush()
+        session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
+        session.add_all(open_step_rows(run))
+
+
+def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:
+    """The steps waiting on their owners (none once the run has ended): what the owners' inboxes read."""
+    if run.status != RunStatus.running:
+        return []
+    return [PlayRunOpenStepRow(run_id=run.id, step_key=s.key, owner_id=s.owner_id, ready_at=s.ready_at, due_at=s.due_at)
+            for s in run.open_steps()]
 
 
 @activity.defn

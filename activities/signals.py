@@ -5,7 +5,7 @@ from temporalio import activity
 
 from core.db import once_more_on_insert_race, session_scope
 from models.signals import SignalDetail
-from models.tables import SignalOwnerRow, SignalRow
+from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tables.types import utcnow
 
 
@@ -15,6 +15,7 @@ def signal_columns(revision: int, signal: SignalDetail) -> dict:
         "family": signal.family, "severity": signal.severity.value, "account_id": signal.account_id,
         "status": signal.status.value, "owner_ids": signal.owners, "escalated_to": signal.escalated_to,
         "acknowledged_by": signal.acknowledged_by, "escalation_level": signal.escalation_level,
+        "task_count": len(signal.tasks),
         "sla_due_at": signal.sla_due_at, "routing_version": signal.routing_version, "created_at": signal.created_at,
         "updated_at": utcnow(), "state": {"revision": revision, **signal.model_dump(mode="json")},
     }
@@ -34,6 +35,12 @@ def save_signal(revision: int, signal: SignalDetail) -> None:
             setattr(row, column, value)
         session.add(row)
         session.flush()
-        session.exec(delete(SignalOwnerRow).where(SignalOwnerRow.signal_id == signal.id))
-        for user_id in signal.owners:
-            session.add(SignalOwnerRow(signal_id=signal.id, user_id=user_id))
+        for table in (SignalOwnerRow, SignalEscalationRow):
+            session.exec(delete(table).where(table.signal_id == signal.id))
+        session.add_all(signal_people(signal))
+
+
+def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow]:
+    """Who owns the signal now and whom it has escalated to (an acknowledgement or reassignment changes both)."""
+    return ([SignalOwnerRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.owners)]
+            + [SignalEscalationRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.escalated_to)])

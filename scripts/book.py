@@ -15,12 +15,12 @@ from itertools import islice
 
 from sqlmodel import Session
 
-from activities.plays import play_run_columns
-from activities.signals import signal_columns
+from activities.plays import open_step_rows, play_run_columns
+from activities.signals import signal_columns, signal_people
 from models.common import Severity, TimelineEntry
 from models.plays import PlayDef, PlayRun, RunStatus, RunStep, StepStatus
 from models.signals import SignalDetail, SignalStatus
-from models.tables import PlayRunOwnerRow, PlayRunRow, SignalOwnerRow, SignalRow, User
+from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow, SignalRow, User
 from plays import load_library
 
 ACCOUNTS = ("acme", "globex", "initech")
@@ -45,8 +45,8 @@ def seed_book(session: Session, runs: int, signals: int, owner_id: str = "casey"
 
 
 def book_run(play: PlayDef, index: int, team: dict[str, str], now: datetime, overdue: bool) -> PlayRun:
-    """A run three days in: its first step done, the steps after it ready (past due when `overdue`)."""
-    started = now - timedelta(days=3, minutes=index % 5000)
+    """A run a day in: its first step done, the steps after it ready (past due when `overdue`)."""
+    started = now - timedelta(days=1, minutes=index % 600)
     first = play.steps[0].key
     steps = []
     for step in play.steps:
@@ -89,12 +89,19 @@ def _run_rows(run: PlayRun) -> dict[type, list[dict]]:
     row = {"id": run.id, "workflow_id": run.workflow_id, "play_key": run.play_key, "play_version": run.play_version,
            "account_id": run.account_id, "started_at": run.started_at, **play_run_columns(1, run)}
     owners = [{"run_id": run.id, "user_id": user_id} for user_id in sorted({s.owner_id for s in run.steps})]
-    return {PlayRunRow: [row], PlayRunOwnerRow: owners}
+    return {PlayRunRow: [row], PlayRunOwnerRow: owners, PlayRunOpenStepRow: [_values(r) for r in open_step_rows(run)]}
 
 
 def _signal_rows(signal: SignalDetail) -> dict[type, list[dict]]:
     row = {"id": signal.id, "workflow_id": f"signal-{signal.id}", **signal_columns(1, signal)}
-    return {SignalRow: [row], SignalOwnerRow: [{"signal_id": signal.id, "user_id": u} for u in signal.owners]}
+    tables: dict[type, list[dict]] = {SignalRow: [row]}
+    for person in signal_people(signal):
+        tables.setdefault(type(person), []).append(_values(person))
+    return tables
+
+
+def _values(row) -> dict:
+    return row.model_dump()
 
 
 def _insert(session: Session, items: Iterable, rows_of) -> None:

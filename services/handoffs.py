@@ -9,6 +9,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 
 from core import config_store
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.temporal import query_or_read_model, run_update
 from models.common import Role
@@ -150,8 +151,10 @@ async def act_on(session: Session, client: Client, handoff_id: str, update, acti
 
 
 def list_handoffs(
-    session: Session, status: HandoffStatus | None, account_id: str | None, to_user_id: str | None, limit: int
-) -> list[Handoff]:
+    session: Session, status: HandoffStatus | None, account_id: str | None, to_user_id: str | None,
+    page: PageRequest = PageRequest(),
+) -> Page[Handoff]:
+    """Newest first."""
     query = select(HandoffRow)
     if status is not None:
         query = query.where(HandoffRow.status == status.value)
@@ -159,8 +162,8 @@ def list_handoffs(
         query = query.where(HandoffRow.account_id == account_id)
     if to_user_id is not None:
         query = query.where(HandoffRow.to_user_id == to_user_id)
-    rows = session.exec(query.order_by(HandoffRow.created_at.desc()).limit(limit))
-    return [Handoff.model_validate(row.state) for row in rows]
+    order = (SortKey(HandoffRow.created_at, descending=True), SortKey(HandoffRow.id, descending=True))
+    return page_of(session, query, page, "handoffs", order, lambda row: Handoff.model_validate(row.state))
 
 
 async def audit_trail(session: Session, client: Client, handoff_id: str) -> list[AuditEntry]:

@@ -4,19 +4,30 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core import config_store
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.temporal import query_or_read_model, run_update
 from models.common import Actor
 from models.routing import RoutingConfig
-from models.signals import AccountSnapshot, AcknowledgeInput, AcknowledgeResult, SignalCreated, SignalDetail, SignalIn, SignalStart
-from models.tables import Account, SignalRow
+from models.signals import (
+    AccountSnapshot,
+    AcknowledgeInput,
+    AcknowledgeResult,
+    SignalCreated,
+    SignalDetail,
+    SignalIn,
+    SignalStart,
+    SignalStatus,
+    SignalSummary,
+)
+from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
@@ -142,3 +153,17 @@ async def acknowledge(session: Session, client: Client, signal_id: str, actor: A
     result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
     result.task_candidates = candidates_for(session, await handle.query(SignalWorkflow.state))
     return result
+
+
+def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,
+                 account_id: str | None = None, page: PageRequest = PageRequest()) -> Page[SignalSummary]:
+    """Signals from the read model the workflows keep, newest first."""
+    query = select(SignalRow)
+    if status is not None:
+        query = query.where(SignalRow.status == status.value)
+    if account_id is not None:
+        query = query.where(SignalRow.account_id == account_id)
+    if owner_id is not None:
+        query = query.join(SignalOwnerRow, SignalOwnerRow.signal_id == SignalRow.id).where(SignalOwnerRow.user_id == owner_id)
+    order = (SortKey(SignalRow.created_at, descending=True), SortKey(SignalRow.id, descending=True))
+    return page_of(session, query, page, "signals", order, lambda row: SignalSummary.model_validate(row.state))

@@ -9,6 +9,7 @@ from api.deps import SessionDep, TemporalDep
 from api.pages.web import OpsPageUser, account_names, done, posted_form, refused, render
 from services.ops import reset_audited
 from core.errors import PillarError
+from core.paging import PageRequest
 from models.ops import ExecutionStatus, ResetRequest
 from services import ops
 
@@ -26,9 +27,10 @@ def ops_url(status: str | None) -> str:
 async def ops_page(request: Request, session: SessionDep, user: OpsPageUser, client: TemporalDep,
                    status: str = "failed") -> Response:
     status = status if status in SHOWN else "failed"
-    executions = await ops.list_executions(client, ops.visibility_query(SHOWN[status]), LIMIT)
+    page = PageRequest(limit=LIMIT)
+    executions = (await ops.list_executions(client, ops.visibility_query(SHOWN[status]), page, session)).items
     query = ops.visibility_query(ExecutionStatus.running, failed_steps=True)
-    stuck_steps = await ops.list_executions(client, query, LIMIT)
+    stuck_steps = (await ops.list_executions(client, query, page, session)).items
     return render(request, session, user, "ops.html", {"executions": executions, "stuck_steps": stuck_steps, "status": status,
                                                        "statuses": list(SHOWN), "accounts": account_names(session)})
 
