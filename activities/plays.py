@@ -1,18 +1,36 @@
 """PlayWorkflow's side effects: the play_runs read model (the manager's stuck view), and feeding an exit
 outcome back to the signal task that started the play."""
 
+from sqlmodel import delete
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from core.db import once_more_on_insert_race, session_scope
 from core.temporal import get_temporal_client
-from models.plays import PlayOutcomeReport, PlayRun
-from models.tables import PlayRunOwnerRow, PlayRunRow
+from models.plays import PlayOutcomeReport, PlayRun, RunStatus
+from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
 from services.signals import signal_handle
 from workflows.signal import SignalWorkflow
+
+
+def play_run_columns(revision: int, run: PlayRun) -> dict:
+    """The row's columns for this revision of the run (the activity and the book seeder write the same)."""
+    open_steps, failed, stuck = run.open_steps(), run.failed_steps(), run.stuck_step()
+    return {
+        "signal_id": run.signal_id, "status": run.status.value, "outcome": run.outcome,
+        "current_steps": [s.key for s in run.current_steps()],
+        "stuck_step_key": stuck.key if stuck else None,
+        "stuck_owner_id": stuck.owner_id if stuck else None,
+        "stuck_since": stuck.ready_at if stuck else None,
+        "stuck_due_at": stuck.due_at if stuck else None,
+        "stuck_failure": stuck.failure.model_dump(mode="json") if stuck and stuck.failure else None,
+        # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
+        "next_due_at": min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None,
+        "revision": revision, "updated_at": utcnow(), "state": run.model_dump(mode="json"),
+    }
 
 
 @activity.defn
@@ -31,22 +49,20 @@ def save_play_run(revision: int, run: PlayRun) -> None:
             session.flush()
             for user_id in sorted({s.owner_id for s in run.steps}):
                 session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-        open_steps, failed, stuck = run.open_steps(), run.failed_steps(), run.stuck_step()
-        row.signal_id = run.signal_id
-        row.status = run.status.value
-        row.outcome = run.outcome
-        row.current_steps = [s.key for s in run.current_steps()]
-        row.stuck_step_key = stuck.key if stuck else None
-        row.stuck_owner_id = stuck.owner_id if stuck else None
-        row.stuck_since = stuck.ready_at if stuck else None
-        row.stuck_due_at = stuck.due_at if stuck else None
-        row.stuck_failure = stuck.failure.model_dump(mode="json") if stuck and stuck.failure else None
-        # a failed step counts as overdue from its failure: the stuck view lists the run until ops retries it
-        row.next_due_at = min([s.due_at for s in open_steps] + [s.failure.at for s in failed]) if stuck else None
-        row.revision = revision
-        row.updated_at = utcnow()
-        row.state = run.model_dump(mode="json")
+        for column, value in play_run_columns(revision, run).items():
+            setattr(row, column, value)
         session.add(row)
+        session.flush()
+        session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
+        session.add_all(open_step_rows(run))
+
+
+def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:
+    """The steps waiting on their owners (none once the run has ended): what the owners' inboxes read."""
+    if run.status != RunStatus.running:
+        return []
+    return [PlayRunOpenStepRow(run_id=run.id, step_key=s.key, owner_id=s.owner_id, ready_at=s.ready_at, due_at=s.due_at)
+            for s in run.open_steps()]
 
 
 @activity.defn

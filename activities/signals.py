@@ -5,8 +5,20 @@ from temporalio import activity
 
 from core.db import once_more_on_insert_race, session_scope
 from models.signals import SignalDetail
-from models.tables import SignalOwnerRow, SignalRow
+from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tables.types import utcnow
+
+
+def signal_columns(revision: int, signal: SignalDetail) -> dict:
+    """The row's columns for this revision of the signal (the activity and the book seeder write the same)."""
+    return {
+        "family": signal.family, "severity": signal.severity.value, "account_id": signal.account_id,
+        "status": signal.status.value, "owner_ids": signal.owners, "escalated_to": signal.escalated_to,
+        "acknowledged_by": signal.acknowledged_by, "escalation_level": signal.escalation_level,
+        "task_count": len(signal.tasks),
+        "sla_due_at": signal.sla_due_at, "routing_version": signal.routing_version, "created_at": signal.created_at,
+        "updated_at": utcnow(), "state": {"revision": revision, **signal.model_dump(mode="json")},
+    }
 
 
 @activity.defn
@@ -19,21 +31,16 @@ def save_signal(revision: int, signal: SignalDetail) -> None:
             return
         if row is None:
             row = SignalRow(id=signal.id, workflow_id=activity.info().workflow_id, state={})
-        row.family = signal.family
-        row.severity = signal.severity.value
-        row.account_id = signal.account_id
-        row.status = signal.status.value
-        row.owner_ids = signal.owners
-        row.escalated_to = signal.escalated_to
-        row.acknowledged_by = signal.acknowledged_by
-        row.escalation_level = signal.escalation_level
-        row.sla_due_at = signal.sla_due_at
-        row.routing_version = signal.routing_version
-        row.created_at = signal.created_at
-        row.updated_at = utcnow()
-        row.state = {"revision": revision, **signal.model_dump(mode="json")}
+        for column, value in signal_columns(revision, signal).items():
+            setattr(row, column, value)
         session.add(row)
         session.flush()
-        session.exec(delete(SignalOwnerRow).where(SignalOwnerRow.signal_id == signal.id))
-        for user_id in signal.owners:
-            session.add(SignalOwnerRow(signal_id=signal.id, user_id=user_id))
+        for table in (SignalOwnerRow, SignalEscalationRow):
+            session.exec(delete(table).where(table.signal_id == signal.id))
+        session.add_all(signal_people(signal))
+
+
+def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow]:
+    """Who owns the signal now and whom it has escalated to (an acknowledgement or reassignment changes both)."""
+    return ([SignalOwnerRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.owners)]
+            + [SignalEscalationRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.escalated_to)])

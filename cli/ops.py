@@ -19,6 +19,7 @@ from rich.table import Table
 from temporalio.client import WorkflowHistory
 
 from core.errors import PillarError
+from core.paging import PageRequest
 from models.ops import ExecutionStatus, ReplayResult
 
 ops_app = typer.Typer(help="Failed executions: list them, replay them against today's code, reset them; retry failed "
@@ -55,7 +56,7 @@ def list_command(
 
     async def run():
         query = ops.visibility_query(status, workflow_type, account, since, failed_steps=failed_steps)
-        return await ops.list_executions(await _client(), query, limit)
+        return (await ops.list_executions(await _client(), query, PageRequest(limit=limit))).items
 
     executions = asyncio.run(run())
     table = Table("workflow id", "type", "status", "started", "failed in", "failure")

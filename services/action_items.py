@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.temporal import run_update
 from models.common import Actor
 from models.rituals import (
@@ -95,8 +96,8 @@ async def set_outcome(session: Session | AsyncSession, client: Client, item_id: 
 
 def list_action_items(
     session: Session, owner_id: str | None = None, open_only: bool | None = None, ritual_key: str | None = None,
-    agenda_id: str | None = None, motion: str | None = None, limit: int = 500,
-) -> list[ActionItem]:
+    agenda_id: str | None = None, motion: str | None = None, page: PageRequest = PageRequest(),
+) -> Page[ActionItem]:
     """Soonest due first."""
     query = select(ActionItemRow)
     for column, value in ((ActionItemRow.owner_id, owner_id), (ActionItemRow.ritual_key, ritual_key),
@@ -105,8 +106,8 @@ def list_action_items(
             query = query.where(column == value)
     if open_only is not None:
         query = query.where(ActionItemRow.is_open == open_only)
-    rows = session.exec(query.order_by(ActionItemRow.due_at, ActionItemRow.id).limit(limit))
-    return [ActionItem.model_validate(r.state) for r in rows]
+    order = (SortKey(ActionItemRow.due_at), SortKey(ActionItemRow.id))
+    return page_of(session, query, page, "action_items", order, lambda row: ActionItem.model_validate(row.state))
 
 
 # --- the completion rate ------------------------------------------------------------------------------------

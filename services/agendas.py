@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from models.events import EventKind
 from models.plays import PlayRun, RunStatus
 from models.rituals import (
@@ -486,18 +487,22 @@ def _summary(row: AgendaRow, open_items: int) -> AgendaSummary:
                          items=sum(len(s["items"]) for s in row.body.get("sections", [])), open_action_items=open_items)
 
 
-def list_agendas(session: Session, ritual_key: str | None = None, motion: str | None = None, limit: int = 50) -> list[AgendaSummary]:
+def list_agendas(session: Session, ritual_key: str | None = None, motion: str | None = None,
+                 page: PageRequest = PageRequest()) -> Page[AgendaSummary]:
+    """Newest meeting first."""
     query = select(AgendaRow)
     if ritual_key is not None:
         query = query.where(AgendaRow.ritual_key == ritual_key)
     if motion is not None:
         query = query.where(AgendaRow.motion == motion)
-    rows = session.exec(query.order_by(AgendaRow.meeting_at.desc(), AgendaRow.id).limit(limit)).all()
+    found = page_of(session, query, page, "agendas", (SortKey(AgendaRow.meeting_at, descending=True), SortKey(AgendaRow.id)),
+                    lambda row: row)
+    rows = found.items
     counts = dict(session.exec(
         select(ActionItemRow.agenda_id, func.count()).where(ActionItemRow.agenda_id.in_([r.id for r in rows]),
                                                              ActionItemRow.is_open == True)  # noqa: E712
         .group_by(ActionItemRow.agenda_id)).all()) if rows else {}
-    return [_summary(r, counts.get(r.id, 0)) for r in rows]
+    return Page([_summary(r, counts.get(r.id, 0)) for r in rows], found.next_cursor)
 
 
 def latest_agenda(session: Session, ritual_key: str, motion: str | None = None) -> Agenda:

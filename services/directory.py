@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, select
 
+from core.paging import Page, PageRequest, SortKey, page_of
 from models.common import Actor, Role
 from models.tables import Account, User
 
@@ -61,3 +62,13 @@ def actor_for(session: Session, user_id: str, role: str) -> Actor:
     if role == Role.admin and user_id == ADMIN_ID:
         return Actor(id=user_id, role=Role.admin)
     return Actor(id=user_id, role=Role(role), reports=all_reports(session, user_id))
+
+
+def list_users(session: Session, page: PageRequest = PageRequest()) -> Page[User]:
+    """By id."""
+    return page_of(session, select(User), page, "users", (SortKey(User.id),), lambda user: user)
+
+
+def list_accounts(session: Session, page: PageRequest = PageRequest()) -> Page[Account]:
+    """By id."""
+    return page_of(session, select(Account), page, "accounts", (SortKey(Account.id),), lambda account: account)

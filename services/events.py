@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from models.detection import DetectedSignal, Detection, SignalDefinitions
 from models.events import AccountEvent, StoredEvent, payload_of
 from models.scoring import AccountScore, ScorePoint, ScoreWeights
@@ -68,6 +69,16 @@ def store_events(session: Session, events: Sequence[AccountEvent]) -> tuple[list
         session.add(EventRow(id=event_id, account_id=event.account_id, kind=event.kind, occurred_at=event.occurred_at,
                              received_at=now, external_id=event.external_id, payload=payload_of(event)))
     return ids, len(ids) - len(added)
+
+
+def list_events(session: Session, account_id: str, kind: str | None = None,
+                page: PageRequest = PageRequest()) -> Page[StoredEvent]:
+    """An account's events, newest first."""
+    query = select(EventRow).where(EventRow.account_id == account_id)
+    if kind is not None:
+        query = query.where(EventRow.kind == kind)
+    order = (SortKey(EventRow.occurred_at, descending=True), SortKey(EventRow.id, descending=True))
+    return page_of(session, query, page, "events", order, stored)
 
 
 def stored(row: EventRow) -> StoredEvent:

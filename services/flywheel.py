@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from core import config_store
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from models.flywheel import (
     BandEvidence,
     ComponentEvidence,
@@ -257,13 +258,15 @@ def get_proposal(session: Session, proposal_id: str) -> FlywheelProposal:
 
 
 def list_proposals(session: Session, status: ProposalStatus | None = None, config_version: int | None = None,
-                   limit: int = 100) -> list[FlywheelProposal]:
+                   page: PageRequest = PageRequest()) -> Page[FlywheelProposal]:
+    """Newest first."""
     query = select(FlywheelProposalRow)
     if status is not None:
         query = query.where(FlywheelProposalRow.status == status.value)
     if config_version is not None:
         query = query.where((FlywheelProposalRow.applied_version == config_version) | (FlywheelProposalRow.reverted_version == config_version))
-    return [proposal_out(r) for r in session.exec(query.order_by(FlywheelProposalRow.created_at.desc()).limit(limit))]
+    order = (SortKey(FlywheelProposalRow.created_at, descending=True), SortKey(FlywheelProposalRow.id, descending=True))
+    return page_of(session, query, page, "flywheel_proposals", order, proposal_out)
 
 
 def _locked(session: Session, proposal_id: str, expected: ProposalStatus, action: str) -> FlywheelProposalRow:

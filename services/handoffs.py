@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from core import config_store
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Role
@@ -155,8 +156,10 @@ async def act_on(session: Session | AsyncSession, client: Client, handoff_id: st
 
 
 def list_handoffs(
-    session: Session, status: HandoffStatus | None, account_id: str | None, to_user_id: str | None, limit: int
-) -> list[Handoff]:
+    session: Session, status: HandoffStatus | None, account_id: str | None, to_user_id: str | None,
+    page: PageRequest = PageRequest(),
+) -> Page[Handoff]:
+    """Newest first."""
     query = select(HandoffRow)
     if status is not None:
         query = query.where(HandoffRow.status == status.value)
@@ -164,8 +167,8 @@ def list_handoffs(
         query = query.where(HandoffRow.account_id == account_id)
     if to_user_id is not None:
         query = query.where(HandoffRow.to_user_id == to_user_id)
-    rows = session.exec(query.order_by(HandoffRow.created_at.desc()).limit(limit))
-    return [Handoff.model_validate(row.state) for row in rows]
+    order = (SortKey(HandoffRow.created_at, descending=True), SortKey(HandoffRow.id, descending=True))
+    return page_of(session, query, page, "handoffs", order, lambda row: Handoff.model_validate(row.state))
 
 
 def audit_rows(session: Session, handoff_id: str) -> list[AuditEntry]:

@@ -3,16 +3,20 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from core.paging import Page, PageRequest, SortKey, page_of
+
 from models.notifications import Notification
-from models.plays import OPEN_STEP_STATUSES, PlayRun, RunStatus, RunStep
+from models.plays import OPEN_STEP_STATUSES, PlayRun, RunStep
 from models.signals import SignalDetail, SignalStatus
-from models.tables import NotificationRow, PlayRunOwnerRow, PlayRunRow, SignalOwnerRow, SignalRow
+from models.tables import NotificationRow, PlayRunOpenStepRow, PlayRunRow, SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tasks import Task, TaskCandidate
-from services.tasks import candidates_for, list_tasks
+from services.tasks import candidates_for, current_templates, list_tasks, tasks_query
 
 UNACKNOWLEDGED = (SignalStatus.open.value, SignalStatus.escalated.value)
+SHOWN = 50  # items drawn per section (the pages show these); the counts cover everything
 
 
 @dataclass
@@ -29,78 +33,87 @@ class WaitingStep:
 
 @dataclass
 class Inbox:
+    """The first `shown` items of each section, most urgent first; `counts` covers every item."""
+
     to_acknowledge: list[WaitingSignal]
     needs_task: list[WaitingSignal]
     steps: list[WaitingStep]
     tasks: list[Task]
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
-        return len(self.to_acknowledge) + len(self.needs_task) + len(self.steps) + len(self.tasks)
+        return sum(self.counts.values())
 
 
-def most_urgent_first(items, due, created):
-    """Most urgent first (the earliest deadline: overdue ones lead), the newest first among equals."""
-    by_newest = sorted(items, key=lambda i: created(i) or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return sorted(by_newest, key=lambda i: due(i) or datetime.max.replace(tzinfo=UTC))
+def _count(session: Session, query) -> int:
+    return session.exec(select(func.count()).select_from(query.subquery())).one()
 
 
-def signals_to_acknowledge(session: Session, user_id: str) -> list[SignalDetail]:
-    """Open or escalated signals the user owns or has been escalated to."""
-    owned = session.exec(
-        select(SignalRow).join(SignalOwnerRow, SignalOwnerRow.signal_id == SignalRow.id)
-        .where(SignalOwnerRow.user_id == user_id, SignalRow.status.in_(UNACKNOWLEDGED))
-    ).all()
-    escalated = session.exec(select(SignalRow).where(SignalRow.status == SignalStatus.escalated.value)).all()
-    rows = {r.id: r for r in owned} | {r.id: r for r in escalated if user_id in (r.escalated_to or [])}
-    signals = [SignalDetail.model_validate(r.state) for r in rows.values()]
-    return most_urgent_first(signals, lambda s: s.sla_due_at, lambda s: s.created_at)
+def _to_acknowledge_query(user_id: str):
+    """Open or escalated signals the user owns or has been escalated to: two indexed lookups, never a scan."""
+    owned = select(SignalOwnerRow.signal_id).where(SignalOwnerRow.user_id == user_id)
+    escalated = select(SignalEscalationRow.signal_id).where(SignalEscalationRow.user_id == user_id)
+    return select(SignalRow).where(SignalRow.status.in_(UNACKNOWLEDGED), or_(SignalRow.id.in_(owned), SignalRow.id.in_(escalated)))
 
 
-def signals_needing_a_task(session: Session, user_id: str) -> list[SignalDetail]:
-    """Signals the user acknowledged that have no task yet (an acknowledged signal must produce one)."""
-    rows = session.exec(
-        select(SignalRow).where(SignalRow.acknowledged_by == user_id, SignalRow.status == SignalStatus.acknowledged.value)
-    ).all()
-    signals = [SignalDetail.model_validate(r.state) for r in rows]
-    return sorted((s for s in signals if not s.tasks), key=lambda s: s.created_at, reverse=True)
+def signals_to_acknowledge(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[SignalDetail], int]:
+    """The first `shown` (the earliest SLA first, the newest among equals), and how many there are."""
+    query = _to_acknowledge_query(user_id)
+    rows = session.exec(query.order_by(SignalRow.sla_due_at, SignalRow.created_at.desc(), SignalRow.id).limit(shown))
+    return [SignalDetail.model_validate(r.state) for r in rows], _count(session, query)
 
 
-def steps_waiting_on(session: Session, user_id: str, now: datetime | None = None) -> list[WaitingStep]:
-    """Open steps of running plays that the user owns, overdue ones first."""
+def signals_needing_a_task(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[SignalDetail], int]:
+    """Signals the user acknowledged that have no task yet (an acknowledged signal must produce one), newest first."""
+    query = select(SignalRow).where(SignalRow.acknowledged_by == user_id, SignalRow.status == SignalStatus.acknowledged.value,
+                                    SignalRow.task_count == 0)
+    rows = session.exec(query.order_by(SignalRow.created_at.desc(), SignalRow.id).limit(shown))
+    return [SignalDetail.model_validate(r.state) for r in rows], _count(session, query)
+
+
+def steps_waiting_on(session: Session, user_id: str, now: datetime | None = None,
+                     shown: int = SHOWN) -> tuple[list[WaitingStep], int]:
+    """Open steps of running plays that the user owns, overdue ones first: the open-steps index finds them, and
+    only the runs of the steps shown are read whole."""
     now = now or datetime.now(UTC)
-    rows = session.exec(
-        select(PlayRunRow).join(PlayRunOwnerRow, PlayRunOwnerRow.run_id == PlayRunRow.id)
-        .where(PlayRunOwnerRow.user_id == user_id, PlayRunRow.status == RunStatus.running.value)
-    ).all()
-    open_statuses = {s.value for s in OPEN_STEP_STATUSES}
-    waiting = []
-    for row in rows:
-        if not any(s["owner_id"] == user_id and s["status"] in open_statuses for s in row.state.get("steps", [])):
-            continue
-        run = PlayRun.model_validate({**row.state, "timeline": []}).as_of(now)  # the inbox never shows the timeline
-        waiting += [WaitingStep(run, s) for s in run.steps if s.owner_id == user_id and s.status in OPEN_STEP_STATUSES]
-    return most_urgent_first(waiting, lambda w: w.step.due_at, lambda w: w.step.ready_at)
+    query = select(PlayRunOpenStepRow).where(PlayRunOpenStepRow.owner_id == user_id)
+    found = session.exec(query.order_by(PlayRunOpenStepRow.due_at, PlayRunOpenStepRow.ready_at.desc(),
+                                        PlayRunOpenStepRow.run_id, PlayRunOpenStepRow.step_key).limit(shown)).all()
+    run_ids = list(dict.fromkeys(f.run_id for f in found))
+    rows = session.exec(select(PlayRunRow).where(PlayRunRow.id.in_(run_ids))).all() if run_ids else []
+    runs = {r.id: PlayRun.model_validate({**r.state, "timeline": []}).as_of(now) for r in rows}  # never the timeline
+    waiting = [WaitingStep(runs[f.run_id], step) for f in found if f.run_id in runs
+               for step in runs[f.run_id].steps if step.key == f.step_key and step.status in OPEN_STEP_STATUSES]
+    return waiting, _count(session, query)
 
 
-def inbox_for(session: Session, user_id: str, now: datetime | None = None) -> Inbox:
+def open_tasks(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[Task], int]:
+    query = tasks_query(user_id, True)
+    first = list_tasks(session, user_id, True, PageRequest(limit=shown)).items
+    return first, _count(session, query)
+
+
+def inbox_for(session: Session, user_id: str, now: datetime | None = None, shown: int = SHOWN) -> Inbox:
     now = now or datetime.now(UTC)
-    needs_task = [WaitingSignal(s, candidates_for(session, s, now)) for s in signals_needing_a_task(session, user_id)]
-    tasks = most_urgent_first(list_tasks(session, user_id, True), lambda t: t.due_at, lambda t: t.created_at)
+    sections = {
+        "to_acknowledge": signals_to_acknowledge(session, user_id, shown),
+        "needs_task": signals_needing_a_task(session, user_id, shown),
+        "steps": steps_waiting_on(session, user_id, now, shown),
+        "tasks": open_tasks(session, user_id, shown),
+    }
+    templates = current_templates(session) if sections["needs_task"][0] else None
     return Inbox(
-        to_acknowledge=[WaitingSignal(s) for s in signals_to_acknowledge(session, user_id)],
-        needs_task=needs_task,
-        steps=steps_waiting_on(session, user_id, now),
-        tasks=tasks,
+        to_acknowledge=[WaitingSignal(s) for s in sections["to_acknowledge"][0]],
+        needs_task=[WaitingSignal(s, candidates_for(session, s, now, templates)) for s in sections["needs_task"][0]],
+        steps=sections["steps"][0],
+        tasks=sections["tasks"][0],
+        counts={name: count for name, (_, count) in sections.items()},
     )
 
 
-def notifications_for(session: Session, user_id: str, limit: int = 100) -> list[Notification]:
+def notifications_for(session: Session, user_id: str, page: PageRequest = PageRequest()) -> Page[Notification]:
     """Pages, escalations, overdue notices and handoff requests for the user, newest first."""
-    rows = session.exec(
-        select(NotificationRow)
-        .where(NotificationRow.user_id == user_id)
-        .order_by(NotificationRow.at.desc(), NotificationRow.id.desc())
-        .limit(limit)
-    )
-    return [Notification.model_validate(r, from_attributes=True) for r in rows]
+    order = (SortKey(NotificationRow.at, descending=True), SortKey(NotificationRow.id, descending=True))
+    return page_of(session, select(NotificationRow).where(NotificationRow.user_id == user_id), page, "notifications",
+                   order, lambda row: Notification.model_validate(row, from_attributes=True))

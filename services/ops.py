@@ -1,5 +1,8 @@
 """What failed, why, and is it safe to run again: listing, replaying and resetting executions."""
 
+import asyncio
+import base64
+import binascii
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -12,13 +15,15 @@ from temporalio.client import WorkflowExecution as ListedExecution
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, bad_cursor, encode_cursor
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
-from models.tables import OpsAuditRow
+from models.tables import ExecutionFailureRow, OpsAuditRow
 from workflows import search_attributes as sa
 
 VISIBILITY_STATUS = {
@@ -95,26 +100,77 @@ def why_it_failed(history: WorkflowHistory) -> tuple[str | None, str | None]:
     return message, failed_in
 
 
-async def list_executions(client: Client, query: str, limit: int = 100) -> list[Execution]:
-    executions = []
-    async for found in client.list_workflows(query or None, limit=limit):
-        status = STATUS_FROM_TEMPORAL.get(found.status, ExecutionStatus.running)
-        execution = Execution(
-            workflow_id=found.id,
-            run_id=found.run_id,
-            workflow_type=found.workflow_type,
-            status=status,
-            start_time=found.start_time,
-            close_time=found.close_time,
-            account_id=found.typed_search_attributes.get(sa.ACCOUNT_ID),
-        )
-        if status in UNHEALTHY:
-            history = await client.get_workflow_handle(found.id, run_id=found.run_id).fetch_history()
-            execution.failure, execution.failed_in = why_it_failed(history)
-        elif found.typed_search_attributes.get(sa.FAILED_STEPS):
+async def list_executions(client: Client, query: str, page: PageRequest = PageRequest(),
+                          session: Session | AsyncSession | None = None) -> Page[Execution]:
+    """One page of executions from visibility. A closed execution's history never changes, so why it failed is read
+    from its history once, kept in `execution_failures`, and read from there by every later list (with no
+    `session`, e.g. the CLI, the histories are read each time). The cursor wraps visibility's own page token."""
+    after = page.after("executions", 1)
+    listing = client.list_workflows(query or None, page_size=page.limit,
+                                    next_page_token=_token_of(after[0]) if after else None)
+    await listing.fetch_next_page()
+    executions = [_execution(found) for found in listing.current_page or []]
+    await explain_failures(client, session, [e for e in executions if e.status in UNHEALTHY])
+    for found, execution in zip(listing.current_page or [], executions):
+        if execution.status not in UNHEALTHY and found.typed_search_attributes.get(sa.FAILED_STEPS):
             await describe_failed_step(found, execution)
-        executions.append(execution)
-    return executions
+    token = listing.next_page_token if executions else None
+    return Page(executions, encode_cursor("executions", [base64.b64encode(token).decode()]) if token else None)
+
+
+def _token_of(value) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except binascii.Error as error:
+        raise bad_cursor("it is not one this API gave") from error
+
+
+def _execution(found: ListedExecution) -> Execution:
+    return Execution(
+        workflow_id=found.id,
+        run_id=found.run_id,
+        workflow_type=found.workflow_type,
+        status=STATUS_FROM_TEMPORAL.get(found.status, ExecutionStatus.running),
+        start_time=found.start_time,
+        close_time=found.close_time,
+        account_id=found.typed_search_attributes.get(sa.ACCOUNT_ID),
+    )
+
+
+async def explain_failures(client: Client, session: Session | AsyncSession | None, executions: list[Execution]) -> None:
+    """Fill in `failure` and `failed_in`: from the stored summaries, else from the histories (fetched together,
+    then stored)."""
+    known = await in_session(session, stored_failures, executions) if session is not None else {}
+    unknown = [e for e in executions if (e.workflow_id, e.run_id) not in known]
+    histories = await asyncio.gather(*(client.get_workflow_handle(e.workflow_id, run_id=e.run_id).fetch_history()
+                                       for e in unknown))
+    for execution, history in zip(unknown, histories):
+        execution.failure, execution.failed_in = why_it_failed(history)
+    for execution in executions:
+        if (execution.workflow_id, execution.run_id) in known:
+            execution.failure, execution.failed_in = known[(execution.workflow_id, execution.run_id)]
+    if session is not None and unknown:
+        await in_session(session, store_failures, unknown)
+
+
+def stored_failures(session: Session, executions: list[Execution]) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    run_ids = [e.run_id for e in executions]
+    if not run_ids:
+        return {}
+    rows = session.exec(select(ExecutionFailureRow).where(ExecutionFailureRow.run_id.in_(run_ids))).all()
+    return {(r.workflow_id, r.run_id): (r.failure, r.failed_in) for r in rows}
+
+
+def store_failures(session: Session, executions: list[Execution]) -> None:
+    """Keep the summaries; a concurrent list that stored them first wins (the same facts either way)."""
+    for execution in executions:
+        session.merge(ExecutionFailureRow(workflow_id=execution.workflow_id, run_id=execution.run_id,
+                                          workflow_type=execution.workflow_type, status=execution.status.value,
+                                          failure=execution.failure, failed_in=execution.failed_in))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
 
 
 async def describe_failed_step(found: ListedExecution, execution: Execution) -> None:

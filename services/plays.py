@@ -1,8 +1,12 @@
 """Play runs: starting one against the library in force, reading one, and the manager's list of where each is stuck."""
 
+import json
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import String, and_, case, cast, func, not_
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +15,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
@@ -178,14 +183,10 @@ def _commit_audit(session: Session, row: OpsAuditRow) -> None:
     session.commit()
 
 
-def list_play_runs(
-    session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
-    account_id: str | None = None, motion: str | None = None, stuck: bool = False, limit: int = 500,
-) -> list[PlayRunSummary]:
-    """One query on the read model: with `stuck`, only running runs with an open step past its due date or a
-    failed step (its action gave up), the longest-waiting first."""
-    now = datetime.now(UTC)
-    query = select(PlayRunRow).options(defer(PlayRunRow.state))  # the list never needs the whole run
+def play_runs_query(status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
+                    account_id: str | None = None, motion: str | None = None):
+    """The runs matching the filters, without their state (lists never need the whole run)."""
+    query = select(PlayRunRow).options(defer(PlayRunRow.state))
     if status is not None:
         query = query.where(PlayRunRow.status == status.value)
     if play_key is not None:
@@ -196,12 +197,70 @@ def list_play_runs(
         query = query.join(PlayRunOwnerRow, PlayRunOwnerRow.run_id == PlayRunRow.id).where(PlayRunOwnerRow.user_id == owner_id)
     if motion is not None:
         query = query.join(Account, Account.id == PlayRunRow.account_id).where(Account.motion == motion)
+    return query
+
+
+def list_play_runs(
+    session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
+    account_id: str | None = None, motion: str | None = None, stuck: bool = False, page: PageRequest = PageRequest(),
+) -> Page[PlayRunSummary]:
+    """One query on the read model: with `stuck`, only running runs with an open step past its due date or a
+    failed step (its action gave up), the longest-waiting first; else the newest first."""
+    now = datetime.now(UTC)
+    query = play_runs_query(status, play_key, owner_id, account_id, motion)
     if stuck:
         query = query.where(PlayRunRow.status == RunStatus.running.value, PlayRunRow.next_due_at < now)
-        query = query.order_by(PlayRunRow.stuck_since, PlayRunRow.id)
+        order, name = (SortKey(PlayRunRow.stuck_since), SortKey(PlayRunRow.id)), "play_runs_stuck"
     else:
-        query = query.order_by(PlayRunRow.started_at.desc())
-    return [_summary(row, now) for row in session.exec(query.limit(limit))]
+        order, name = (SortKey(PlayRunRow.started_at, descending=True), SortKey(PlayRunRow.id, descending=True)), "play_runs"
+    return page_of(session, query, page, name, order, lambda row: _summary(row, now))
+
+
+@dataclass
+class Board:
+    """The manager's board: the most urgent running runs, and counts over every one that matches."""
+
+    runs: list[PlayRunSummary]
+    total: int
+    overdue: int
+    failed: int
+    at_step: dict[str, Counter]
+
+
+def board(session: Session, play_key: str | None = None, owner_id: str | None = None, motion: str | None = None,
+          shown: int = 100) -> Board:
+    """Runs held up by a failed step first, then overdue ones (the most overdue leading), then the longest waiting,
+    then runs with nothing open: the first `shown` of them, ordered and counted in SQL."""
+    now = datetime.now(UTC)
+    running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion).subquery()
+    held = _held_by_failure(running.c.stuck_failure)
+    late = and_(running.c.stuck_step_key.is_not(None), running.c.stuck_due_at < now, not_(held))
+    total, overdue, failed = session.execute(
+        select(func.count(), func.count(case((late, 1))), func.count(case((held, 1)))).select_from(running)).one()
+    group = case((running.c.stuck_step_key.is_(None), 2), (held, 0), else_=1)
+    due = case((running.c.stuck_due_at < now, running.c.stuck_due_at), else_=now)
+    ids = [row.id for row in session.execute(
+        select(running.c.id).order_by(group, due, running.c.stuck_since, running.c.id).limit(shown))]
+    rows = {row.id: row for row in session.exec(select(PlayRunRow).options(defer(PlayRunRow.state))
+                                                .where(PlayRunRow.id.in_(ids)))} if ids else {}
+    return Board([_summary(rows[i], now) for i in ids], total, overdue, failed, _at_step(session, running))
+
+
+def _held_by_failure(column):
+    """A failure is recorded (JSON null counts as none: the column is written both ways)."""
+    return and_(column.is_not(None), cast(column, String) != "null")
+
+
+def _at_step(session: Session, running) -> dict[str, Counter]:
+    """How many runs of each play are at each step: grouped in SQL by the (few) distinct step sets."""
+    at_step: dict[str, Counter] = {}
+    steps = cast(running.c.current_steps, String)
+    for play_key, current, count in session.execute(
+            select(running.c.play_key, steps, func.count()).group_by(running.c.play_key, steps)):
+        counter = at_step.setdefault(play_key, Counter())
+        for step_key in json.loads(current or "[]"):
+            counter[step_key] += count
+    return at_step
 
 
 def _summary(row: PlayRunRow, now: datetime) -> PlayRunSummary:

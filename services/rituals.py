@@ -414,6 +414,7 @@ async def trigger(session: Session | AsyncSession, client: Client, ritual_key: s
 
 def action_items_for(session: Session, user_id: str) -> list:
     """The open action items `user_id` owns, soonest due first (the inbox page lists them)."""
+    from core.paging import MAX_LIMIT, PageRequest
     from services.action_items import list_action_items
 
-    return list_action_items(session, owner_id=user_id, open_only=True)
+    return list_action_items(session, owner_id=user_id, open_only=True, page=PageRequest(limit=MAX_LIMIT)).items

@@ -4,7 +4,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -12,13 +12,24 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core import config_store
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.db import in_session
 from core.temporal import QUERY_TIMEOUT, query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
 from models.routing import RoutingConfig
-from models.signals import AccountSnapshot, AcknowledgeInput, AcknowledgeResult, SignalCreated, SignalDetail, SignalIn, SignalStart
-from models.tables import Account, SignalRow
+from models.signals import (
+    AccountSnapshot,
+    AcknowledgeInput,
+    AcknowledgeResult,
+    SignalCreated,
+    SignalDetail,
+    SignalIn,
+    SignalStart,
+    SignalStatus,
+    SignalSummary,
+)
+from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
@@ -148,3 +159,17 @@ async def acknowledge(session: Session | AsyncSession, client: Client, signal_id
     signal = await handle.query(SignalWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     result.task_candidates = await in_session(session, candidates_for, signal)
     return result
+
+
+def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,
+                 account_id: str | None = None, page: PageRequest = PageRequest()) -> Page[SignalSummary]:
+    """Signals from the read model the workflows keep, newest first."""
+    query = select(SignalRow)
+    if status is not None:
+        query = query.where(SignalRow.status == status.value)
+    if account_id is not None:
+        query = query.where(SignalRow.account_id == account_id)
+    if owner_id is not None:
+        query = query.join(SignalOwnerRow, SignalOwnerRow.signal_id == SignalRow.id).where(SignalOwnerRow.user_id == owner_id)
+    order = (SortKey(SignalRow.created_at, descending=True), SortKey(SignalRow.id, descending=True))
+    return page_of(session, query, page, "signals", order, lambda row: SignalSummary.model_validate(row.state))

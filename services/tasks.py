@@ -10,6 +10,7 @@ from temporalio.client import Client
 from core import config_store
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from core.temporal import run_update
 from models.common import Actor
 from models.plays import PlayDef, PlayStart
@@ -77,11 +78,13 @@ def current_templates(session: Session) -> TaskTemplates:
     return TaskTemplates.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
 
 
-def candidates_for(session: Session, signal: SignalDetail, now: datetime | None = None) -> list[TaskCandidate]:
-    """The best three templates for the signal's family and its account's segment, each with its due date."""
+def candidates_for(session: Session, signal: SignalDetail, now: datetime | None = None,
+                   library: TaskTemplates | None = None) -> list[TaskCandidate]:
+    """The best three templates for the signal's family and its account's segment, each with its due date
+    (`library`: the template library in force, when the caller has read it already)."""
     account = session.get(Account, signal.account_id)
     now = now or datetime.now(UTC)
-    templates = current_templates(session).candidates(signal.family, account.segment if account else None)
+    templates = (library or current_templates(session)).candidates(signal.family, account.segment if account else None)
     plays = load_library() if any(t.play_key for t in templates) else {}
 
     def due_at(play_key: str | None) -> datetime:
@@ -152,10 +155,19 @@ async def set_outcome(session: Session | AsyncSession, client: Client, task_id: 
     return await run_update(signal_handle(client, signal_id_of(task_id)), SignalWorkflow.set_task_outcome, request)
 
 
-def list_tasks(session: Session, owner_id: str | None, open_only: bool | None, limit: int = 500) -> list[Task]:
+TASK_ORDER = (SortKey(TaskRow.due_at), SortKey(TaskRow.id))
+
+
+def tasks_query(owner_id: str | None, open_only: bool | None):
     query = select(TaskRow)
     if owner_id is not None:
         query = query.where(TaskRow.owner_id == owner_id)
     if open_only is not None:
         query = query.where(TaskRow.is_open == open_only)
-    return [Task.model_validate(row.state) for row in session.exec(query.order_by(TaskRow.due_at).limit(limit))]
+    return query
+
+
+def list_tasks(session: Session, owner_id: str | None, open_only: bool | None, page: PageRequest = PageRequest()) -> Page[Task]:
+    """Soonest due first."""
+    return page_of(session, tasks_query(owner_id, open_only), page, "tasks", TASK_ORDER,
+                   lambda row: Task.model_validate(row.state))

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.rituals import build_agenda, prepare_ritual, save_ritual
+from core.paging import PageRequest
 from core.seed import load_default_config, load_demo_directory
 from models.rituals import ActionItem, AgendaStatus, BuildAgendaRequest, RitualState
 from models.tables import ActionItemRow, AgendaRow
@@ -68,7 +69,7 @@ def test_the_action_items_read_model_ignores_stale_and_repeated_revisions(any_db
         assert (row.is_open, row.outcome, row.revision, row.meeting_at) == (False, "renewed", 3, NOW)
         assert session.get(AgendaRow, "agd-x").status == "closed"
         assert [i.id for i in action_items.list_action_items(session, owner_id="casey", open_only=False, agenda_id="agd-x")] == ["agd-x-a1"]
-        assert action_items.list_action_items(session, owner_id="casey", open_only=True) == []
+        assert action_items.list_action_items(session, owner_id="casey", open_only=True).items == []
 
 
 def test_the_baseline_history_gives_the_23_percent_and_loads_once(any_db):
@@ -83,7 +84,7 @@ def test_the_baseline_history_gives_the_23_percent_and_loads_once(any_db):
         rates = {r.ritual_key: r.completion_rate_pct for r in metrics.rituals}
         assert rates == {"signal_triage": 30.0, "execution_one_on_ones": 35.0, "forecast_call": 25.0, "at_risk_review": 20.0, "retro": 5.0}
         assert len(metrics.overall.weeks) == 8 and sum(w.created for w in metrics.overall.weeks) == 100
-        seeded_agendas = agendas.list_agendas(session, limit=500)
+        seeded_agendas = agendas.list_agendas(session, page=PageRequest(limit=500)).items
         assert len(seeded_agendas) == 40 and {a.source for a in seeded_agendas} == {"seed"}
         assert {a.status for a in seeded_agendas} == {AgendaStatus.closed}
         assert current_rituals(session).version == 1

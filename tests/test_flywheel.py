@@ -137,7 +137,7 @@ async def test_a_month_of_flywheel_proposes_revops_approves_and_scoring_uses_the
         assert reverted.status == ProposalStatus.reverted and reverted.reverted_version == 3
         assert current_weights(session).renewal_risk.tiers[RiskTier.critical] == 75 and current_weights(session).health.champion_departed == -12
         assert config_store.get(session, SCORE_WEIGHTS, 2).body["renewal_risk"]["tiers"]["critical"] == 70
-        assert [p.id for p in flywheel.list_proposals(session, config_version=3)] == [created.id]
+        assert [p.id for p in flywheel.list_proposals(session, config_version=3).items] == [created.id]
     await record_history(handle, "flywheel_monthly_proposal")
 
 

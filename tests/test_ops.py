@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import worker
 from cli import app
 from core.db import get_engine
-from models.tables import OpsAuditRow
+from models.tables import ExecutionFailureRow, OpsAuditRow
 from services.ops import replay
 from services.signals import signal_handle
 from tests.conftest import eventually
@@ -64,6 +64,10 @@ async def test_ops_lists_a_terminated_execution_with_its_reason(api):
     execution = (await eventually(listed))[0]
     assert execution["status"] == "terminated" and execution["failure"] == "terminated: stuck on a bad deploy"
     assert execution["account_id"] == "acme" and execution["run_id"]
+    with Session(get_engine()) as session:  # read from its history once; later lists read the stored summary
+        stored = session.get(ExecutionFailureRow, (created["workflow_id"], execution["run_id"]))
+        assert (stored.status, stored.failure) == ("terminated", "terminated: stuck on a bad deploy")
+    assert (await listed())[0]["failure"] == "terminated: stuck on a bad deploy"
     assert_error(await api.http.get("/api/v1/ops/executions", headers=api.auth("casey")), 403, "forbidden")
     assert_error(await api.http.get("/api/v1/ops/executions", params={"status": "exploded"}, headers=api.auth("olga")),
                  422, "invalid", "status")

@@ -4,11 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.pages.board import urgency
 from api.pages.format import countdown, evidence, field_input, humane, label, money, span, whole, words
 from api.pages.svg import GAP_X, NODE_H, NODE_W, dependency_graph, layers_of, score_chart, wrap
 from api.pages.web import safe_next
-from models.plays import PlayRunSummary, RunStatus, RunStep, StepFailure, StepStatus, Stuck
+from models.plays import RunStep, StepStatus
 from models.scoring import RiskTier, ScorePoint
 from plays import load_library
 
@@ -112,16 +111,3 @@ def test_the_score_chart_spans_the_history_and_a_single_point_still_shows():
     assert first[1] < last[1]  # health fell: the line goes down the page
     single = score_chart([point(0, 50, 50)])
     assert len(single.dots) == 2 and single.dots[0][1] == single.left + single.plot_w / 2
-
-
-def test_the_board_puts_overdue_runs_first_then_the_longest_waiting():
-    def run(run_id, overdue=None, since_hours=0):
-        since = NOW - timedelta(hours=since_hours)
-        stuck = None if overdue is None else Stuck(step_key="s", owner_id="lee", waiting_since=since, overdue_seconds=overdue)
-        return PlayRunSummary(id=run_id, play_key="renewal_save", play_version=1, account_id="acme",
-                              status=RunStatus.running, stuck=stuck)
-
-    failed = run("failed", 0, 0)
-    failed.stuck.failure = StepFailure(activity_type="log_step_to_crm", message="CRM down", at=NOW)
-    runs = [run("idle"), run("fresh", 0, 1), run("late", 60, 2), failed, run("later", 3600, 1), run("old", 0, 9)]
-    assert [r.id for r in sorted(runs, key=urgency)] == ["failed", "later", "late", "old", "fresh", "idle"]

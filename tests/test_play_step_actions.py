@@ -138,7 +138,7 @@ async def test_a_failed_action_holds_the_run_at_its_step_and_an_ops_retry_finish
     with Session(get_engine()) as session:
         row = session.get(PlayRunRow, run_id)
         assert row.status == "running" and row.stuck_step_key == "exec_sponsor" and "exec_sponsor" in row.current_steps
-        listed = next(r for r in list_play_runs(session, stuck=True) if r.id == run_id)
+        listed = next(r for r in list_play_runs(session, stuck=True).items if r.id == run_id)
         assert listed.stuck.step_key == "exec_sponsor" and listed.stuck.failure.activity_type == "log_step_to_crm"
     description = await play.describe()
     assert description.typed_search_attributes.get(sa.FAILED_STEPS) == ["exec_sponsor"]
@@ -285,7 +285,7 @@ async def test_ops_finds_a_failed_step_through_the_api_fixes_the_bug_and_retries
         assert f"{workflow_id}: step exec_sponsor failed in log_step_to_crm: {execution['failure']}" in cli.output
 
         async def in_stuck_view():
-            rows = (await http.get("/api/v1/play-runs", params={"stuck": "true"}, headers=api.auth("maya"))).json()
+            rows = (await http.get("/api/v1/play-runs", params={"stuck": "true", "limit": 500}, headers=api.auth("maya"))).json()
             return next((r for r in rows if r["id"] == run_id), None)
 
         assert (await eventually(in_stuck_view))["stuck"]["failure"]["activity_type"] == "log_step_to_crm"

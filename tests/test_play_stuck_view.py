@@ -72,7 +72,7 @@ async def test_the_stuck_view_over_three_hundred_runs_keeps_exactly_the_overdue_
     slow = await start_runs(api.client, library, "stuck_probe_slow", account_id, 200)
 
     async def view(**params):
-        response = await api.http.get("/api/v1/play-runs", params={"account_id": account_id, "limit": 1000, **params},
+        response = await api.http.get("/api/v1/play-runs", params={"account_id": account_id, "limit": 500, **params},
                                       headers=api.auth("maya"))
         assert response.status_code == 200, response.text
         return response.json()

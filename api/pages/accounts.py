@@ -40,8 +40,8 @@ def account_page(account_id: str, request: Request, session: SessionDep, user: P
         "history_count": len(history),
         "financials": financials_now(session, account),
         "signals": [SignalSummary.model_validate(r.state) for r in rows],
-        "runs": list_play_runs(session, account_id=account_id, limit=50),
-        "handoffs": list_handoffs(session, None, account_id, None, 50),
+        "runs": list_play_runs(session, account_id=account_id).items,
+        "handoffs": list_handoffs(session, None, account_id, None).items,
         "library": load_library(),
         "names": names(session),
     })

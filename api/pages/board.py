@@ -1,7 +1,6 @@
 """The play board (every running play by where it is stuck, overdue first) and a play run's page: its steps as a
 dependency graph, who owns what since when, and its timeline."""
 
-from collections import Counter
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
@@ -15,41 +14,26 @@ from api.pages.svg import dependency_graph
 from api.pages.web import OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
 from core.db import in_session
 from core.errors import PillarError
-from models.plays import ExitInput, PlayRun, PlayRunSummary, RunStatus, StepCompleteInput, StepRetryRequest
+from models.plays import ExitInput, PlayRun, StepCompleteInput, StepRetryRequest
 from models.tables import Account
 from plays import load_library
-from services.plays import get_play_run, list_play_runs, retry_step, update_run
+from services.plays import board, get_play_run, retry_step, update_run
 from workflows.play import PlayWorkflow
 
 router = APIRouter(include_in_schema=False)
-BOARD_LIMIT = 5000
 SHOWN = 100  # rows drawn (the most urgent); the counts above the table cover every run
-
-
-def urgency(run: PlayRunSummary) -> tuple:
-    """Runs held up by a failed step first, then overdue ones (the most overdue leading), then the longest waiting,
-    then runs with nothing open."""
-    if run.stuck is None:
-        return (2, 0, datetime.max.replace(tzinfo=UTC))
-    return (0 if run.stuck.failure else 1, -run.stuck.overdue_seconds, run.stuck.waiting_since)
 
 
 def board_context(session, play: str | None, owner: str | None, motion: str | None) -> dict:
     accounts = {a.id: a for a in session.exec(select(Account))}
-    runs = list_play_runs(session, status=RunStatus.running, play_key=play or None, owner_id=owner or None,
-                          motion=motion or None, limit=BOARD_LIMIT)
-    runs.sort(key=urgency)
-    library = load_library()
-    at_step: dict[str, Counter] = {}
-    for run in runs:
-        at_step.setdefault(run.play_key, Counter()).update(run.current_steps)
+    found = board(session, play_key=play or None, owner_id=owner or None, motion=motion or None, shown=SHOWN)
     return {
-        "runs": runs[:SHOWN],
-        "total": len(runs),
-        "at_step": at_step,
-        "overdue": sum(1 for r in runs if r.stuck and r.stuck.overdue_seconds > 0 and not r.stuck.failure),
-        "failed": sum(1 for r in runs if r.stuck and r.stuck.failure),
-        "library": library,
+        "runs": found.runs,
+        "total": found.total,
+        "at_step": found.at_step,
+        "overdue": found.overdue,
+        "failed": found.failed,
+        "library": load_library(),
         "accounts": accounts,
         "names": names(session),
         "motions": sorted({a.motion for a in accounts.values() if a.motion}),

@@ -9,6 +9,7 @@ from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
 from core.db import in_session
 from core.errors import PillarError
+from core.paging import PageRequest
 from models.tasks import OutcomeIn, Outcome, TaskIn
 from plays import load_library
 from services import action_items
@@ -20,18 +21,12 @@ from services.tasks import add_task, candidates_for, set_outcome
 router = APIRouter(include_in_schema=False)
 
 
-SHOWN = 50  # items drawn per section, most urgent first; the counts cover everything
-
-
 def inbox_context(session, user) -> dict:
-    inbox = inbox_for(session, user.id)
-    counts = {name: len(getattr(inbox, name)) for name in ("to_acknowledge", "needs_task", "steps", "tasks")}
-    for name in counts:
-        setattr(inbox, name, getattr(inbox, name)[:SHOWN])
+    inbox = inbox_for(session, user.id)  # the most urgent of each section, and how many there are
     return {
         "inbox": inbox,
-        "counts": counts,
-        "notifications": notifications_for(session, user.id, 8),
+        "counts": inbox.counts,
+        "notifications": notifications_for(session, user.id, PageRequest(limit=8)).items,
         "action_items": action_items_for(session, user.id),
         "names": names(session),
         "accounts": account_names(session),

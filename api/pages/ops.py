@@ -10,6 +10,7 @@ from api.pages.web import OpsPageUser, account_names, done, posted_form, refused
 from core.db import in_session
 from services.ops import reset_audited
 from core.errors import PillarError
+from core.paging import PageRequest
 from models.ops import ExecutionStatus, ResetRequest
 from services import ops
 
@@ -27,9 +28,10 @@ def ops_url(status: str | None) -> str:
 async def ops_page(request: Request, session: AsyncSessionDep, user: OpsPageUser, client: TemporalDep,
                    status: str = "failed") -> Response:
     status = status if status in SHOWN else "failed"
-    executions = await ops.list_executions(client, ops.visibility_query(SHOWN[status]), LIMIT)
+    page = PageRequest(limit=LIMIT)
+    executions = (await ops.list_executions(client, ops.visibility_query(SHOWN[status]), page, session)).items
     query = ops.visibility_query(ExecutionStatus.running, failed_steps=True)
-    stuck_steps = await ops.list_executions(client, query, LIMIT)
+    stuck_steps = (await ops.list_executions(client, query, page, session)).items
     return await render_page(request, session, user, "ops.html", {
         "executions": executions, "stuck_steps": stuck_steps, "status": status, "statuses": list(SHOWN),
         "accounts": await in_session(session, account_names)})

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.agenda_html import agenda_html
 from api.deps import SessionDep
 from api.pages.web import SECURITY_HEADERS, PageUser, render
+from core.paging import PageRequest
 from services.agendas import list_agendas
 from services.assessment import assess
 from services.rituals import rituals_view
@@ -18,7 +19,7 @@ PRINTABLE_HEADERS = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-
 @router.get("/rituals")
 def rituals_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     return render(request, session, user, "rituals.html",
-                  {"view": rituals_view(session), "agendas": list_agendas(session, limit=15)})
+                  {"view": rituals_view(session), "agendas": list_agendas(session, page=PageRequest(limit=15)).items})
 
 
 @router.get("/agendas/{agenda_id}")

@@ -3,11 +3,13 @@ from sqlmodel import select
 
 from api.deps import ConfigEditor, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from models.common import Identifier
 from models.directory import AccountIn, AccountOut
 from models.tables import Account, User
 from models.tables.types import utcnow
+from services import directory
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["directory"], responses=ERROR_RESPONSES)
 
@@ -35,9 +37,9 @@ def put_account(account_id: Identifier, body: AccountIn, session: SessionDep, _:
     return account_out(account)
 
 
-@router.get("", response_model=list[AccountOut])
-def list_accounts(session: SessionDep, _: CurrentUser) -> list[AccountOut]:
-    return [account_out(a) for a in session.exec(select(Account).order_by(Account.id))]
+@router.get("", response_model=list[AccountOut], responses=PAGED, description="The accounts, by id." + PAGING_NOTE)
+def list_accounts(session: SessionDep, _: CurrentUser, paging: PagingDep) -> list[AccountOut]:
+    return [account_out(a) for a in paging.send(directory.list_accounts(session, paging.page))]
 
 
 @router.get("/{account_id}", response_model=AccountOut)

@@ -1,17 +1,19 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, status
 from sqlmodel import select
 
 from api.deps import AsyncSessionDep, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from models.common import Role
 from models.detection import DetectionRunIn, DetectionRunOut
 from models.events import AccountEvent, EventBatch, EventKind, StoredEvent
-from models.tables import Account, EventRow
-from services.events import IngestResult, ingest, score_and_detect, stored
+from models.tables import Account
+from services import events
+from services.events import IngestResult, ingest, score_and_detect
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -31,19 +33,12 @@ async def post_events(body: EventBatch, session: AsyncSessionDep, client: Tempor
     return await ingest(session, client, body.events, actor=user.id)
 
 
-@router.get("/events", response_model=list[StoredEvent])
+@router.get("/events", response_model=list[StoredEvent], responses=PAGED, description=(
+    "An account's events, newest first." + PAGING_NOTE))
 def list_events(
-    session: SessionDep,
-    _: CurrentUser,
-    account_id: str,
-    kind: EventKind | None = None,
-    limit: int = Query(default=200, ge=1, le=1000),
+    session: SessionDep, _: CurrentUser, paging: PagingDep, account_id: str, kind: EventKind | None = None,
 ) -> list[StoredEvent]:
-    """An account's events, newest first."""
-    query = select(EventRow).where(EventRow.account_id == account_id)
-    if kind is not None:
-        query = query.where(EventRow.kind == kind.value)
-    return [stored(r) for r in session.exec(query.order_by(EventRow.occurred_at.desc()).limit(limit))]
+    return paging.send(events.list_events(session, account_id, kind.value if kind else None, paging.page))
 
 
 @router.post("/detection/run", response_model=DetectionRunOut)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import ConfigEditor, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.settings import get_settings
 from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRun, FlywheelRunStarted, ProposalStatus, ReasonIn
 from services import flywheel
@@ -14,13 +15,14 @@ from workflows.flywheel import FlywheelWorkflow
 router = APIRouter(prefix="/api/v1/flywheel", tags=["flywheel"], responses=ERROR_RESPONSES)
 
 
-@router.get("/proposals", response_model=list[FlywheelProposal])
-def list_proposals(session: SessionDep, _: CurrentUser, status_: ProposalStatus | None = Query(default=None, alias="status"),
+@router.get("/proposals", response_model=list[FlywheelProposal], responses=PAGED, description=(
+    "Newest first, each with its changes, the evidence (outcomes by risk tier, health components in losses vs "
+    "saves) and its history: who decided, when, and which score-weights version it wrote." + PAGING_NOTE))
+def list_proposals(session: SessionDep, _: CurrentUser, paging: PagingDep,
+                   status_: ProposalStatus | None = Query(default=None, alias="status"),
                    config_version: int | None = Query(default=None, description="The proposal that wrote (or reverted) this score-weights version"),
-                   limit: int = Query(default=100, ge=1, le=1000)) -> list[FlywheelProposal]:
-    """Newest first, each with its changes, the evidence (outcomes by risk tier, health components in losses vs
-    saves) and its history: who decided, when, and which score-weights version it wrote."""
-    return flywheel.list_proposals(session, status_, config_version, limit)
+                   ) -> list[FlywheelProposal]:
+    return paging.send(flywheel.list_proposals(session, status_, config_version, paging.page))
 
 
 @router.get("/proposals/{proposal_id}", response_model=FlywheelProposal)

@@ -3,6 +3,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from models.handoffs import AuditEntry, FieldsPatch, Handoff, HandoffAction, HandoffIn, HandoffStatus, ReasonBody
 from services.handoffs import act_on, audit_trail, get_handoff, list_handoffs, start_handoff
@@ -17,17 +18,17 @@ async def create_handoff(body: HandoffIn, session: AsyncSessionDep, client: Temp
     return await start_handoff(session, client, body, user.id, user.role)
 
 
-@router.get("", response_model=list[Handoff])
+@router.get("", response_model=list[Handoff], responses=PAGED, description=(
+    "Handoffs from the read model the workflows keep, newest first." + PAGING_NOTE))
 def read_handoffs(
     session: SessionDep,
     _: CurrentUser,
+    paging: PagingDep,
     status_: HandoffStatus | None = Query(default=None, alias="status"),
     account_id: str | None = None,
     to_user_id: str | None = None,
-    limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[Handoff]:
-    """Handoffs from the read model the workflows keep, newest first."""
-    return list_handoffs(session, status_, account_id, to_user_id, limit)
+    return paging.send(list_handoffs(session, status_, account_id, to_user_id, paging.page))
 
 
 @router.get("/{handoff_id}", response_model=Handoff)

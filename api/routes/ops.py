@@ -4,29 +4,33 @@ from fastapi import APIRouter, Query
 
 from api.deps import AsyncSessionDep, OpsUser, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PagingDep
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
 from services import ops
 
 router = APIRouter(prefix="/api/v1/ops", tags=["operations"], responses=ERROR_RESPONSES)
 
 
-@router.get("/executions", response_model=list[Execution])
+@router.get("/executions", response_model=list[Execution], responses=PAGED)
 async def list_executions(
+    session: AsyncSessionDep,
     client: TemporalDep,
     _: OpsUser,
+    paging: PagingDep,
     status: ExecutionStatus | None = None,
     workflow_type: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_]+$"),
     account_id: str | None = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     failed_steps: bool = Query(default=False, description="Only play runs held up by a step whose action gave up"),
-    limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Execution]:
-    """Executions from Temporal visibility; failed ones say why and in which activity. A play run that is still
-    running but held up by a failed step says which step (`failed_step`), which activity and why: retry it with
-    `POST /api/v1/play-runs/{id}/steps/{step_key}/retry`."""
+    """Executions from Temporal visibility, the most recent first; failed, timed-out and terminated ones say why
+    and in which activity (read once from the history and kept, so a list never fetches a history per row). A play
+    run that is still running but held up by a failed step says which step (`failed_step`), which activity and why:
+    retry it with `POST /api/v1/play-runs/{id}/steps/{step_key}/retry`. Pages by cursor: `limit` rows (default 50,
+    at most 500); when visibility has more, `X-Next-Cursor` and `Link` name the next page (which may be empty)."""
     query = ops.visibility_query(status, workflow_type, account_id, started_after, started_before, failed_steps)
-    return await ops.list_executions(client, query, limit)
+    return paging.send(await ops.list_executions(client, query, paging.page, session))
 
 
 @router.post("/executions/{workflow_id}/replay", response_model=ReplayResult)

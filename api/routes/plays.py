@@ -2,6 +2,7 @@ from fastapi import APIRouter, Body, Query, status
 
 from api.deps import AsyncSessionDep, CurrentUser, OpsUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from models.plays import (
     ExitInput,
     ExitRequest,
@@ -36,24 +37,24 @@ async def create_play_run(body: PlayRunIn, session: AsyncSessionDep, client: Tem
     return await start_play_run(session, client, body, started_by=user.id)
 
 
-@router.get("/api/v1/play-runs", response_model=list[PlayRunSummary])
+@router.get("/api/v1/play-runs", response_model=list[PlayRunSummary], responses=PAGED, description=(
+    "The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds "
+    "overdue). `stuck=true` keeps runs with an open step past its due date or a failed step (`stuck.failure` says "
+    "why), longest waiting first; otherwise the newest first. One query on the read model the play workflows keep; "
+    "`owner_id` matches anyone who owns a step of the run; `motion` keeps runs on accounts of that motion." + PAGING_NOTE))
 def get_play_runs(
     session: SessionDep,
     _: CurrentUser,
+    paging: PagingDep,
     status_: RunStatus | None = Query(default=None, alias="status"),
     play_key: str | None = None,
     owner_id: str | None = None,
     account_id: str | None = None,
     motion: str | None = None,
     stuck: bool = False,
-    limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[PlayRunSummary]:
-    """The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds
-    overdue). `stuck=true` keeps runs with an open step past its due date or a failed step (`stuck.failure` says
-    why), longest waiting first. One query on the read model the play workflows keep; `owner_id` matches anyone
-    who owns a step of the run; `motion` keeps runs on accounts of that motion."""
-    return list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id, account_id=account_id,
-                          motion=motion, stuck=stuck, limit=limit)
+    return paging.send(list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id,
+                                      account_id=account_id, motion=motion, stuck=stuck, page=paging.page))
 
 
 @router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun)

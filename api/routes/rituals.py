@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 from api.agenda_html import agenda_html
 from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core import config_store
 from core.db import in_session
 from models.common import Role
@@ -94,11 +95,11 @@ def get_rituals_config_version(version: int, session: SessionDep, user: CurrentU
 # --- agendas ---------------------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/rituals/{ritual_key}/agendas", response_model=list[AgendaSummary])
-def list_ritual_agendas(ritual_key: str, session: SessionDep, _: CurrentUser, motion: str | None = None,
-                        limit: int = Query(default=50, ge=1, le=500)) -> list[AgendaSummary]:
-    """The ritual's agendas, newest meeting first."""
-    return agendas.list_agendas(session, ritual_key, motion, limit)
+@router.get("/api/v1/rituals/{ritual_key}/agendas", response_model=list[AgendaSummary], responses=PAGED,
+            description="The ritual's agendas, newest meeting first." + PAGING_NOTE)
+def list_ritual_agendas(ritual_key: str, session: SessionDep, _: CurrentUser, paging: PagingDep,
+                        motion: str | None = None) -> list[AgendaSummary]:
+    return paging.send(agendas.list_agendas(session, ritual_key, motion, paging.page))
 
 
 @router.get("/api/v1/rituals/{ritual_key}/agendas/latest", response_model=Agenda)
@@ -107,10 +108,11 @@ def latest_agenda(ritual_key: str, session: SessionDep, _: CurrentUser, motion: 
     return agendas.latest_agenda(session, ritual_key, motion)
 
 
-@router.get("/api/v1/agendas", response_model=list[AgendaSummary])
-def list_all_agendas(session: SessionDep, _: CurrentUser, ritual_key: str | None = None, motion: str | None = None,
-                     limit: int = Query(default=50, ge=1, le=500)) -> list[AgendaSummary]:
-    return agendas.list_agendas(session, ritual_key, motion, limit)
+@router.get("/api/v1/agendas", response_model=list[AgendaSummary], responses=PAGED,
+            description="Every ritual's agendas, newest meeting first." + PAGING_NOTE)
+def list_all_agendas(session: SessionDep, _: CurrentUser, paging: PagingDep, ritual_key: str | None = None,
+                     motion: str | None = None) -> list[AgendaSummary]:
+    return paging.send(agendas.list_agendas(session, ritual_key, motion, paging.page))
 
 
 @router.get("/api/v1/agendas/{agenda_id}.html", response_class=HTMLResponse,
@@ -137,14 +139,15 @@ async def add_action_item(agenda_id: str, body: ActionItemIn, session: AsyncSess
     return await action_items.add_action_item(session, client, agenda_id, body, await user.actor(session))
 
 
-@router.get("/api/v1/action-items", response_model=list[ActionItem])
+@router.get("/api/v1/action-items", response_model=list[ActionItem], responses=PAGED, description=(
+    "Action items from the read model the ritual runs keep, soonest due first. `open=true`: no final outcome yet."
+    + PAGING_NOTE))
 def list_action_items(
-    session: SessionDep, _: CurrentUser, owner_id: str | None = None, open_: bool | None = Query(default=None, alias="open"),
-    ritual_key: str | None = None, agenda_id: str | None = None, motion: str | None = None,
-    limit: int = Query(default=500, ge=1, le=2000),
+    session: SessionDep, _: CurrentUser, paging: PagingDep, owner_id: str | None = None,
+    open_: bool | None = Query(default=None, alias="open"), ritual_key: str | None = None, agenda_id: str | None = None,
+    motion: str | None = None,
 ) -> list[ActionItem]:
-    """Action items from the read model the ritual runs keep, soonest due first. `open=true`: no final outcome yet."""
-    return action_items.list_action_items(session, owner_id, open_, ritual_key, agenda_id, motion, limit)
+    return paging.send(action_items.list_action_items(session, owner_id, open_, ritual_key, agenda_id, motion, paging.page))
 
 
 @router.get("/api/v1/action-items/{item_id}", response_model=ActionItem)

@@ -1,8 +1,8 @@
 from fastapi import APIRouter, Query, Response, status
-from sqlmodel import select
 
 from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from core.temporal import run_update
 from models.signals import (
@@ -15,9 +15,10 @@ from models.signals import (
     SignalStatus,
     SignalSummary,
 )
-from models.tables import SignalOwnerRow, SignalRow, User
+from models.tables import User
 from models.tasks import Task, TaskIn
 from services.signals import acknowledge, get_signal, open_signal, signal_handle
+from services.signals import list_signals as signals_list
 from services.tasks import add_task
 from workflows.signal import SignalWorkflow
 
@@ -39,25 +40,17 @@ async def create_signal(body: SignalIn, response: Response, session: AsyncSessio
     return created
 
 
-@router.get("", response_model=list[SignalSummary])
+@router.get("", response_model=list[SignalSummary], responses=PAGED, description=(
+    "Signals from the read model the workflows keep, newest first." + PAGING_NOTE))
 def list_signals(
     session: SessionDep,
     _: CurrentUser,
+    paging: PagingDep,
     status_: SignalStatus | None = Query(default=None, alias="status"),
     owner_id: str | None = None,
     account_id: str | None = None,
-    limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[SignalSummary]:
-    """Signals from the read model the workflows keep, newest first."""
-    query = select(SignalRow)
-    if status_ is not None:
-        query = query.where(SignalRow.status == status_.value)
-    if account_id is not None:
-        query = query.where(SignalRow.account_id == account_id)
-    if owner_id is not None:
-        query = query.join(SignalOwnerRow, SignalOwnerRow.signal_id == SignalRow.id).where(SignalOwnerRow.user_id == owner_id)
-    rows = session.exec(query.order_by(SignalRow.created_at.desc()).limit(limit))
-    return [SignalSummary.model_validate(row.state) for row in rows]
+    return paging.send(signals_list(session, status_, owner_id, account_id, paging.page))
 
 
 @router.get("/{signal_id}", response_model=SignalDetail)

@@ -2,6 +2,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core import config_store
 from core.errors import PillarError
 from models.routing import ConfigVersionRef
@@ -12,16 +13,17 @@ from services.tasks import TASK_TEMPLATES, current_templates, list_tasks, set_ou
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-@router.get("/api/v1/tasks", response_model=list[Task])
+@router.get("/api/v1/tasks", response_model=list[Task], responses=PAGED, description=(
+    "Tasks from the read model the signal workflows keep, soonest due first. `open=true`: no final outcome yet."
+    + PAGING_NOTE))
 def get_tasks(
     session: SessionDep,
     _: CurrentUser,
+    paging: PagingDep,
     owner_id: str | None = None,
     open_: bool | None = Query(default=None, alias="open"),
-    limit: int = Query(default=500, ge=1, le=2000),
 ) -> list[Task]:
-    """Tasks from the read model the signal workflows keep, soonest due first. `open=true`: no final outcome yet."""
-    return list_tasks(session, owner_id, open_, limit)
+    return paging.send(list_tasks(session, owner_id, open_, paging.page))
 
 
 @router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task)

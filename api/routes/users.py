@@ -1,12 +1,13 @@
 from fastapi import APIRouter, status
-from sqlmodel import select
 
 from api.deps import AdminUser, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from core.security import hash_token, new_token
 from models.directory import UserCreated, UserIn, UserOut
 from models.tables import User
+from services import directory
 from services.directory import ADMIN_ID
 
 router = APIRouter(prefix="/api/v1/users", tags=["directory"], responses=ERROR_RESPONSES)
@@ -38,9 +39,9 @@ def create_user(body: UserIn, session: SessionDep, _: AdminUser) -> UserCreated:
     return UserCreated(**user_out(user).model_dump(), token=token)
 
 
-@router.get("", response_model=list[UserOut])
-def list_users(session: SessionDep, _: CurrentUser) -> list[UserOut]:
-    return [user_out(u) for u in session.exec(select(User).order_by(User.id))]
+@router.get("", response_model=list[UserOut], responses=PAGED, description="The directory's users, by id." + PAGING_NOTE)
+def list_users(session: SessionDep, _: CurrentUser, paging: PagingDep) -> list[UserOut]:
+    return [user_out(u) for u in paging.send(directory.list_users(session, paging.page))]
 
 
 @router.get("/{user_id}", response_model=UserOut)

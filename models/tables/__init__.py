@@ -6,11 +6,11 @@ from models.tables.directory import Account, User
 from models.tables.events import AccountScoreRow, EventRow
 from models.tables.handoffs import HandoffAuditRow, HandoffRow
 from models.tables.notifications import NotificationRow
-from models.tables.ops import OpsAuditRow
-from models.tables.plays import PlayRunOwnerRow, PlayRunRow
-from models.tables.signals import SignalOwnerRow, SignalRow
+from models.tables.ops import ExecutionFailureRow, OpsAuditRow
+from models.tables.plays import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
+from models.tables.signals import SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tables.tasks import TaskRow
 from models.tables.web_sessions import WebSessionRow
 
-__all__ = ["ActionItemRow", "AgendaRow", "FlywheelProposalRow", "Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "OpsAuditRow", "SignalOwnerRow", "SignalRow", "User",
-           "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow"]
+__all__ = ["ActionItemRow", "AgendaRow", "FlywheelProposalRow", "Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "User",
+           "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow"]

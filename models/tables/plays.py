@@ -44,3 +44,17 @@ class PlayRunOwnerRow(SQLModel, table=True):
 
     run_id: str = Field(primary_key=True, foreign_key="play_runs.id", max_length=200)
     user_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class PlayRunOpenStepRow(SQLModel, table=True):
+    """Every open step of a running run (ready or overdue) and its owner, so an inbox reads only the steps waiting
+    on its person, most urgent first, without reading every run's state."""
+
+    __tablename__ = "play_run_open_steps"
+    __table_args__ = (Index("ix_play_run_open_steps_owner_due", "owner_id", "due_at"),)
+
+    run_id: str = Field(primary_key=True, foreign_key="play_runs.id", max_length=200)
+    step_key: str = Field(primary_key=True, max_length=64)
+    owner_id: str = Field(max_length=64)
+    ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

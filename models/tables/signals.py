@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from models.tables.types import UTCDateTime
@@ -11,6 +11,7 @@ class SignalRow(SQLModel, table=True):
     """Read model of a signal, written by SignalWorkflow's activities at every transition."""
 
     __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_acknowledged_by_status", "acknowledged_by", "status"),)
 
     id: str = Field(primary_key=True, max_length=200)
     workflow_id: str = Field(max_length=220, unique=True)
@@ -22,6 +23,7 @@ class SignalRow(SQLModel, table=True):
     escalated_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     acknowledged_by: str | None = Field(default=None, max_length=64)
     escalation_level: int = 0
+    task_count: int = 0
     sla_due_at: datetime = Field(sa_type=UTCDateTime)
     routing_version: int
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -33,6 +35,15 @@ class SignalOwnerRow(SQLModel, table=True):
     """Who owns a signal now, so `GET /signals?owner_id=` is one indexed query on any database."""
 
     __tablename__ = "signal_owners"
+
+    signal_id: str = Field(primary_key=True, foreign_key="signals.id", max_length=200)
+    user_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class SignalEscalationRow(SQLModel, table=True):
+    """Whom a signal has escalated to now, so the inbox finds a person's escalations with one indexed query."""
+
+    __tablename__ = "signal_escalations"
 
     signal_id: str = Field(primary_key=True, foreign_key="signals.id", max_length=200)
     user_id: str = Field(primary_key=True, max_length=64, index=True)
