@@ -17,6 +17,7 @@ from core.temporal import get_temporal_client
 from models.common import Actor, Role
 from models.tables import User, WebSessionRow
 from services.directory import ADMIN_ID, actor_for
+from services.read_cache import ReadCache
 from services.web_sessions import find_session
 
 SessionDep = Annotated[Session, Depends(get_session)]  # sync routes only: FastAPI runs them in its threadpool
@@ -63,11 +64,33 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
     return principal_for_hash(session, hash_token(token)) if token else None
 
 
+def read_cache(request: Request) -> ReadCache:
+    """The process's cache of the directory and config (services/read_cache.py), made on first use."""
+    cache = getattr(request.app.state, "read_cache", None)
+    if cache is None:
+        cache = request.app.state.read_cache = ReadCache()
+    return cache
+
+
+async def read_cache_dep(request: Request) -> ReadCache:
+    return read_cache(request)
+
+
+ReadCacheDep = Annotated[ReadCache, Depends(read_cache_dep)]
+
+
+def cached_principal(session: Session, cache: ReadCache, token: str) -> Principal | None:
+    """Who holds the token, through the cache (checked against the directory generation: once per request)."""
+    cache.refresh(session)
+    token_hash = hash_token(token)
+    return cache.get(("principal", token_hash), lambda: principal_for_hash(session, token_hash))
+
+
 async def current_principal(request: Request, session: AsyncSessionDep) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise PillarError("unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = await in_session(session, principal_for_token, token)
+    principal = await in_session(session, cached_principal, read_cache(request), token)
     if principal is None:
         raise PillarError("unauthorized", "unknown or revoked token")
     return principal

@@ -31,6 +31,7 @@ from models.signals import (
 )
 from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
+from services.read_cache import ReadCache, cached
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
 
@@ -53,12 +54,12 @@ def current_routing(session: Session) -> RoutingConfig:
     return RoutingConfig.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
 
 
-def build_start(session: Session, request: SignalIn, created_by: str | None) -> SignalStart:
+def build_start(session: Session, request: SignalIn, created_by: str | None, cache: ReadCache | None = None) -> SignalStart:
     """Resolve account, routing rule and owners now, once; refuse with a 422 that says what is missing."""
-    account = session.get(Account, request.account_id)
+    account = cached(cache, ("account", request.account_id), lambda: account_snapshot(session, request.account_id))
     if account is None:
         raise PillarError("invalid", f"unknown account {request.account_id!r}", {"field": "account_id"})
-    routing = current_routing(session)
+    routing = cached(cache, ("routing",), lambda: current_routing(session))
     rule = routing.rule_for(request.family, request.severity)
     if rule is None:
         raise PillarError(
@@ -67,7 +68,8 @@ def build_start(session: Session, request: SignalIn, created_by: str | None) -> 
             f"in routing version {routing.version}",
             {"family": request.family, "severity": request.severity.value, "routing_version": routing.version},
         )
-    owners, unfilled = resolve_owners(session, account, [r.value for r in rule.owners])
+    roles = tuple(r.value for r in rule.owners)
+    owners, unfilled = cached(cache, ("owners", account.id, roles), lambda: resolve_owners(session, account, list(roles)))
     if not owners:
         raise PillarError(
             "invalid",
@@ -79,12 +81,10 @@ def build_start(session: Session, request: SignalIn, created_by: str | None) -> 
         id=signal_id_for(request.dedup_key),
         family=request.family,
         severity=request.severity,
-        account=AccountSnapshot(
-            id=account.id, name=account.name, arr=account.arr, motion=account.motion, segment=account.segment, team=account.team
-        ),
+        account=account,
         routing_version=routing.version,
         rule=rule,
-        owners=owners,
+        owners=list(owners),
         created_at=now,
         sla_due_at=now + rule.sla,
         evidence=request.evidence,
@@ -93,10 +93,18 @@ def build_start(session: Session, request: SignalIn, created_by: str | None) -> 
     )
 
 
-async def open_signal(session: Session | AsyncSession, client: Client, request: SignalIn,
-                      created_by: str | None) -> tuple[SignalCreated, bool]:
+def account_snapshot(session: Session, account_id: str) -> AccountSnapshot | None:
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    return AccountSnapshot(id=account.id, name=account.name, arr=account.arr, motion=account.motion,
+                           segment=account.segment, team=account.team)
+
+
+async def open_signal(session: Session | AsyncSession, client: Client, request: SignalIn, created_by: str | None,
+                      cache: ReadCache | None = None) -> tuple[SignalCreated, bool]:
     """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen)."""
-    start = await in_session(session, build_start, request, created_by)
+    start = await in_session(session, build_start, request, created_by, cache)
     workflow_id = workflow_id_for(start.id)
     try:
         await client.start_workflow(

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, ReadCacheDep, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
@@ -31,10 +31,11 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_R
     response_model=SignalCreated,
     responses={200: {"model": SignalCreated, "description": "The dedup_key was seen: the existing signal"}},
 )
-async def create_signal(body: SignalIn, response: Response, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser):
+async def create_signal(body: SignalIn, response: Response, session: AsyncSessionDep, client: TemporalDep,
+                        user: CurrentUser, cache: ReadCacheDep):
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
     with the signal it first created."""
-    created, is_new = await open_signal(session, client, body, created_by=user.id)
+    created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache)
     if not is_new:
         response.status_code = status.HTTP_200_OK
     return created

@@ -4,6 +4,7 @@ from models.tables.cadence import ActionItemRow, AgendaRow, FlywheelProposalRow
 from models.tables.config import ConfigVersion
 from models.tables.directory import Account, User
 from models.tables.events import AccountScoreRow, EventRow
+from models.tables.generations import CacheGeneration
 from models.tables.handoffs import HandoffAuditRow, HandoffRow
 from models.tables.notifications import NotificationRow
 from models.tables.ops import ExecutionFailureRow, OpsAuditRow
@@ -12,5 +13,5 @@ from models.tables.signals import SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tables.tasks import TaskRow
 from models.tables.web_sessions import WebSessionRow
 
-__all__ = ["ActionItemRow", "AgendaRow", "FlywheelProposalRow", "Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "User",
+__all__ = ["ActionItemRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "User",
            "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow"]
