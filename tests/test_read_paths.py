@@ -245,12 +245,12 @@ async def test_the_ops_list_reads_each_history_once_and_then_the_stored_summary(
 
 
 def test_migration_0009_backfills_escalations_task_counts_and_open_steps(any_db):
+    seed()  # the directory first: today's models write to tables 0008 lacks (cache_generations)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with any_db.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0008")
-    seed()
     env = ActivityEnvironment()
     task = Task(id="sig-paths-t1", signal_id="sig-paths", template_key="k", title="T", owner_id="maya", due_at=NOW)
     signals = sa.table("signals", *(sa.column(c, sa.String) for c in ("id", "workflow_id", "family", "severity",
