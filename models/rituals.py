@@ -216,12 +216,12 @@ class AgendaItem(BaseModel):
     ref_id: str = Field(description="The id of what it is about (signal, task, play run, action item, account …)")
     title: str
     account_id: str | None = None
-    owner_ids: list[str] = []
+    owner_ids: list[str] = Field(default_factory=list)  # factories, not copies of a shared default: agendas hold thousands
     score: float | None = Field(default=None, description="What the section is ranked by (see the agenda's `scoring`)")
     why: str = Field(default="", description="The score in words, component by component")
     due_at: datetime | None = None
-    facts: dict[str, Any] = {}
-    evidence: list[str] = Field(default=[], description="Event ids behind it")
+    facts: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[str] = Field(default_factory=list, description="Event ids behind it")
 
 
 class AgendaSection(BaseModel):

@@ -2,7 +2,7 @@
 self-assessment, over a book of N accounts with their signals, tasks, running plays and action items.
 
 The rows are written straight into the read models (what the workflows would have written), in a SQLite database
-in a temporary folder. Usage: .venv/bin/python scripts/bench_agendas.py [--accounts 500] [--repeat 5]
+in a temporary folder. Usage: .venv/bin/python scripts/bench_agendas.py [--accounts 2000] [--repeat 5]
 """
 
 import argparse
@@ -77,13 +77,19 @@ def seed_book(session, accounts: int, now: datetime) -> dict[str, int]:
     return counts
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    times = []
+TARGET_MS = 300  # issue 12: an agenda builds in under 300 ms at 2,000 accounts
+
+
+def timed(fn, repeat: int) -> tuple[float, float, float]:
+    """Median and max wall time, and median CPU time of this process (ms): on a shared machine the CPU time is the
+    steadier figure, the wall time the one a user waits."""
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return statistics.median(times), max(times), statistics.median(cpu)
 
 
 def main(accounts: int, repeat: int) -> None:
@@ -111,18 +117,19 @@ def main(accounts: int, repeat: int) -> None:
         for ritual in config.rituals:
             start = start_for(session, ritual.key, "academic", now - ritual.lead)
             agenda = agendas.build(session, start, now, "bench")
-            median, worst = timed(lambda: agendas.build(session, start, now, "bench"), repeat)
+            median, worst, cpu = timed(lambda: agendas.build(session, start, now, "bench"), repeat)
             items = sum(len(s.items) for s in agenda.sections)
-            print(f"  build {ritual.key:<22} (academic, {items:>5} items): {median:8.1f} ms  (max {worst:.1f})")
-        median, worst = timed(lambda: completion_metrics(session, now, weeks=8), repeat)
-        print(f"  GET /cadences/metrics (8 weeks)               : {median:8.1f} ms  (max {worst:.1f})")
-        median, worst = timed(lambda: assess(session, now), repeat)
-        print(f"  GET /assessment                               : {median:8.1f} ms  (max {worst:.1f})")
+            verdict = "ok" if median < TARGET_MS else f"over the {TARGET_MS} ms target"
+            print(f"  build {ritual.key:<22} (academic, {items:>5} items): {median:8.1f} ms  (max {worst:.1f}, cpu {cpu:.1f})  {verdict}")
+        median, worst, cpu = timed(lambda: completion_metrics(session, now, weeks=8), repeat)
+        print(f"  GET /cadences/metrics (8 weeks)               : {median:8.1f} ms  (max {worst:.1f}, cpu {cpu:.1f})")
+        median, worst, cpu = timed(lambda: assess(session, now), repeat)
+        print(f"  GET /assessment                               : {median:8.1f} ms  (max {worst:.1f}, cpu {cpu:.1f})")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=5)
     arguments = parser.parse_args()
     main(arguments.accounts, arguments.repeat)

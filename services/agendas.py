@@ -3,14 +3,17 @@ at one moment (`as_of`, the workflow's time), stored once, and read back with it
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from pydantic import BaseModel
+from sqlalchemy import Text, cast, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
+from models.common import Severity, TimelineEntry
 from models.events import EventKind
 from models.plays import PlayRun, RunStatus
 from models.rituals import (
@@ -28,10 +31,10 @@ from models.rituals import (
     TriageWeights,
 )
 from models.scoring import AccountScore
-from models.signals import SignalDetail, SignalStatus
+from models.signals import SignalStatus, SignalSummary
 from models.tables import Account, AccountScoreRow, ActionItemRow, AgendaRow, EventRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import Task
-from services.events import events_of
+from services.events import events_by_account
 from services.financials import account_financials, dollars
 from services.layer_config import current_cost_model, current_weights
 from services.rituals import previous_weekday_start, segment_accounts
@@ -42,6 +45,7 @@ FRIDAY, MONDAY = 4, 0
 DECAY_POINTS = 10
 RETRO_LOOKBACK = timedelta(days=365)
 HEALTH_LOOKBACK = timedelta(days=30)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _points(value: float) -> str:
@@ -57,13 +61,23 @@ def _local(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(timezone)):%a %H:%M}"
 
 
+def _parsed(session: Session, model: type[M], column, *where) -> list[M]:
+    """The rows' JSON `column` (a read model's state) as `model`, parsed and validated in one step from the JSON text:
+    no ORM objects, no intermediate dicts."""
+    return [model.model_validate_json(text) for text in session.exec(select(cast(column, Text)).where(*where))]
+
+
+def _newest_scores(account_ids: list[str]):
+    return select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
+
+
 def latest_scores(session: Session, account_ids: list[str]) -> dict[str, AccountScore]:
     """Each account's most recently computed score, in one query (as `services.events.latest_score`, for many)."""
     if not account_ids:
         return {}
-    newest = select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
-    rows = session.exec(select(AccountScoreRow).where(AccountScoreRow.id.in_(newest))).all()
-    return {r.account_id: AccountScore.model_validate(r.detail) for r in rows}
+    rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
+                        .where(AccountScoreRow.id.in_(_newest_scores(account_ids))))
+    return {account_id: AccountScore.model_validate_json(detail) for account_id, detail in rows}
 
 
 def _names(session: Session, user_ids) -> dict[str, User]:
@@ -74,7 +88,7 @@ def _names(session: Session, user_ids) -> dict[str, User]:
 # --- Monday: signal triage ---------------------------------------------------------------------------------
 
 
-def sla_state(signal: SignalDetail, as_of: datetime) -> str:
+def sla_state(signal: SignalSummary, as_of: datetime) -> str:
     if signal.status == SignalStatus.resolved:
         return "resolved"
     if signal.status == SignalStatus.acknowledged:
@@ -84,7 +98,13 @@ def sla_state(signal: SignalDetail, as_of: datetime) -> str:
     return "lapsed" if as_of > signal.sla_due_at else "open"
 
 
-def triage_score(signal: SignalDetail, arr: float, as_of: datetime, since: datetime, w: TriageWeights) -> tuple[float, str, dict]:
+class TriageSignal(SignalSummary):
+    """A signal as triage reads it: its summary, tasks and evidence, without its timeline (not parsed)."""
+
+    evidence: dict[str, Any] = {}
+
+
+def triage_score(signal: SignalSummary, arr: float, as_of: datetime, since: datetime, w: TriageWeights) -> tuple[float, str, dict]:
     """severity + ARR + SLA state + overdue tasks + new since Friday, each part named with its points."""
     state = sla_state(signal, as_of)
     parts = [(f"{signal.severity.value}", w.severity.get(signal.severity, 0))]
@@ -111,13 +131,10 @@ def triage_score(signal: SignalDetail, arr: float, as_of: datetime, since: datet
 
 def build_triage(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
     since = previous_weekday_start(start.meeting_at, start.ritual.timezone, FRIDAY)
-    rows = session.exec(
-        select(SignalRow).where(SignalRow.account_id.in_(list(accounts)),
-                                or_(SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since))
-    ).all()
+    signals = _parsed(session, TriageSignal, SignalRow.state, SignalRow.account_id.in_(list(accounts)),
+                      or_(SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since))
     items = []
-    for row in rows:
-        signal = SignalDetail.model_validate(row.state)
+    for signal in signals:
         account = accounts[signal.account_id]
         score, why, facts = triage_score(signal, account.arr, as_of, since, start.triage)
         items.append(AgendaItem(
@@ -160,22 +177,23 @@ def _due_item(kind: str, ref_id: str, title: str, account_id: str | None, owner_
 
 def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
     by_owner: dict[str, list[AgendaItem]] = {}
-    runs = session.exec(select(PlayRunRow).where(PlayRunRow.status == RunStatus.running.value,
-                                                 PlayRunRow.account_id.in_(list(accounts)))).all()
-    for row in runs:
-        run = PlayRun.model_validate(row.state).as_of(as_of)
+    runs = _parsed(session, PlayRun, PlayRunRow.state, PlayRunRow.status == RunStatus.running.value,
+                   PlayRunRow.account_id.in_(list(accounts)))
+    for run in runs:
+        run = run.as_of(as_of)
         for step in run.open_steps():
             by_owner.setdefault(step.owner_id, []).append(_due_item(
                 "play_step", f"{run.id}/{step.key}", f"{run.play_key} on {accounts[run.account_id].name}: {step.title}",
                 run.account_id, step.owner_id, step.due_at, as_of,
                 {"play_run_id": run.id, "step_key": step.key, "status": step.status.value}))
-    tasks = session.exec(select(TaskRow).where(TaskRow.is_open == True, TaskRow.account_id.in_(list(accounts)))).all()  # noqa: E712
-    for row in tasks:
-        task = Task.model_validate(row.state)
+    tasks = session.exec(select(TaskRow.account_id, cast(TaskRow.state, Text)).where(
+        TaskRow.is_open == True, TaskRow.account_id.in_(list(accounts)))).all()  # noqa: E712
+    for account_id, state in tasks:
+        task = Task.model_validate_json(state)
         if task.play_run_id:
             continue  # its play's steps are listed instead
         by_owner.setdefault(task.owner_id, []).append(_due_item(
-            "task", task.id, f"{task.title} ({accounts[row.account_id].name})", row.account_id, task.owner_id, task.due_at, as_of,
+            "task", task.id, f"{task.title} ({accounts[account_id].name})", account_id, task.owner_id, task.due_at, as_of,
             {"signal_id": task.signal_id, "outcome": task.outcome.value if task.outcome else None, "blocked_on": task.blocked_on}))
     for item in open_action_items(session, start.motion, before=start.meeting_at):
         by_owner.setdefault(item.owner_id, []).append(_due_item(
@@ -206,19 +224,22 @@ def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, acc
 
 def build_forecast(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
     weights = current_weights(session)
-    scores = latest_scores(session, list(accounts))
+    # Only accounts with a deal (a CRM stage change) or a renewal inside the window can be on this agenda: read the
+    # scores of those, and the events of the first, in one query each.
     with_deals = set(session.exec(select(EventRow.account_id).distinct().where(
-        EventRow.account_id.in_(list(scores)), EventRow.kind == EventKind.crm_stage_change.value)).all()) if scores else set()
+        EventRow.account_id.in_(list(accounts)), EventRow.kind == EventKind.crm_stage_change.value)).all())
+    window = weights.renewal_risk.renewal_window_days
+    due = {a.id for a in accounts.values() if a.renewal_date and 0 <= (a.renewal_date - as_of.date()).days <= window}
+    scores = latest_scores(session, sorted(with_deals | due))
+    history = events_by_account(session, {a: scores[a].as_of for a in with_deals if a in scores}, weights.windows.lookback)
     commits, pipeline, unopened = [], [], []
     for account in accounts.values():
         score = scores.get(account.id)
         if score is None:
             continue
         opportunities = []
-        if account.id in with_deals:  # only these can have an open opportunity: read their events
-            facts = facts_from(events_of(session, account.id, score.as_of - weights.windows.lookback, score.as_of),
-                               score.as_of, weights.windows)
-            opportunities = facts.open_opportunities()
+        if account.id in history:  # only these can have an open opportunity
+            opportunities = facts_from(history[account.id], score.as_of, weights.windows).open_opportunities()
         confidence = score.forecast_confidence
         evidence = [e for c in confidence.components for e in c.evidence]
         common = {"forecast_confidence": confidence.value, "pipeline_quality": score.pipeline_quality.value, "arr": account.arr,
@@ -270,17 +291,25 @@ def build_forecast(session: Session, start: RitualStart, as_of: datetime, accoun
 def build_at_risk(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
     model = current_cost_model(session)
     book = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
-    plays = session.exec(select(PlayRunRow).where(PlayRunRow.status == RunStatus.running.value,
-                                                  PlayRunRow.account_id.in_(list(accounts)))).all()
+    running: dict[str, list[dict]] = {}
+    for play_id, play_key, account_id, stuck_step in session.exec(
+            select(PlayRunRow.id, PlayRunRow.play_key, PlayRunRow.account_id, PlayRunRow.stuck_step_key)
+            .where(PlayRunRow.status == RunStatus.running.value, PlayRunRow.account_id.in_(list(accounts)))):
+        running.setdefault(account_id, []).append({"id": play_id, "play_key": play_key, "stuck_step": stuck_step})
+    # Rank every scored account from the score history's columns (the same risk and tier as its detail), then read
+    # the whole score of the top ones only.
+    ranked = session.exec(select(AccountScoreRow.account_id, AccountScoreRow.renewal_risk, AccountScoreRow.risk_tier)
+                          .where(AccountScoreRow.id.in_(_newest_scores(list(accounts))))).all()
+
+    def rank(row) -> tuple:
+        account_id, risk, tier = row
+        return -risk, -(accounts[account_id].arr if tier in model.at_risk_tiers else 0.0), account_id
+
+    scores = latest_scores(session, [account_id for account_id, _, _ in sorted(ranked, key=rank)[: start.ritual.limit]])
     candidates = []
-    scores = latest_scores(session, list(accounts))
-    for account in accounts.values():
-        score = scores.get(account.id)
-        if score is None:
-            continue
-        risk = score.renewal_risk
+    for account_id, score in scores.items():
+        account, risk = accounts[account_id], score.renewal_risk
         money = account_financials(account.id, account.arr, risk.tier, risk.value, model, model.version, book, score.as_of)
-        running = [{"id": p.id, "play_key": p.play_key, "stuck_step": p.stuck_step_key} for p in plays if p.account_id == account.id]
         candidates.append(AgendaItem(
             kind="account", ref_id=account.id, title=f"{account.name}: {risk.tier.value} renewal risk {risk.value:g}",
             account_id=account.id, owner_ids=[u for u in (account.team.get("csm"), account.team.get("ae")) if u],
@@ -289,17 +318,17 @@ def build_at_risk(session: Session, start: RitualStart, as_of: datetime, account
             facts={"risk_tier": risk.tier.value, "health": score.health.value, "arr": account.arr, "arr_at_risk": money.arr_at_risk,
                    "expected_loss": money.expected_loss, "cost_to_save": money.cost_to_save, "cost_to_replace": money.cost_to_replace,
                    "recommendation": money.recommendation, "nrr_impact_points": money.nrr_impact.nrr_impact_points,
-                   "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None, "active_plays": running},
+                   "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None,
+                   "active_plays": running.get(account.id, [])},
         ))
-    candidates.sort(key=lambda i: (-i.score, -i.facts["arr_at_risk"], i.ref_id))
-    top = candidates[: start.ritual.limit]
+    top = sorted(candidates, key=lambda i: (-i.score, -i.facts["arr_at_risk"], i.ref_id))
     at_risk = sum(i.facts["arr_at_risk"] for i in top)
     without_play = [i.account_id for i in top if i.facts["recommendation"] == "save" and not i.facts["active_plays"]]
-    unscored = len(accounts) - len(candidates)
+    unscored = len(accounts) - len(ranked)
     return {
         "scoring": f"The {start.ritual.limit} accounts with the highest renewal-risk score (Layer II), ties by ARR at risk; "
                    "each with save vs replace from the cost model (Layer III).",
-        "summary": f"Top {len(top)} of {len(candidates)} scored account(s): {dollars(at_risk)} ARR at risk; "
+        "summary": f"Top {len(top)} of {len(ranked)} scored account(s): {dollars(at_risk)} ARR at risk; "
                    f"{len(without_play)} worth saving with no play running" + (f" ({', '.join(without_play)})" if without_play else "")
                    + (f"; {unscored} account(s) not scored yet (no events)" if unscored else "") + ".",
         "sections": [AgendaSection(key="at_risk", title=f"Top {start.ritual.limit} at-risk accounts", items=top)],
@@ -309,7 +338,22 @@ def build_at_risk(session: Session, start: RitualStart, as_of: datetime, account
 # --- Friday: retro ------------------------------------------------------------------------------------------
 
 
-def _timeline_at(signal: SignalDetail, entry_type: str, since: datetime, until: datetime) -> datetime | None:
+class RetroSignal(BaseModel):
+    """The part of a signal's state the retro reads: what fired, where, and its timeline. Its tasks and evidence
+    are skipped unparsed, which halves the cost of reading a year of signals."""
+
+    id: str
+    family: str
+    severity: Severity
+    account_id: str
+    status: SignalStatus
+    owners: list[str]
+    escalation_level: int = 0
+    created_at: datetime
+    timeline: list[TimelineEntry] = []
+
+
+def _timeline_at(signal: RetroSignal, entry_type: str, since: datetime, until: datetime) -> datetime | None:
     return next((e.at for e in signal.timeline if e.type == entry_type and since <= e.at <= until), None)
 
 
@@ -332,12 +376,11 @@ def build_retro(session: Session, start: RitualStart, as_of: datetime, accounts:
     since = previous_weekday_start(start.meeting_at, start.ritual.timezone, MONDAY, strictly_before=False)
     ids = list(accounts)
     # A signal resolves or escalates long after it fired: read the segment's unresolved signals and a year of the rest.
-    rows = session.exec(select(SignalRow).where(SignalRow.account_id.in_(ids), or_(
-        SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since - RETRO_LOOKBACK))).all()
+    signals = _parsed(session, RetroSignal, SignalRow.state, SignalRow.account_id.in_(ids), or_(
+        SignalRow.status != SignalStatus.resolved.value, SignalRow.created_at >= since - RETRO_LOOKBACK))
     fired, resolved, decayed = [], [], []
     tz = start.ritual.timezone
-    for row in rows:
-        signal = SignalDetail.model_validate(row.state)
+    for signal in signals:
         name = accounts[signal.account_id].name
         base = dict(account_id=signal.account_id, owner_ids=signal.owners,
                     facts={"family": signal.family, "severity": signal.severity.value, "status": signal.status.value})
@@ -355,10 +398,9 @@ def build_retro(session: Session, start: RitualStart, as_of: datetime, accounts:
             decayed.append(AgendaItem(kind="account", ref_id=account.id, title=f"{account.name}: health {before:g} → {now:g}",
                                       account_id=account.id, score=round(now - before, 1), why=f"health fell {before - now:g} points this week",
                                       facts={"health_before": before, "health_now": now}))
-    late_items = session.exec(select(ActionItemRow).where(ActionItemRow.motion == start.motion, ActionItemRow.due_at >= since,
-                                                          ActionItemRow.due_at <= as_of)).all()
-    for row in late_items:
-        item = ActionItem.model_validate(row.state)
+    late_items = _parsed(session, ActionItem, ActionItemRow.state, ActionItemRow.motion == start.motion, ActionItemRow.due_at >= since,
+                         ActionItemRow.due_at <= as_of)
+    for item in late_items:
         if not item.on_time:
             decayed.append(AgendaItem(kind="action_item", ref_id=item.id, title=f"action item missed its due date: {item.title}",
                                       owner_ids=[item.owner_id], due_at=item.due_at,
@@ -401,11 +443,11 @@ def proposed_pattern(session: Session, account_ids: list[str], fired: list[Agend
 
 
 def open_action_items(session: Session, motion: str, before: datetime, ritual_key: str | None = None) -> list[ActionItem]:
-    query = select(ActionItemRow).where(ActionItemRow.is_open == True, ActionItemRow.motion == motion,  # noqa: E712
+    query = select(cast(ActionItemRow.state, Text)).where(ActionItemRow.is_open == True, ActionItemRow.motion == motion,  # noqa: E712
                                         ActionItemRow.meeting_at < before)
     if ritual_key is not None:
         query = query.where(ActionItemRow.ritual_key == ritual_key)
-    return [ActionItem.model_validate(r.state) for r in session.exec(query.order_by(ActionItemRow.due_at))]
+    return [ActionItem.model_validate_json(state) for state in session.exec(query.order_by(ActionItemRow.due_at))]
 
 
 def carried_over(session: Session, start: RitualStart, as_of: datetime) -> AgendaSection:

@@ -4,10 +4,11 @@ open them through services.signals.open_signal, the path posted signals take."""
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -17,9 +18,10 @@ from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.detection import DetectedSignal, Detection, SignalDefinitions
 from models.events import AccountEvent, StoredEvent, payload_of
-from models.scoring import AccountScore, ScorePoint, ScoreWeights
+from models.scoring import AccountScore, Facts, ScorePoint, ScoreWeights
 from models.signals import SignalIn
 from models.tables import Account, AccountScoreRow, EventRow, SignalRow
+from models.tables.types import utcnow
 from services.detection import detect
 from services.layer_config import current_definitions, current_weights
 from services.scoring import compute_scores
@@ -57,18 +59,19 @@ def check_accounts(session: Session, events: Sequence[AccountEvent]) -> dict[str
 
 
 def store_events(session: Session, events: Sequence[AccountEvent]) -> tuple[list[str], int]:
-    """Add the events not already stored (no commit). Returns every event's id and how many were already there."""
+    """Insert the events not already stored (no commit), in one statement. Returns every event's id and how many
+    were already there."""
     ids = [event_id_for(e.account_id, e.external_id) for e in events]
     existing = set(session.exec(select(EventRow.id).where(EventRow.id.in_(ids))))
     now = datetime.now(UTC)
-    added: set[str] = set()
+    rows: dict[str, dict] = {}
     for event_id, event in zip(ids, events):
-        if event_id in existing or event_id in added:
-            continue
-        added.add(event_id)
-        session.add(EventRow(id=event_id, account_id=event.account_id, kind=event.kind, occurred_at=event.occurred_at,
-                             received_at=now, external_id=event.external_id, payload=payload_of(event)))
-    return ids, len(ids) - len(added)
+        if event_id not in existing and event_id not in rows:
+            rows[event_id] = dict(id=event_id, account_id=event.account_id, kind=event.kind, occurred_at=event.occurred_at,
+                                  received_at=now, external_id=event.external_id, payload=payload_of(event))
+    if rows:
+        session.execute(insert(EventRow), list(rows.values()))
+    return ids, len(ids) - len(rows)
 
 
 def list_events(session: Session, account_id: str, kind: str | None = None,
@@ -86,59 +89,148 @@ def stored(row: EventRow) -> StoredEvent:
 
 
 def events_of(session: Session, account_id: str, since: datetime, until: datetime) -> list[StoredEvent]:
-    rows = session.exec(
-        select(EventRow).where(EventRow.account_id == account_id, EventRow.occurred_at > since, EventRow.occurred_at <= until)
-    )
-    return [stored(r) for r in rows]
+    return events_by_account(session, {account_id: until}, until - since)[account_id]
+
+
+def events_by_account(session: Session, until: dict[str, datetime], lookback: timedelta) -> dict[str, list[StoredEvent]]:
+    """Each account's events in (its `until` − `lookback`, its `until`], in one query."""
+    found: dict[str, list[StoredEvent]] = {account_id: [] for account_id in until}
+    if not until:
+        return found
+    rows = session.exec(select(EventRow.id, EventRow.kind, EventRow.account_id, EventRow.occurred_at, EventRow.received_at,
+                               EventRow.external_id, EventRow.payload).where(
+        EventRow.account_id.in_(list(until)), EventRow.occurred_at > min(until.values()) - lookback,
+        EventRow.occurred_at <= max(until.values())))
+    for row in rows:
+        if until[row.account_id] - lookback < row.occurred_at <= until[row.account_id]:
+            found[row.account_id].append(StoredEvent.model_validate(row._asdict()))
+    return found
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def latest_event_at(session: Session, account_id: str) -> datetime | None:
-    value = session.exec(select(func.max(EventRow.occurred_at)).where(EventRow.account_id == account_id)).one()
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    return latest_events_at(session, [account_id]).get(account_id)
+
+
+def latest_events_at(session: Session, account_ids: list[str]) -> dict[str, datetime]:
+    """When each account's latest event happened (accounts without events are left out), in one query."""
+    rows = session.exec(select(EventRow.account_id, func.max(EventRow.occurred_at))
+                        .where(EventRow.account_id.in_(account_ids)).group_by(EventRow.account_id))
+    return {account_id: _aware(at) for account_id, at in rows if at is not None}
+
+
+def last_score_rows(session: Session, account_ids: list[str]) -> dict[str, AccountScoreRow]:
+    """Each account's most recently computed score row, in one query."""
+    newest = select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
+    return {r.account_id: r for r in session.exec(select(AccountScoreRow).where(AccountScoreRow.id.in_(newest)))}
 
 
 def score_point(row: AccountScoreRow) -> ScorePoint:
     return ScorePoint.model_validate(row, from_attributes=True)
 
 
+class Rescored(NamedTuple):
+    account: Account
+    score: AccountScore
+    facts: Facts
+    point: ScorePoint
+
+
+def rescore_many(session: Session, as_of: dict[str, datetime], accounts: Sequence[Account], weights: ScoreWeights) -> list[Rescored]:
+    """Compute each account's scores at its `as_of` and keep them in the history (no commit; an unchanged score is
+    not written twice). Reads the events and the last scores of all the accounts at once: a few queries in all."""
+    ids = [a.id for a in accounts]
+    history = events_by_account(session, {a: as_of[a] for a in ids}, weights.windows.lookback)
+    last = last_score_rows(session, ids)
+    computed, written = [], []
+    for account in accounts:
+        at = as_of[account.id]
+        score, facts = compute_scores(account.id, account.renewal_date, history[account.id], at, weights, weights.version)
+        detail = score.model_dump(mode="json")
+        last_row = last.get(account.id)
+        if last_row is not None and last_row.as_of == at and last_row.detail == detail:
+            computed.append(Rescored(account, score, facts, score_point(last_row)))
+            continue
+        row = dict(account_id=account.id, as_of=at, computed_at=utcnow(), weights_version=weights.version,
+                   health=score.health.value, renewal_risk=score.renewal_risk.value, risk_tier=score.renewal_risk.tier.value,
+                   forecast_confidence=score.forecast_confidence.value, pipeline_quality=score.pipeline_quality.value)
+        written.append({**row, "detail": detail})
+        computed.append(Rescored(account, score, facts, ScorePoint.model_validate(row)))
+    if written:
+        session.execute(insert(AccountScoreRow), written)
+    return computed
+
+
 def rescore(session: Session, account: Account, as_of: datetime, weights: ScoreWeights):
-    """Compute the account's scores at `as_of` and keep them in the history (no commit; an unchanged score is not
-    written twice). Returns the score, the facts it read and its history entry."""
-    events = events_of(session, account.id, as_of - weights.windows.lookback, as_of)
-    score, facts = compute_scores(account.id, account.renewal_date, events, as_of, weights, weights.version)
-    last = session.exec(
-        select(AccountScoreRow).where(AccountScoreRow.account_id == account.id).order_by(AccountScoreRow.id.desc()).limit(1)
-    ).first()
-    detail = score.model_dump(mode="json")
-    if last is not None and last.as_of == as_of and last.detail == detail:
-        return score, facts, score_point(last)
-    row = AccountScoreRow(
-        account_id=account.id, as_of=as_of, weights_version=weights.version, health=score.health.value,
-        renewal_risk=score.renewal_risk.value, risk_tier=score.renewal_risk.tier.value,
-        forecast_confidence=score.forecast_confidence.value, pipeline_quality=score.pipeline_quality.value, detail=detail,
-    )
-    session.add(row)
-    session.flush()
-    return score, facts, score_point(row)
+    """One account's `rescore_many`. Returns the score, the facts it read and its history entry."""
+    [done] = rescore_many(session, {account.id: as_of}, [account], weights)
+    return done.score, done.facts, done.point
 
 
-def open_risk_signals(session: Session, account_id: str, definitions: SignalDefinitions) -> int:
-    return session.exec(
-        select(func.count()).select_from(SignalRow).where(
-            SignalRow.account_id == account_id, SignalRow.family.in_(definitions.risk_families), SignalRow.status != "resolved"
-        )
-    ).one()
+def open_risk_signals(session: Session, account_ids: list[str], definitions: SignalDefinitions) -> dict[str, int]:
+    """How many risk signals each account has open (accounts with none are left out), in one query."""
+    return dict(session.exec(
+        select(SignalRow.account_id, func.count()).where(
+            SignalRow.account_id.in_(account_ids), SignalRow.family.in_(definitions.risk_families), SignalRow.status != "resolved"
+        ).group_by(SignalRow.account_id)
+    ).all())
 
 
-async def open_detected(session: Session | AsyncSession, client: Client, detections: list[Detection],
-                        actor: str) -> list[DetectedSignal]:
-    """Open each detection as a signal; the dedup key makes a second detection in the same window answer the first."""
+def signal_request(detection: Detection) -> SignalIn:
+    return SignalIn(family=detection.family, severity=detection.severity, account_id=detection.account_id,
+                    dedup_key=detection.dedup_key, evidence=detection.evidence())
+
+
+ACCOUNTS_PER_READ = 500  # bounds the events held in memory (and the size of IN lists) when a sweep rescores the whole book
+
+
+def rescore_and_detect(
+    session: Session, accounts: Sequence[Account], as_of: datetime | None, detect_signals: bool = True
+) -> tuple[list[ScorePoint], list[SignalIn]]:
+    """Score each account once, at `as_of` (default: its latest event), commit, and decide which signals the
+    definitions open (unless `detect_signals` is off). Database work only: `open_detected` opens them."""
+    weights = current_weights(session)
+    definitions = current_definitions(session) if detect_signals else None
+    points: list[ScorePoint] = []
+    requests: list[SignalIn] = []
+    for chunk in (accounts[i:i + ACCOUNTS_PER_READ] for i in range(0, len(accounts), ACCOUNTS_PER_READ)):
+        ids = [a.id for a in chunk]
+        if as_of is None:
+            latest, now = latest_events_at(session, ids), datetime.now(UTC)
+            at = {a: latest.get(a, now) for a in ids}
+        else:
+            at = dict.fromkeys(ids, as_of)
+        done = rescore_many(session, at, chunk, weights)
+        points += [d.point for d in done]
+        if definitions is not None:
+            risks = open_risk_signals(session, ids, definitions)
+            for d in done:
+                found = detect(d.account.id, d.account.motion, d.facts, d.score, weights.windows, definitions, risks.get(d.account.id, 0))
+                requests += [signal_request(f) for f in found]
+    session.commit()
+    return points, requests
+
+
+def store_and_score(session: Session, events: Sequence[AccountEvent], detect_signals: bool = True) -> tuple[IngestResult, list[SignalIn]]:
+    """An ingest's database work, committed as one: store the batch (all or nothing), score each account it touches
+    once (at the account's latest event), and decide which signals to open. The result's `signals` is left empty
+    for `open_detected` to fill: it only starts workflows."""
+    accounts = check_accounts(session, events)
+    ids, duplicates = store_events(session, events)
+    touched = [accounts[a] for a in dict.fromkeys(e.account_id for e in events)]
+    points, requests = rescore_and_detect(session, touched, None, detect_signals)
+    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points, signals=[]), requests
+
+
+async def open_detected(session: Session | AsyncSession, client: Client, requests: list[SignalIn], actor: str) -> list[DetectedSignal]:
+    """Open each detected signal; the dedup key makes a second detection in the same window answer the first."""
     out = []
-    for d in detections:
-        result = DetectedSignal(family=d.family, severity=d.severity, account_id=d.account_id, dedup_key=d.dedup_key)
-        request = SignalIn(family=d.family, severity=d.severity, account_id=d.account_id, dedup_key=d.dedup_key, evidence=d.evidence())
+    for request in requests:
+        result = DetectedSignal(family=request.family, severity=request.severity, account_id=request.account_id,
+                                dedup_key=request.dedup_key)
         try:
             created, is_new = await open_signal(session, client, request, created_by=actor)
             result.signal_id, result.new = created.id, is_new
@@ -148,48 +240,22 @@ async def open_detected(session: Session | AsyncSession, client: Client, detecti
     return out
 
 
-def score_accounts(session: Session, accounts: list[Account], as_of: datetime | None,
-                   detecting: bool = True) -> tuple[list[ScorePoint], list[Detection]]:
-    """Rescore each account at `as_of` (default: its latest event), commit, then evaluate the signal definitions."""
-    weights, definitions = current_weights(session), current_definitions(session)
-    points, pending = [], []
-    for account in accounts:
-        at = as_of or latest_event_at(session, account.id) or datetime.now(UTC)
-        score, facts, point = rescore(session, account, at, weights)
-        points.append(point)
-        pending.append((account, score, facts))
-    session.commit()
-    found: list[Detection] = []
-    for account, score, facts in pending if detecting else []:
-        found += detect(account.id, account.motion, facts, score, weights.windows, definitions,
-                        open_risk_signals(session, account.id, definitions))
-    return points, found
-
-
 async def score_and_detect(
     session: Session | AsyncSession, client: Client | None, accounts: list[Account], as_of: datetime | None, actor: str
 ) -> tuple[list[ScorePoint], list[DetectedSignal]]:
-    """Rescore each account, then detect and open signals (no client: rescore only)."""
-    points, found = await in_session(session, score_accounts, accounts, as_of, client is not None)
-    signals = await open_detected(session, client, found, actor) if client is not None else []
-    return points, signals
+    """Rescore each account at `as_of` (default: its latest event), commit, then detect and open signals
+    (no client: rescore only)."""
+    points, requests = await in_session(session, rescore_and_detect, accounts, as_of, client is not None)
+    return points, await open_detected(session, client, requests, actor) if client is not None else []
 
 
-def store_and_score(session: Session, events: Sequence[AccountEvent], detecting: bool) -> tuple[IngestResult, list[Detection]]:
-    """Store a batch (all or nothing) and rescore the accounts it touches; what the scores detect is returned."""
-    accounts = check_accounts(session, events)
-    ids, duplicates = store_events(session, events)
-    touched = [accounts[a] for a in dict.fromkeys(e.account_id for e in events)]
-    session.flush()
-    points, found = score_accounts(session, touched, None, detecting)
-    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points), found
-
-
-async def ingest(session: Session | AsyncSession, client: Client | None, events: Sequence[AccountEvent], actor: str) -> IngestResult:
-    """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals."""
-    result, found = await in_session(session, store_and_score, events, client is not None)
+async def ingest(session: Session | AsyncSession, client: Client | None, events: Sequence[AccountEvent],
+                 actor: str) -> IngestResult:
+    """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals (no client: store
+    and rescore only)."""
+    result, requests = await in_session(session, store_and_score, events, client is not None)
     if client is not None:
-        result.signals = await open_detected(session, client, found, actor)
+        result.signals = await open_detected(session, client, requests, actor)
     return result
 
 
