@@ -64,7 +64,7 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
     return principal_for_hash(session, hash_token(token)) if token else None
 
 
-def read_cache(request: Request) -> ReadCache:
+async def read_cache(request: Request) -> ReadCache:
     """The process's cache of the directory and config (services/read_cache.py), made on first use."""
     cache = getattr(request.app.state, "read_cache", None)
     if cache is None:
@@ -72,11 +72,7 @@ def read_cache(request: Request) -> ReadCache:
     return cache
 
 
-async def read_cache_dep(request: Request) -> ReadCache:
-    return read_cache(request)
-
-
-ReadCacheDep = Annotated[ReadCache, Depends(read_cache_dep)]
+ReadCacheDep = Annotated[ReadCache, Depends(read_cache)]
 
 
 def cached_principal(session: Session, cache: ReadCache, token: str) -> Principal | None:
@@ -86,11 +82,11 @@ def cached_principal(session: Session, cache: ReadCache, token: str) -> Principa
     return cache.get(("principal", token_hash), lambda: principal_for_hash(session, token_hash))
 
 
-async def current_principal(request: Request, session: AsyncSessionDep) -> Principal:
+async def current_principal(request: Request, session: AsyncSessionDep, cache: ReadCacheDep) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise PillarError("unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = await in_session(session, cached_principal, read_cache(request), token)
+    principal = await in_session(session, cached_principal, cache, token)
     if principal is None:
         raise PillarError("unauthorized", "unknown or revoked token")
     return principal
