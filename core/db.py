@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from functools import lru_cache, wraps
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -46,8 +46,13 @@ def reset_engine() -> None:
     get_settings.cache_clear()
 
 
+MIGRATION_LOCK_ID = 0x70696C6C6172  # "pillar": the PostgreSQL advisory lock that serializes migrations
+
+
 def migrate(engine: Engine | None = None) -> None:
-    """Bring the schema up to date (every Alembic head)."""
+    """Bring the schema up to date (every Alembic head). Safe when several processes start at once (N workers, a
+    compose service with replicas): the first takes the database's write lock and migrates; the others wait for it,
+    then find the schema at head and do nothing (without the lock, both would create the same tables)."""
     from alembic import command
     from alembic.config import Config
 
@@ -55,6 +60,11 @@ def migrate(engine: Engine | None = None) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # pysqlite begins lazily; take the write lock now, before Alembic reads the version (busy timeout: 30 s)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
