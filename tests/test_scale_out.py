@@ -5,9 +5,13 @@ import asyncio
 import socket
 import subprocess
 import sys
+import uuid
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
+import pytest
+from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -17,7 +21,7 @@ import devstack
 from core.db import get_engine
 from core.settings import get_settings
 from models.tables import NotificationRow, SignalRow
-from tests.conftest import ADMIN_TOKEN, eventually, seed, start_dev_server
+from tests.conftest import ADMIN_TOKEN, PG_SERVER_URL, eventually, seed, start_dev_server
 
 SIGNALS = 6
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -111,3 +115,38 @@ async def _at_least(found, count: int):
 def test_api_command_runs_several_processes_only_when_asked():
     assert "--workers" not in devstack.api_command("127.0.0.1", 8000)
     assert devstack.api_command("127.0.0.1", 8000, workers=3)[-2:] == ["--workers", "3"]
+
+
+def fresh_database(kind: str, tmp_path) -> tuple[str, Callable[[], None]]:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/fresh.db", lambda: None
+    name = f"pillar_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(kind, tmp_path, monkeypatch):
+    """Each worker migrates at start; three at once on an empty database all succeed (without the lock in
+    core.db.migrate, all but one fail: 'table accounts already exists', or a duplicate alembic_version on PostgreSQL)."""
+    url, drop = fresh_database(kind, tmp_path)
+    try:
+        monkeypatch.setenv("DATABASE_URL", url)
+        started = [subprocess.Popen([sys.executable, "-c", "from core.db import migrate; migrate()"],
+                                    stderr=subprocess.PIPE) for _ in range(3)]
+        failures = [p.stderr.read().decode()[-500:] for p in started if p.wait(60) != 0]
+        assert failures == []
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert len(connection.execute(text("SELECT version_num FROM alembic_version")).all()) == 1
+        engine.dispose()
+    finally:
+        drop()
