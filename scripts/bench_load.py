@@ -849,16 +849,23 @@ def table(report: dict) -> str:
 
 
 def scale_table(one: dict, two: dict) -> str:
+    """ok/s with 2 API and 2 worker processes over 1 and 1, per phase; and each run's ratio to its own raw
+    start_workflow, which factors out how busy the machine was during each run."""
     by_key = {(r["name"], r["concurrency"]): r for r in one["rows"]}
-    lines = ["phase                                c    1x1 ok/s  2x2 ok/s  ratio   1x1 p99  2x2 p99"]
+    header = ["phase", "c", "1x1 ok/s", "2x2 ok/s", "2x2/1x1", "1x1 x raw", "2x2 x raw", "1x1 p99 ms", "2x2 p99 ms"]
+    lines = [header]
     for row in two["rows"]:
         first = by_key.get((row["name"], row["concurrency"]))
-        if not first or not row["name"].startswith(("raw", "POST")):
+        if not first or not row["name"].startswith(("raw", "POST")) or not first["elapsed_s"] or not row["elapsed_s"]:
             continue
         ratio = f"{row['ok_per_s'] / first['ok_per_s']:.2f}" if first["ok_per_s"] else "-"
-        lines.append(f"{row['name'][:36]:<36} {row['concurrency'] or '-':<4} {first['ok_per_s']:>8}  {row['ok_per_s']:>8}  "
-                     f"{ratio:>5}  {first['p99_ms']!s:>8} {row['p99_ms']!s:>8}")
-    return "\n".join(lines)
+        lines.append([row["name"], str(row["concurrency"] or "-"), str(first["ok_per_s"]), str(row["ok_per_s"]), ratio,
+                      f"{first['x_raw']:.2f}" if "x_raw" in first else "", f"{row['x_raw']:.2f}" if "x_raw" in row else "",
+                      str(first["p99_ms"]), str(row["p99_ms"])])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
 
 
 # --- running --------------------------------------------------------------------------------------------------
@@ -900,7 +907,7 @@ async def main(args) -> dict:
         print()
         print("== scale-out: 2 API x 2 worker processes against 1 x 1 (ok/s ratio) ==")
         print(scale_table(one, two))
-        return {"runs": [one, two]}
+        return {"runs": [one, two], "scale": scale_table(one, two).splitlines()}
     return await bench_once(args, args.api_workers, args.workers)
 
 
