@@ -414,6 +414,11 @@ class Sizes:
     runs_large: int
     reads: int
 
+    @staticmethod
+    def at(counts: dict[int, int], concurrency: int) -> int:
+        """The request count for a concurrency level (a level not in the table takes the largest count)."""
+        return counts.get(concurrency, max(counts.values()))
+
     @classmethod
     def for_mode(cls, quick: bool, phase_seconds: float | None) -> "Sizes":
         if quick:
@@ -523,7 +528,7 @@ class Bench:
                 task_queue=queue, search_attributes=attributes, rpc_timeout=timedelta(seconds=CLIENT_TIMEOUT))
             return "200"  # started: counted like a 2xx answer
 
-        await self.measure("raw start_workflow", c, self.sizes.raw[c], attempt, needs_api=False)
+        await self.measure("raw start_workflow", c, self.sizes.at(self.sizes.raw, c), attempt, needs_api=False)
 
     # signals -----------------------------------------------------------------------------------------------
 
@@ -542,7 +547,7 @@ class Bench:
                     ids.append(signal_id)
                 return answer_of(response)
 
-            await self.measure("POST /api/v1/signals", c, self.sizes.signals[c], attempt)
+            await self.measure("POST /api/v1/signals", c, self.sizes.at(self.sizes.signals, c), attempt)
         self.accepted_signals += ids
         await self.paged.settle(ids, 15)
         if c == 32:
@@ -598,7 +603,7 @@ class Bench:
             async def attempt(i: int) -> str:
                 return answer_of(await http.post("/api/v1/events", json=self.usage_event(f"e{c}", i), headers=self.admin))
 
-            await self.measure("POST /api/v1/events", c, self.sizes.events[c], attempt)
+            await self.measure("POST /api/v1/events", c, self.sizes.at(self.sizes.events, c), attempt)
 
     async def post_event_batches(self, c: int) -> None:
         async with http_client(self.stack.api_url, c) as http:
@@ -606,7 +611,7 @@ class Bench:
                 events = [self.usage_event(f"b{c}-{i}", j) for j in range(BATCH_SIZE)]
                 return answer_of(await http.post("/api/v1/events/batch", json={"events": events}, headers=self.admin))
 
-            await self.measure(f"POST /api/v1/events/batch ({BATCH_SIZE})", c, self.sizes.batches[c], attempt,
+            await self.measure(f"POST /api/v1/events/batch ({BATCH_SIZE})", c, self.sizes.at(self.sizes.batches, c), attempt,
                                items_per_request=BATCH_SIZE)
 
     # reads -------------------------------------------------------------------------------------------------
@@ -682,25 +687,22 @@ class Bench:
             return False
         self.health.current = "seed_book"
         began = time.perf_counter()
+        session = Session(get_engine()) if "session" in parameters else None
+        args = (session,) if session is not None else ()
         try:
-            if "session" in parameters:
-                def call():
-                    with Session(get_engine()) as session:
-                        result = seed_book(session, **kwargs)
-                        session.commit()
-                        return result
-            else:
-                def call():
-                    return seed_book(**kwargs)
             if inspect.iscoroutinefunction(seed_book):
-                await (seed_book(**kwargs) if "session" not in parameters else asyncio.to_thread(call))
+                await seed_book(*args, **kwargs)
             else:
-                await asyncio.to_thread(call)
+                await asyncio.to_thread(seed_book, *args, **kwargs)
+            if session is not None:
+                session.commit()
         except Exception as error:  # noqa: BLE001  (a seeder that fails leaves the 10k rows out, said in the notes)
             self.notes.append(f"reads at {target:,} runs skipped: seed_book failed: {type(error).__name__}: {error}")
             return False
         finally:
             self.health.current = None
+            if session is not None:
+                session.close()
         runs, signals = self.book_size()
         print(f"bench: seed_book in {time.perf_counter() - began:.0f}s: {runs} running plays, {signals} open signals", flush=True)
         return True
@@ -709,6 +711,7 @@ class Bench:
         runs, signals = self.book_size()
         label = f"{runs:,} runs/{signals:,} signals"
         count = self.sizes.reads
+        before = len(self.phases)
         for user_id, path in (("lee", "/inbox"), ("maya", "/board")):
             async with http_client(self.stack.api_url, 1) as http:
                 try:
@@ -733,7 +736,7 @@ class Bench:
                                                 headers=maya))
 
             await self.measure(f"GET /play-runs?stuck=true @ {label}", 1, count, stuck)
-        for phase in self.phases[-3:]:
+        for phase in self.phases[before:]:
             phase.note = f"book={target}"
 
     # none lost ---------------------------------------------------------------------------------------------
