@@ -471,26 +471,35 @@ class Bench:
         self.paged.start()
         try:
             await self.setup_accounts()
-            await self.seed_runs(self.sizes.runs_small)
             # Low concurrency first, every path, then the reads, then the bursts: an API that a burst stops (the
             # blocked event loop of issue 12) still gets its low-concurrency and read figures measured.
             low, high = [c for c in self.levels if c < 32], [c for c in self.levels if c >= 32]
-            for step, levels in enumerate((low, high)):
-                for c in levels:
-                    await self.raw_start_workflow(c)
-                    await self.post_signals(c)
-                    await self.post_events(c)
-                    await self.post_event_batches(c)
-                if step == 0:
-                    await self.steady_signals()
-                    await self.reads(self.sizes.runs_small)
-            if await self.seed_book(self.sizes.runs_large):
+            await self.load(low)
+            await self.steady_signals()
+            if await self.fill_book(self.sizes.runs_small):
+                await self.reads(self.sizes.runs_small)
+            await self.load(high)
+            if await self.fill_book(self.sizes.runs_large, api_fallback=False):
                 await self.reads(self.sizes.runs_large)
             await self.none_lost()
         finally:
             await self.paged.stop()
             await self.health.stop()
         self.keep(self.health.under_load())
+
+    async def load(self, levels: list[int]) -> None:
+        for c in levels:
+            await self.raw_start_workflow(c)
+            await self.post_signals(c)
+            await self.post_events(c)
+            await self.post_event_batches(c)
+
+    async def fill_book(self, target: int, api_fallback: bool = True) -> bool:
+        """`target` running plays in the read model: with scripts/book.py's seed_book (rows only, no workflows), else
+        (1,000 runs) through the API, which leaves the worker a backlog that is drained before the next phase."""
+        if await self.seed_book(target):
+            return True
+        return api_fallback and await self.seed_runs(target)
 
     async def setup_accounts(self) -> None:
         team = {"ae": "alex", "csm": "casey", "csm_lead": "lee", "sdr": "sam", "support": "sky"}
@@ -626,7 +635,7 @@ class Bench:
             signals = connection.execute(text("SELECT count(*) FROM signals WHERE status IN ('open', 'escalated')")).scalar_one()
         return runs, signals
 
-    async def seed_runs(self, target: int) -> None:
+    async def seed_runs(self, target: int) -> bool:
         """Running plays through the API (POST /api/v1/play-runs), until the read model holds `target`."""
         have, _ = self.book_size()
         missing = max(0, target - have)
@@ -648,20 +657,26 @@ class Bench:
                 if chunk.ok == 0:
                     self.notes.append(f"seeding play runs stopped after {first + 200}: {dict(chunk.answers)}")
                     break
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while self.book_size()[0] < have + seeded.ok and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         self.health.current = None
         runs, signals = self.book_size()
         print(f"bench: seeded {seeded.ok} play runs through the API in {time.perf_counter() - began:.0f}s "
               f"({dict(seeded.answers)}); the read model holds {runs} running plays, {signals} open signals", flush=True)
+        if runs < have + seeded.ok:
+            self.notes.append(f"the worker had not saved every seeded play run when the reads began ({runs} of "
+                              f"{have + seeded.ok}): later phases ran beside its backlog")
+        return runs > 0
 
     async def seed_book(self, target: int) -> bool:
         """Fill the read models to `target` running plays with scripts/book.py's seed_book, where that exists."""
         try:
             from scripts.book import seed_book
         except ImportError as error:
-            self.notes.append(f"reads at {target:,} runs skipped: scripts/book.py seed_book is not on this branch ({error})")
+            if target > self.sizes.runs_small:
+                self.notes.append(f"reads at {target:,} runs skipped: scripts/book.py seed_book is not on this branch "
+                                  f"({error})")
             return False
         from sqlmodel import Session
 
@@ -812,12 +827,14 @@ class Bench:
               "no samples" if p99 is None else f"p99 {p99 * 1000:.0f} ms over {len(health.latencies)} probes, "
                                                f"answers {dict(health.answers)}")
         paged = self.find("signal -> paged (during c=32)")
-        p99 = percentile(paged.latencies, 0.99) if paged else None
-        if p99 is None and signals and signals.answers:
-            check("signal -> paged p99 < 1 s at c=32", False, f"no signal was accepted at c=32: {dict(signals.answers)}")
+        if paged is None or signals is None:
+            check("signal -> paged p99 < 1 s at c=32", None, "not measured")
         else:
-            check("signal -> paged p99 < 1 s at c=32", None if p99 is None else p99 < 1.0 and not paged.answers.get("not paged"),
-                  "not measured" if p99 is None else f"p99 {p99 * 1000:.0f} ms, {dict(paged.answers)}")
+            # over every signal asked for at c=32: one that got no 202, or was never paged, counts as never paged
+            never = sum(signals.answers.values()) - signals.ok + paged.answers.get("not paged", 0)
+            p99 = percentile(paged.latencies + [math.inf] * never, 0.99)
+            check("signal -> paged p99 < 1 s at c=32", p99 < 1.0,
+                  f"p99 {p99 * 1000:.0f} ms over {len(paged.latencies) + never} signals ({never} never paged)")
         large = f"book={self.sizes.runs_large}"
         for name, limit in (("GET /inbox", 0.150), ("GET /board", 0.100), ("GET /play-runs?stuck=true", 0.100)):
             phase = next((p for p in self.phases if p.name.startswith(name) and p.note == large), None)
