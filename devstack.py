@@ -106,6 +106,17 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     return sorted(missing)
 
 
+def worker_command() -> list[str]:
+    """One worker process. Run as many as you like on one task queue: Temporal gives each task to one of them."""
+    return [sys.executable, "-m", "worker"]
+
+
+def api_command(host: str, port: int, workers: int = 1) -> list[str]:
+    """The API: `workers` uvicorn processes on one socket (each its own engine, pool and Temporal client)."""
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
+    return command + ["--workers", str(workers)] if workers > 1 else command
+
+
 def spawn(command: list[str], **options) -> subprocess.Popen:
     # Own process group: Ctrl-C reaches only this process, which then stops the children in order.
     return subprocess.Popen(command, process_group=0, **options)
@@ -242,11 +253,8 @@ def main() -> int:
         if "WORKER_METRICS_ADDRESS" not in os.environ and not port_in_use("127.0.0.1", WORKER_METRICS_PORT):
             os.environ["WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{WORKER_METRICS_PORT}"  # the worker's Prometheus endpoint
         print("devstack: starting the worker and the API")
-        children.append(("worker", spawn([sys.executable, "-m", "worker"])))
-        children.append(("api", spawn([
-            sys.executable, "-m", "uvicorn", "api.main:app",
-            "--host", settings.http_host, "--port", str(settings.http_port),
-        ])))
+        children.append(("worker", spawn(worker_command())))
+        children.append(("api", spawn(api_command(settings.http_host, settings.http_port))))
         wait_for_health(f"{api_url}/healthz", children)
         print(banner(settings, api_url, token, tokens, log_file))
         print(f"devstack: ready in {time.monotonic() - started:.1f}s", flush=True)

@@ -10,7 +10,7 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -94,8 +94,13 @@ def reset_engine() -> None:
     get_settings.cache_clear()
 
 
+MIGRATION_LOCK_ID = 0x70696C6C6172  # "pillar": the PostgreSQL advisory lock that serializes migrations
+
+
 def migrate(engine: Engine | None = None) -> None:
-    """Bring the schema up to date (every Alembic head)."""
+    """Bring the schema up to date (every Alembic head). Safe when several processes start at once (N workers, a
+    compose service with replicas): the first takes the database's write lock and migrates; the others wait for it,
+    then find the schema at head and do nothing (without the lock, both would create the same tables)."""
     from alembic import command
     from alembic.config import Config
 
@@ -103,6 +108,11 @@ def migrate(engine: Engine | None = None) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # pysqlite begins lazily; take the write lock now, before Alembic reads the version (busy timeout: 30 s)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest, RemoveSearchAttributesRequest
 
@@ -93,3 +94,28 @@ def test_compose_registers_every_search_attribute():
     script = (Path(__file__).resolve().parent.parent / "deploy" / "temporal" / "setup-namespace.sh").read_text()
     registered_there = dict(re.findall(r"^search_attribute (\w+) (\w+)$", script, re.MULTILINE))
     assert registered_there == {key.name: sa.CLI_TYPES[key.indexed_value_type.name] for key in sa.ALL}
+
+
+def test_compose_runs_replicas_of_api_and_worker_behind_one_published_port():
+    """Two replicas each of `api` and `worker`; no replicated service publishes a fixed host port (two replicas
+    cannot bind the same one): the nginx proxy publishes 8000 and forwards to the `api` service name, which Docker's
+    DNS resolves to every replica. The schema is migrated once, by pillar-init, before any replica starts."""
+    root = Path(__file__).resolve().parent.parent
+    services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker"):
+        assert services[name]["deploy"]["replicas"] >= 2
+        assert services[name]["depends_on"]["pillar-init"] == {"condition": "service_completed_successfully"}
+    replicated = [name for name, service in services.items() if service.get("deploy", {}).get("replicas", 1) > 1]
+    assert all(not services[name].get("ports") for name in replicated)
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert len(published) == len(set(published))
+
+    proxy = services["api-proxy"]
+    assert proxy["ports"] == ["8000:8000"]
+    assert proxy["depends_on"]["api"] == {"condition": "service_healthy"}
+    mounted = dict(volume.rsplit(":", 1)[0].split(":") for volume in proxy["volumes"])
+    assert mounted == {"./deploy/nginx/pillar.conf": "/etc/nginx/conf.d/default.conf"}
+    config = (root / "deploy" / "nginx" / "pillar.conf").read_text()
+    assert "listen 8000;" in config and "set $api http://api:8000;" in config and "resolver 127.0.0.11" in config
+    # behind the proxy, the api trusts its forwarded headers (scheme for cookies, origin for the sign-in check)
+    assert "--forwarded-allow-ips" in services["api"]["command"]
