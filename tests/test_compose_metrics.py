@@ -28,7 +28,7 @@ def test_prometheus_scrapes_each_api_container_on_the_port_it_serves():
     assert api.get("metrics_path", "/metrics") == "/metrics"
     [lookup] = api["dns_sd_configs"]  # one address per container: replicas are scraped one by one
     assert lookup["names"] == ["api"] and lookup["type"] == "A" and lookup["port"] == 8000
-    assert "8000:8000" in compose()["services"]["api"]["ports"]
+    assert "8000" in compose()["services"]["api"]["expose"]  # each replica serves 8000 (api-proxy publishes it)
 
 
 def test_prometheus_scrapes_each_worker_where_it_serves_its_metrics():
