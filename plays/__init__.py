@@ -4,6 +4,7 @@ Every problem is reported with the file and, where it belongs to one, the step i
 
 import os
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -25,10 +26,17 @@ def library_dir() -> Path:
 
 
 def load_library(directory: Path | str | None = None) -> dict[str, PlayDef]:
-    """Every play in `directory`, by key. Raises PlayLibraryError listing every problem found."""
+    """Every play in `directory`, by key. Raises PlayLibraryError listing every problem found. Parsed once per
+    version of the files (their names, sizes and modification times), so a request pays a few `stat` calls."""
+    paths = sorted(Path(directory or library_dir()).glob("*.toml"))
+    return dict(_parsed(tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in paths)))
+
+
+@lru_cache(maxsize=8)
+def _parsed(files: tuple[tuple[Path, int, int], ...]) -> dict[str, PlayDef]:
     plays: dict[str, PlayDef] = {}
     problems: list[str] = []
-    for path in sorted(Path(directory or library_dir()).glob("*.toml")):
+    for path, _, _ in files:
         try:
             play = load_play(path)
         except PlayLibraryError as error:

@@ -199,6 +199,7 @@ async def api(api_stack) -> AsyncIterator[ApiStack]:
         os.environ["DATABASE_URL"] = api_stack.database_url
         reset_engine()
     set_temporal_client(api_stack.client)
+    get_settings()  # read the environment now, not inside the first request (another fixture may have reset it)
     await api_stack.loop_guard.take()
     yield api_stack
     blocked = await api_stack.loop_guard.take()
