@@ -25,7 +25,7 @@ from core.paging import PageRequest
 from models.common import Severity
 from models.plays import PlayRun, RunStatus, RunStep, StepFailure, StepStatus
 from models.signals import SignalDetail, SignalStatus
-from models.tables import ExecutionFailureRow, PlayRunOpenStepRow, SignalEscalationRow
+from models.tables import Account, ExecutionFailureRow, PlayRunOpenStepRow, SignalEscalationRow
 from models.tables.types import UTCDateTime
 from models.tasks import Task
 from scripts.book import seed_book
@@ -139,6 +139,21 @@ def book_api(sqlite_db):
     with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield client, tokens
+
+
+def test_the_pages_name_the_accounts_they_show_and_offer_every_motion(book_api):
+    client, tokens = book_api
+    with session_scope() as session:  # an account with nothing on the pages, in a motion of its own
+        session.add(Account(id="umbrella", name="Umbrella Academy", motion="corporate", team={}))
+    client.headers.pop("Authorization")
+    for user, path in (("casey", "/inbox"), ("maya", "/board")):
+        client.cookies.clear()
+        signed_in = client.post("/sign-in", data={"token": tokens[user], "next": path}, follow_redirects=False)
+        assert signed_in.status_code == 303
+        page = client.get(path).text
+        assert "Acme University" in page and "Globex Certification" in page and "Initech Learning" in page
+    assert all(f'<option value="{m}"' in page for m in ("academic", "credentialed", "corporate"))
+    assert "<strong>120</strong> running plays" in page
 
 
 def every_page(client, path: str, **params) -> list[dict]:
