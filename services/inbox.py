@@ -56,8 +56,8 @@ def signals_to_acknowledge(session: Session, user_id: str, shown: int = SHOWN) -
     waiting = select(SignalToAcknowledgeRow.signal_id).where(SignalToAcknowledgeRow.user_id == user_id)
     ids = session.exec(waiting.order_by(SignalToAcknowledgeRow.sla_due_at, SignalToAcknowledgeRow.created_at.desc(),
                                         SignalToAcknowledgeRow.signal_id).limit(shown)).all()
-    rows = {r.id: r for r in session.exec(select(SignalRow).where(SignalRow.id.in_(ids)))} if ids else {}
-    return [SignalDetail.model_validate(rows[i].state) for i in ids if i in rows], _count(session, waiting)
+    states = dict(session.exec(select(SignalRow.id, SignalRow.state).where(SignalRow.id.in_(ids))).all()) if ids else {}
+    return [SignalDetail.model_validate(states[i]) for i in ids if i in states], _count(session, waiting)
 
 
 def signals_needing_a_task(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[SignalDetail], int]:
@@ -77,8 +77,8 @@ def steps_waiting_on(session: Session, user_id: str, now: datetime | None = None
     found = session.exec(query.order_by(PlayRunOpenStepRow.due_at, PlayRunOpenStepRow.ready_at.desc(),
                                         PlayRunOpenStepRow.run_id, PlayRunOpenStepRow.step_key).limit(shown)).all()
     run_ids = list(dict.fromkeys(f.run_id for f in found))
-    rows = session.exec(select(PlayRunRow).where(PlayRunRow.id.in_(run_ids))).all() if run_ids else []
-    runs = {r.id: PlayRun.model_validate({**r.state, "timeline": []}).as_of(now) for r in rows}  # never the timeline
+    states = session.exec(select(PlayRunRow.state).where(PlayRunRow.id.in_(run_ids))).all() if run_ids else []
+    runs = {s["id"]: PlayRun.model_validate({**s, "timeline": []}).as_of(now) for s in states}  # never the timeline
     waiting = [WaitingStep(runs[f.run_id], step) for f in found if f.run_id in runs
                for step in runs[f.run_id].steps if step.key == f.step_key and step.status in OPEN_STEP_STATUSES]
     return waiting, _count(session, query)
