@@ -22,6 +22,8 @@ def play_run_columns(revision: int, run: PlayRun) -> dict:
     return {
         "signal_id": run.signal_id, "status": run.status.value, "outcome": run.outcome,
         "current_steps": [s.key for s in run.current_steps()],
+        "current_step_keys": " ".join(s.key for s in run.current_steps()),  # step keys never hold a space
+        "board_group": run.board_group(),
         "stuck_step_key": stuck.key if stuck else None,
         "stuck_owner_id": stuck.owner_id if stuck else None,
         "stuck_since": stuck.ready_at if stuck else None,

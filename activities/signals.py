@@ -4,8 +4,8 @@ from sqlmodel import delete
 from temporalio import activity
 
 from core.db import once_more_on_insert_race, session_scope
-from models.signals import SignalDetail
-from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow
+from models.signals import UNACKNOWLEDGED, SignalDetail
+from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow
 from models.tables.types import utcnow
 
 
@@ -35,12 +35,16 @@ def save_signal(revision: int, signal: SignalDetail) -> None:
             setattr(row, column, value)
         session.add(row)
         session.flush()
-        for table in (SignalOwnerRow, SignalEscalationRow):
+        for table in (SignalOwnerRow, SignalEscalationRow, SignalToAcknowledgeRow):
             session.exec(delete(table).where(table.signal_id == signal.id))
         session.add_all(signal_people(signal))
 
 
-def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow]:
-    """Who owns the signal now and whom it has escalated to (an acknowledgement or reassignment changes both)."""
+def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow | SignalToAcknowledgeRow]:
+    """Who owns the signal now, whom it has escalated to (an acknowledgement or reassignment changes both) and, while
+    nobody has acknowledged it, everyone of them it waits on."""
+    waiting_on = dict.fromkeys(signal.owners + signal.escalated_to) if signal.status in UNACKNOWLEDGED else {}
     return ([SignalOwnerRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.owners)]
-            + [SignalEscalationRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.escalated_to)])
+            + [SignalEscalationRow(signal_id=signal.id, user_id=u) for u in dict.fromkeys(signal.escalated_to)]
+            + [SignalToAcknowledgeRow(signal_id=signal.id, user_id=u, sla_due_at=signal.sla_due_at,
+                                      created_at=signal.created_at) for u in waiting_on])

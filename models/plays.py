@@ -1,7 +1,7 @@
 """Plays (seam 03): the play library's shape, a play run's state, and the contracts around PlayWorkflow."""
 
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -197,6 +197,14 @@ class RunStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class BoardGroup(IntEnum):
+    """Where a running run sorts on the manager's board, most urgent first."""
+
+    held = 0  # held up by a failed step: nothing moves until ops retries it
+    waiting = 1  # waiting on an open step
+    idle = 2  # nothing open
+
+
 class StepFailure(BaseModel):
     """Why a step is `failed`: its action's activity gave up. Ops retries it (`POST .../steps/{key}/retry`)."""
 
@@ -287,6 +295,13 @@ class PlayRun(BaseModel):
             return None
         waiting = self.failed_steps() or sorted(self.open_steps(), key=lambda s: (s.ready_at, s.key))
         return waiting[0] if waiting else None
+
+    def board_group(self) -> BoardGroup | None:
+        """Its place on the board (None once it has ended), from the step it is stuck on."""
+        if self.status != RunStatus.running:
+            return None
+        step = self.stuck_step()
+        return BoardGroup.idle if step is None else BoardGroup.held if step.failure else BoardGroup.waiting
 
     def stuck_at(self, now: datetime) -> Stuck | None:
         """The stuck step, and how far past its due date it is now."""

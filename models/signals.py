@@ -18,6 +18,9 @@ class SignalStatus(StrEnum):
     resolved = "resolved"
 
 
+UNACKNOWLEDGED = (SignalStatus.open, SignalStatus.escalated)  # waiting on its owners (and whom it escalated to)
+
+
 class SignalIn(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     severity: Severity

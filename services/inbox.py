@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.paging import Page, PageRequest, SortKey, page_of
@@ -11,11 +11,10 @@ from core.paging import Page, PageRequest, SortKey, page_of
 from models.notifications import Notification
 from models.plays import OPEN_STEP_STATUSES, PlayRun, RunStep
 from models.signals import SignalDetail, SignalStatus
-from models.tables import NotificationRow, PlayRunOpenStepRow, PlayRunRow, SignalEscalationRow, SignalOwnerRow, SignalRow
+from models.tables import NotificationRow, PlayRunOpenStepRow, PlayRunRow, SignalRow, SignalToAcknowledgeRow
 from models.tasks import Task, TaskCandidate
 from services.tasks import candidates_for, current_templates, list_tasks, tasks_query
 
-UNACKNOWLEDGED = (SignalStatus.open.value, SignalStatus.escalated.value)
 SHOWN = 50  # items drawn per section (the pages show these); the counts cover everything
 
 
@@ -50,18 +49,15 @@ def _count(session: Session, query) -> int:
     return session.exec(select(func.count()).select_from(query.subquery())).one()
 
 
-def _to_acknowledge_query(user_id: str):
-    """Open or escalated signals the user owns or has been escalated to: two indexed lookups, never a scan."""
-    owned = select(SignalOwnerRow.signal_id).where(SignalOwnerRow.user_id == user_id)
-    escalated = select(SignalEscalationRow.signal_id).where(SignalEscalationRow.user_id == user_id)
-    return select(SignalRow).where(SignalRow.status.in_(UNACKNOWLEDGED), or_(SignalRow.id.in_(owned), SignalRow.id.in_(escalated)))
-
-
 def signals_to_acknowledge(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[SignalDetail], int]:
-    """The first `shown` (the earliest SLA first, the newest among equals), and how many there are."""
-    query = _to_acknowledge_query(user_id)
-    rows = session.exec(query.order_by(SignalRow.sla_due_at, SignalRow.created_at.desc(), SignalRow.id).limit(shown))
-    return [SignalDetail.model_validate(r.state) for r in rows], _count(session, query)
+    """Open or escalated signals the user owns or has been escalated to: the first `shown` (the earliest SLA first,
+    the newest among equals) and how many there are, both from the to-acknowledge index; only the signals shown
+    are read whole."""
+    waiting = select(SignalToAcknowledgeRow.signal_id).where(SignalToAcknowledgeRow.user_id == user_id)
+    ids = session.exec(waiting.order_by(SignalToAcknowledgeRow.sla_due_at, SignalToAcknowledgeRow.created_at.desc(),
+                                        SignalToAcknowledgeRow.signal_id).limit(shown)).all()
+    states = dict(session.exec(select(SignalRow.id, SignalRow.state).where(SignalRow.id.in_(ids))).all()) if ids else {}
+    return [SignalDetail.model_validate(states[i]) for i in ids if i in states], _count(session, waiting)
 
 
 def signals_needing_a_task(session: Session, user_id: str, shown: int = SHOWN) -> tuple[list[SignalDetail], int]:
@@ -81,8 +77,8 @@ def steps_waiting_on(session: Session, user_id: str, now: datetime | None = None
     found = session.exec(query.order_by(PlayRunOpenStepRow.due_at, PlayRunOpenStepRow.ready_at.desc(),
                                         PlayRunOpenStepRow.run_id, PlayRunOpenStepRow.step_key).limit(shown)).all()
     run_ids = list(dict.fromkeys(f.run_id for f in found))
-    rows = session.exec(select(PlayRunRow).where(PlayRunRow.id.in_(run_ids))).all() if run_ids else []
-    runs = {r.id: PlayRun.model_validate({**r.state, "timeline": []}).as_of(now) for r in rows}  # never the timeline
+    states = session.exec(select(PlayRunRow.state).where(PlayRunRow.id.in_(run_ids))).all() if run_ids else []
+    runs = {s["id"]: PlayRun.model_validate({**s, "timeline": []}).as_of(now) for s in states}  # never the timeline
     waiting = [WaitingStep(runs[f.run_id], step) for f in found if f.run_id in runs
                for step in runs[f.run_id].steps if step.key == f.step_key and step.status in OPEN_STEP_STATUSES]
     return waiting, _count(session, query)

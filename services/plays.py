@@ -1,12 +1,11 @@
 """Play runs: starting one against the library in force, reading one, and the manager's list of where each is stuck."""
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import String, and_, case, cast, func, not_
+from sqlalchemy import and_, case, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +19,7 @@ from core.settings import get_settings
 from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
 from models.plays import (
+    BoardGroup,
     PlayDef,
     PlayRun,
     PlayRunCreated,
@@ -230,15 +230,15 @@ class Board:
 def board(session: Session, play_key: str | None = None, owner_id: str | None = None, motion: str | None = None,
           shown: int = 100) -> Board:
     """Runs held up by a failed step first, then overdue ones (the most overdue leading), then the longest waiting,
-    then runs with nothing open: the first `shown` of them, ordered and counted in SQL."""
+    then runs with nothing open: the first `shown` of them, ordered and counted in SQL from the board's indexes
+    (only the rows shown are read)."""
     now = datetime.now(UTC)
     running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion).subquery()
-    held = _held_by_failure(running.c.stuck_failure)
-    late = and_(running.c.stuck_step_key.is_not(None), running.c.stuck_due_at < now, not_(held))
-    total, overdue, failed = session.execute(
-        select(func.count(), func.count(case((late, 1))), func.count(case((held, 1)))).select_from(running)).one()
-    group = case((running.c.stuck_step_key.is_(None), 2), (held, 0), else_=1)
-    due = case((running.c.stuck_due_at < now, running.c.stuck_due_at), else_=now)
+    group, due_at = running.c.board_group, running.c.stuck_due_at
+    late = and_(group == BoardGroup.waiting, due_at < now)
+    total, overdue, failed = session.execute(select(
+        func.count(), func.count(case((late, 1))), func.count(case((group == BoardGroup.held, 1)))).select_from(running)).one()
+    due = case((due_at < now, due_at), else_=now)
     ids = [row.id for row in session.execute(
         select(running.c.id).order_by(group, due, running.c.stuck_since, running.c.id).limit(shown))]
     rows = {row.id: row for row in session.exec(select(PlayRunRow).options(defer(PlayRunRow.state))
@@ -246,19 +246,14 @@ def board(session: Session, play_key: str | None = None, owner_id: str | None = 
     return Board([_summary(rows[i], now) for i in ids], total, overdue, failed, _at_step(session, running))
 
 
-def _held_by_failure(column):
-    """A failure is recorded (JSON null counts as none: the column is written both ways)."""
-    return and_(column.is_not(None), cast(column, String) != "null")
-
-
 def _at_step(session: Session, running) -> dict[str, Counter]:
     """How many runs of each play are at each step: grouped in SQL by the (few) distinct step sets."""
     at_step: dict[str, Counter] = {}
-    steps = cast(running.c.current_steps, String)
     for play_key, current, count in session.execute(
-            select(running.c.play_key, steps, func.count()).group_by(running.c.play_key, steps)):
+            select(running.c.play_key, running.c.current_step_keys, func.count())
+            .group_by(running.c.play_key, running.c.current_step_keys)):
         counter = at_step.setdefault(play_key, Counter())
-        for step_key in json.loads(current or "[]"):
+        for step_key in current.split():
             counter[step_key] += count
     return at_step
 

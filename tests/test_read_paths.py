@@ -1,6 +1,7 @@
 """Read paths that stay flat with the book: the inbox through the escalation and open-step tables, the board ordered
 and counted in SQL, cursor paging on the lists, and failure summaries kept instead of a history per listed row."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -24,7 +25,7 @@ from core.paging import PageRequest
 from models.common import Severity
 from models.plays import PlayRun, RunStatus, RunStep, StepFailure, StepStatus
 from models.signals import SignalDetail, SignalStatus
-from models.tables import ExecutionFailureRow, PlayRunOpenStepRow, SignalEscalationRow
+from models.tables import Account, ExecutionFailureRow, PlayRunOpenStepRow, SignalEscalationRow
 from models.tables.types import UTCDateTime
 from models.tasks import Task
 from scripts.book import seed_book
@@ -138,6 +139,21 @@ def book_api(sqlite_db):
     with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield client, tokens
+
+
+def test_the_pages_name_the_accounts_they_show_and_offer_every_motion(book_api):
+    client, tokens = book_api
+    with session_scope() as session:  # an account with nothing on the pages, in a motion of its own
+        session.add(Account(id="umbrella", name="Umbrella Academy", motion="corporate", team={}))
+    client.headers.pop("Authorization")
+    for user, path in (("casey", "/inbox"), ("maya", "/board")):
+        client.cookies.clear()
+        signed_in = client.post("/sign-in", data={"token": tokens[user], "next": path}, follow_redirects=False)
+        assert signed_in.status_code == 303
+        page = client.get(path).text
+        assert "Acme University" in page and "Globex Certification" in page and "Initech Learning" in page
+    assert all(f'<option value="{m}"' in page for m in ("academic", "credentialed", "corporate"))
+    assert "<strong>120</strong> running plays" in page
 
 
 def every_page(client, path: str, **params) -> list[dict]:
@@ -275,3 +291,35 @@ def test_migration_0009_backfills_escalations_task_counts_and_open_steps(any_db)
         assert session.exec(text("SELECT task_count FROM signals WHERE id = 'sig-task'")).one()[0] == 1
     env.run(save_signal, 9, signal({}))  # and the activity keeps it from there
     assert to_acknowledge("lee") == []
+
+
+def test_migration_0012_backfills_the_board_and_to_acknowledge_indexes(any_db):
+    seed()
+    env = ActivityEnvironment()
+    runs = [stuck_run("idle"), stuck_run("late", ready_hours_ago=2, overdue_seconds=60),
+            stuck_run("failed", ready_hours_ago=0, failed=True), stuck_run("old", ready_hours_ago=9)]
+    for run in runs:
+        save_play_run(1, run)
+    save_play_run(2, stuck_run("ended", ready_hours_ago=1).model_copy(update={"status": RunStatus.completed}))
+    env.run(save_signal, 1, signal({"status": SignalStatus.escalated, "escalated_to": ["lee", "casey"]}))
+    env.info = dataclasses.replace(env.info, workflow_id="signal-sig-done")
+    env.run(save_signal, 1, signal({"id": "sig-done", "status": SignalStatus.acknowledged, "acknowledged_by": "casey"}))
+
+    def read() -> tuple:
+        with Session(any_db) as session:
+            found = board(session)
+            return ([r.id for r in found.runs], found.total, found.overdue, found.failed, found.at_step,
+                    to_acknowledge("casey"), to_acknowledge("lee"), to_acknowledge("maya"))
+
+    written = read()
+    assert written == (["failed", "late", "old", "idle"], 4, 1, 1, {"renewal_save": {"s": 3}}, ["sig-paths"], ["sig-paths"], [])
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    for target in ("0011", "head"):  # the rows as 0011's activities left them, then filled in by the migration
+        with any_db.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, target) if target == "0011" else command.upgrade(config, target)
+    assert read() == written
+    with Session(any_db) as session:
+        groups = dict(session.exec(text("SELECT id, board_group FROM play_runs")).all())
+    assert groups == {"idle": 2, "late": 1, "failed": 0, "old": 1, "ended": None}

@@ -25,8 +25,10 @@ SHOWN = 100  # rows drawn (the most urgent); the counts above the table cover ev
 
 
 def board_context(session, play: str | None, owner: str | None, motion: str | None) -> dict:
-    accounts = {a.id: a for a in session.exec(select(Account))}
     found = board(session, play_key=play or None, owner_id=owner or None, motion=motion or None, shown=SHOWN)
+    shown = {r.account_id for r in found.runs}  # the accounts of the runs shown, not the whole book
+    accounts = {a.id: a for a in session.exec(select(Account).where(Account.id.in_(shown)))} if shown else {}
+    motions = session.exec(select(Account.motion).where(Account.motion.is_not(None)).distinct()).all()
     return {
         "runs": found.runs,
         "total": found.total,
@@ -36,7 +38,7 @@ def board_context(session, play: str | None, owner: str | None, motion: str | No
         "library": load_library(),
         "accounts": accounts,
         "names": names(session),
-        "motions": sorted({a.motion for a in accounts.values() if a.motion}),
+        "motions": sorted(m for m in motions if m),
         "filters": {"play": play or "", "owner": owner or "", "motion": motion or ""},
     }
 
@@ -63,7 +65,7 @@ def run_context(session, run: PlayRun) -> dict:
         "play_name": play.name if play else run.play_key,
         "graph": dependency_graph(run.steps, people, datetime.now(UTC)),
         "names": people,
-        "accounts": account_names(session),
+        "accounts": account_names(session, [run.account_id]),
     }
 
 

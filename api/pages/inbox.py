@@ -23,13 +23,14 @@ router = APIRouter(include_in_schema=False)
 
 def inbox_context(session, user) -> dict:
     inbox = inbox_for(session, user.id)  # the most urgent of each section, and how many there are
+    shown = [w.signal.account_id for w in inbox.to_acknowledge + inbox.needs_task] + [w.run.account_id for w in inbox.steps]
     return {
         "inbox": inbox,
         "counts": inbox.counts,
         "notifications": notifications_for(session, user.id, PageRequest(limit=8)).items,
         "action_items": action_items_for(session, user.id),
         "names": names(session),
-        "accounts": account_names(session),
+        "accounts": account_names(session, shown),  # the names of the accounts shown, not of the whole book
         "plays": {p.key: p for p in load_library().values()},
         "outcomes": [o.value for o in Outcome],
     }
@@ -53,8 +54,8 @@ async def signal_page(signal_id: str, request: Request, session: AsyncSessionDep
 
 def signal_context(session, signal) -> dict:
     candidates = candidates_for(session, signal) if signal.status == "acknowledged" and not signal.tasks else []
-    return {"signal": signal, "candidates": candidates, "names": names(session), "accounts": account_names(session),
-            "outcomes": [o.value for o in Outcome]}
+    return {"signal": signal, "candidates": candidates, "names": names(session),
+            "accounts": account_names(session, [signal.account_id]), "outcomes": [o.value for o in Outcome]}
 
 
 @router.post("/signals/{signal_id}/acknowledge")

@@ -34,7 +34,7 @@ async def ops_page(request: Request, session: AsyncSessionDep, user: OpsPageUser
     stuck_steps = (await ops.list_executions(client, query, page, session)).items
     return await render_page(request, session, user, "ops.html", {
         "executions": executions, "stuck_steps": stuck_steps, "status": status, "statuses": list(SHOWN),
-        "accounts": await in_session(session, account_names)})
+        "accounts": await in_session(session, account_names, [e.account_id for e in executions + stuck_steps if e.account_id])})
 
 
 @router.post("/ops/executions/{workflow_id}/replay")

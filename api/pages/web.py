@@ -2,6 +2,7 @@
 flash message an action leaves for the next page."""
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,8 +128,10 @@ def names(session: Session) -> dict[str, str]:
     return found
 
 
-def account_names(session: Session) -> dict[str, str]:
-    return {a.id: a.name for a in session.exec(select(Account))}
+def account_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """The names of the accounts a page shows, by id (never the whole book's)."""
+    wanted = set(ids)
+    return dict(session.exec(select(Account.id, Account.name).where(Account.id.in_(wanted))).all()) if wanted else {}
 
 
 def _context(request: Request, user: WebUser | None, context: dict[str, Any]) -> dict[str, Any]:

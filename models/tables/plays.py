@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.tables.types import UTCDateTime
@@ -11,10 +11,16 @@ class PlayRunRow(SQLModel, table=True):
     """Read model of a play run, written by PlayWorkflow's activity at every transition.
 
     The manager's "where is each play stuck" view is one query on it: `stuck_*` describe the open step waited on
-    longest, `next_due_at` is the earliest due date among open steps (a run is overdue once it has passed)."""
+    longest, `next_due_at` is the earliest due date among open steps (a run is overdue once it has passed).
+    The board orders and counts running runs from two narrow indexes, never from the rows: `board_group`
+    (models.plays.BoardGroup) with the stuck step's due date and wait, and `current_step_keys` per play."""
 
     __tablename__ = "play_runs"
-    __table_args__ = (Index("ix_play_runs_status_next_due", "status", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_play_runs_status_next_due", "status", "next_due_at"),
+        Index("ix_play_runs_board", "status", "board_group", "stuck_due_at", "stuck_since", "id"),
+        Index("ix_play_runs_at_step", "status", "play_key", "current_step_keys"),
+    )
 
     id: str = Field(primary_key=True, max_length=200)
     workflow_id: str = Field(max_length=220, unique=True)
@@ -25,6 +31,8 @@ class PlayRunRow(SQLModel, table=True):
     status: str = Field(max_length=16)
     outcome: str | None = Field(default=None, max_length=64)
     current_steps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    current_step_keys: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))  # "a b"
+    board_group: int | None = None
     stuck_step_key: str | None = Field(default=None, max_length=64)
     stuck_owner_id: str | None = Field(default=None, max_length=64)
     stuck_since: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -47,3 +47,16 @@ class SignalEscalationRow(SQLModel, table=True):
 
     signal_id: str = Field(primary_key=True, foreign_key="signals.id", max_length=200)
     user_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class SignalToAcknowledgeRow(SQLModel, table=True):
+    """Everyone an open or escalated signal waits on (its owners and whom it has escalated to), with its SLA, so an
+    inbox draws the most urgent and counts them all from one index, without reading any signal it does not show."""
+
+    __tablename__ = "signals_to_acknowledge"
+    __table_args__ = (Index("ix_signals_to_acknowledge_user_sla", "user_id", "sla_due_at", "created_at"),)
+
+    signal_id: str = Field(primary_key=True, foreign_key="signals.id", max_length=200)
+    user_id: str = Field(primary_key=True, max_length=64)
+    sla_due_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
