@@ -3,6 +3,7 @@ dependants and validators) and the OpenAPI document. Left to the first request, 
 hundreds of milliseconds in every new API process."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,4 +26,5 @@ def warm_up(app: FastAPI) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(warm_up, app)
+    gc.freeze()  # what startup built lives as long as the process: full collections under load need not walk it
     yield

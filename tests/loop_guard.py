@@ -2,10 +2,11 @@
 - a synchronous database call made on the loop's thread while a request is being handled;
 - a watchdog thread that pings the loop every few milliseconds: when a ping waits more than STALL_LIMIT, it takes
   the loop thread's stack, and a stack in Pillar's API-side code while a request is in flight is a violation
-  (the stack says what blocked; the worker sharing the loop in tests is not counted)."""
+  (the stack says what blocked; the worker sharing the loop in tests, and the garbage collector, are not counted)."""
 
 import asyncio
 import contextvars
+import gc
 import sys
 import threading
 import traceback
@@ -35,6 +36,7 @@ class LoopGuard:
     loop: asyncio.AbstractEventLoop | None = None
     loop_thread: int | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    collections: int = 0  # garbage collections started so far (a stall during one is the collector's, not a request's)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -54,16 +56,21 @@ class LoopGuard:
             return
         self.loop, self.loop_thread = asyncio.get_running_loop(), threading.get_ident()
         event.listen(Engine, "before_cursor_execute", self._on_sync_query)
+        gc.callbacks.append(self._on_gc)
         threading.Thread(target=self._watch, name="loop-guard", daemon=True).start()
+
+    def _on_gc(self, phase: str, _info) -> None:
+        if phase == "start":
+            self.collections += 1
 
     def _watch(self) -> None:
         while not self.stopping.wait(PING_EVERY):
-            answered = threading.Event()
+            answered, collections = threading.Event(), self.collections
             try:
                 self.loop.call_soon_threadsafe(answered.set)
             except RuntimeError:  # the loop has closed
                 return
-            if answered.wait(STALL_LIMIT) or not self.in_flight:
+            if answered.wait(STALL_LIMIT) or not self.in_flight or self.collections != collections:
                 continue
             requests = ", ".join(sorted(set(self.in_flight.values())))
             frame = sys._current_frames().get(self.loop_thread)
@@ -89,6 +96,7 @@ class LoopGuard:
         self.stopping.set()
         if self.loop is not None:
             event.remove(Engine, "before_cursor_execute", self._on_sync_query)
+            gc.callbacks.remove(self._on_gc)
 
 
 def _in(stack: traceback.StackSummary, watched: tuple[str, ...]) -> bool:
