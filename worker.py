@@ -16,7 +16,7 @@ from activities.notifications import deliver_webhook, record_notifications
 from activities.plays import report_play_outcome, save_play_run
 from activities.play_actions import log_step_to_crm
 from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
-from activities.signals import save_signal
+from activities.signals import page_and_save_signal, save_signal
 from activities.tasks import save_tasks
 from core.db import migrate, session_scope
 from core.settings import get_settings
@@ -29,7 +29,7 @@ from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
 WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow]
-ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal]
+ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal, page_and_save_signal]
 ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
 ACTIVITIES += [save_tasks, save_play_run, report_play_outcome, log_step_to_crm]
 ACTIVITIES += [prepare_ritual, build_agenda, post_agenda, save_ritual, propose_flywheel_changes]

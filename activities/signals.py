@@ -1,10 +1,12 @@
 """The signals read model, kept by SignalWorkflow (lists and filters read it; the workflow stays the truth)."""
 
-from sqlmodel import delete
+from sqlmodel import Session, delete
 from temporalio import activity
 
+from activities.notifications import count_pages, write_notifications
 from core.db import once_more_on_insert_race, session_scope
-from models.signals import UNACKNOWLEDGED, SignalDetail
+from models.notifications import WebhookDelivery
+from models.signals import UNACKNOWLEDGED, SignalDetail, SignalPage
 from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow
 from models.tables.types import utcnow
 
@@ -26,18 +28,33 @@ def signal_columns(revision: int, signal: SignalDetail) -> dict:
 def save_signal(revision: int, signal: SignalDetail) -> None:
     """Upsert the row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
     with session_scope() as session:
-        row = session.get(SignalRow, signal.id, with_for_update=True)
-        if row is not None and row.state.get("revision", 0) >= revision:
-            return
-        if row is None:
-            row = SignalRow(id=signal.id, workflow_id=activity.info().workflow_id, state={})
-        for column, value in signal_columns(revision, signal).items():
-            setattr(row, column, value)
-        session.add(row)
-        session.flush()
-        for table in (SignalOwnerRow, SignalEscalationRow, SignalToAcknowledgeRow):
-            session.exec(delete(table).where(table.signal_id == signal.id))
-        session.add_all(signal_people(signal))
+        write_signal(session, revision, signal)
+
+
+@activity.defn
+@once_more_on_insert_race
+def page_and_save_signal(request: SignalPage) -> list[WebhookDelivery]:
+    """A signal's page and the revision that records it, in one transaction: one activity where two were."""
+    with session_scope() as session:
+        deliveries, written = write_notifications(session, request.notify)
+        write_signal(session, request.revision, request.signal)
+    count_pages(request.notify, written)
+    return deliveries
+
+
+def write_signal(session: Session, revision: int, signal: SignalDetail) -> None:
+    row = session.get(SignalRow, signal.id, with_for_update=True)
+    if row is not None and row.state.get("revision", 0) >= revision:
+        return
+    if row is None:
+        row = SignalRow(id=signal.id, workflow_id=activity.info().workflow_id, state={})
+    for column, value in signal_columns(revision, signal).items():
+        setattr(row, column, value)
+    session.add(row)
+    session.flush()
+    for table in (SignalOwnerRow, SignalEscalationRow, SignalToAcknowledgeRow):
+        session.exec(delete(table).where(table.signal_id == signal.id))
+    session.add_all(signal_people(signal))
 
 
 def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow | SignalToAcknowledgeRow]:

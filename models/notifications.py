@@ -29,3 +29,4 @@ class NotifyRequest(BaseModel):
 class WebhookDelivery(BaseModel):
     url: str
     notification: Notification
+

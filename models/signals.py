@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.common import Actor, Identifier, Severity, TimelineEntry
+from models.notifications import NotifyRequest
 from models.routing import FAMILY_PATTERN, RoutingRule
 from models.tasks import Task, TaskCandidate
 
@@ -110,3 +111,11 @@ class EscalationTargetRequest(BaseModel):
     to: str
     account_team: dict[str, str]
     current_owner_ids: list[str]
+
+
+class SignalPage(BaseModel):
+    """Activity input: a signal's page and the read-model revision it makes, written in one transaction."""
+
+    notify: NotifyRequest
+    revision: int
+    signal: SignalDetail

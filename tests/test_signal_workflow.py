@@ -70,6 +70,7 @@ async def test_critical_renewal_risk_pages_both_owners_then_escalates_on_time(ts
         assert row.status == "acknowledged" and row.acknowledged_by == "victor" and row.escalation_level == 2
     await record_history(handle, "signal_escalated_twice_then_acknowledged")
     await record_history(handle, "signal_escalated_twice_then_acknowledged_early_timer_patch")
+    await record_history(handle, "signal_escalated_twice_then_acknowledged_paged_and_saved_at_once")
 
 
 async def test_acknowledgement_before_the_sla_stops_all_escalation(ts_env, ts_worker):
@@ -118,3 +119,19 @@ async def test_reassignment_restarts_the_sla_for_the_new_owner(ts_env, ts_worker
     lapses = [e for e in state.timeline if e.type == "sla_lapsed"]
     assert lapses[-1].at - reassigned.timeline[-2].at >= timedelta(hours=4) - timedelta(seconds=5)
     await record_history(handle, "signal_reassigned_then_escalated")
+    await record_history(handle, "signal_reassigned_then_escalated_paged_and_saved_at_once")
+
+
+async def test_a_page_and_the_read_model_revision_it_makes_are_one_activity(ts_env, ts_worker):
+    """A busy worker pages sooner: opening a signal takes one activity and two workflow tasks before its SLA timer."""
+    created, handle = await open_renewal_risk(ts_env.client)
+    await ts_env.sleep(timedelta(minutes=1))
+    events = [e async for e in handle.fetch_history_events()]
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
+                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    assert scheduled == ["page_and_save_signal"]
+    assert sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events) == 2
+    with Session(get_engine()) as session:
+        row = session.get(SignalRow, created.id)
+        assert row.status == "open" and [e["type"] for e in row.state["timeline"]] == ["created", "paged"]
+    assert [n.kind for n in inbox("lee")] == ["page"]

@@ -27,11 +27,24 @@ async def page(
     user_ids: list[str], *, kind: str, subject_type: str, subject_id: str, text: str, key: str
 ) -> None:
     """Notify `user_ids`. `key` must be unique per page within the workflow (it makes retries harmless)."""
+    request = notify_request(user_ids, kind=kind, subject_type=subject_type, subject_id=subject_id, text=text, key=key)
+    if request is None:
+        return
+    deliveries = await workflow.execute_activity(
+        "record_notifications", request, result_type=list[WebhookDelivery], **DB_ACTIVITY
+    )
+    deliver_in_background(deliveries)
+
+
+def notify_request(
+    user_ids: list[str], *, kind: str, subject_type: str, subject_id: str, text: str, key: str
+) -> NotifyRequest | None:
+    """The page's inbox rows to write (None when there is nobody to page)."""
     if kind == "escalation":
         metrics.escalation_fired(subject_type)
     if not user_ids:
-        return
-    request = NotifyRequest(
+        return None
+    return NotifyRequest(
         key=f"{workflow.info().workflow_id}:{key}",
         user_ids=list(dict.fromkeys(user_ids)),
         kind=kind,
@@ -40,9 +53,9 @@ async def page(
         text=text,
         at=workflow.now(),
     )
-    deliveries = await workflow.execute_activity(
-        "record_notifications", request, result_type=list[WebhookDelivery], **DB_ACTIVITY
-    )
+
+
+def deliver_in_background(deliveries: list[WebhookDelivery]) -> None:
     for delivery in deliveries:
         asyncio.create_task(_deliver(delivery))
 
