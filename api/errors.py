@@ -42,6 +42,14 @@ def error_response(status: int, code: str, message: str, details: Any = None, he
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def outage_types() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import SQLAlchemyError
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+    from temporalio.service import RPCError
+
+    return SQLAlchemyError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError
+
+
 def outage(error: Exception) -> str | None:
     """What is down, when `error` means a dependency is saturated or unreachable (503), else None."""
     from sqlalchemy.exc import DBAPIError
@@ -96,6 +104,19 @@ def install(app: FastAPI) -> None:
         if wants_page(request):
             return await request.app.state.html_error(request, error.status_code, code, str(error.detail))
         return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
+
+    async def dependency_down(request: Request, error: Exception) -> Response:
+        """An outage answered here, not by the last-resort handler below: Starlette re-raises what reaches that one
+        after answering, and the server then drops the connection a client may already be reusing."""
+        down = outage(error)
+        if down is None:
+            raise error
+        if wants_page(request):
+            return await request.app.state.html_error(request, 503, "unavailable", f"{down}: try again shortly")
+        return error_response(503, "unavailable", f"{down}: try again shortly")
+
+    for kind in outage_types():
+        app.add_exception_handler(kind, dependency_down)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> Response:

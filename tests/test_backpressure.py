@@ -57,8 +57,7 @@ async def test_an_exhausted_database_pool_is_a_503_after_the_pool_timeout(sqlite
     app = create_app()
     async with get_async_engine().connect() as holding_the_only_connection:
         await holding_the_only_connection.execute(text("SELECT 1"))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                     base_url="http://pillar.test") as http:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pillar.test") as http:
             started = time.perf_counter()
             response = await http.get("/api/v1/accounts", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
             assert time.perf_counter() - started < 3
