@@ -1,6 +1,7 @@
 """Paging: inbox rows (idempotent per key and user) and webhook deliveries."""
 
 import httpx
+from sqlalchemy import insert
 from sqlmodel import Session, select
 from temporalio import activity
 
@@ -20,31 +21,20 @@ def record_notifications(request: NotifyRequest) -> list[WebhookDelivery]:
 
 
 def write_notifications(session: Session, request: NotifyRequest) -> tuple[list[WebhookDelivery], int]:
-    """The inbox rows this page still lacks, and the webhook deliveries it makes; how many rows were new."""
-    deliveries: list[WebhookDelivery] = []
-    written = 0
-    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(request.user_ids)))}
-    for user_id in request.user_ids:
-        row_id = f"{request.key}:{user_id}"
-        row = session.get(NotificationRow, row_id)
-        if row is None:
-            row = NotificationRow(
-                id=row_id,
-                user_id=user_id,
-                at=request.at,
-                kind=request.kind,
-                subject_type=request.subject_type,
-                subject_id=request.subject_id,
-                text=request.text,
-            )
-            session.add(row)
-            written += 1
-        user = users.get(user_id)
-        if user and user.webhook_url:
-            deliveries.append(
-                WebhookDelivery(url=user.webhook_url, notification=Notification.model_validate(row, from_attributes=True))
-            )
-    return deliveries, written
+    """The inbox rows this page still lacks (one insert), and the webhook deliveries it makes; how many rows were new."""
+    ids = {user_id: f"{request.key}:{user_id}" for user_id in request.user_ids}
+    existing = {row.id: row for row in session.exec(select(NotificationRow).where(NotificationRow.id.in_(ids.values())))}
+    rows = [existing.get(row_id) or NotificationRow(id=row_id, user_id=user_id, at=request.at, kind=request.kind,
+                                                   subject_type=request.subject_type, subject_id=request.subject_id,
+                                                   text=request.text)
+            for user_id, row_id in ids.items()]
+    new = [row.model_dump() for row in rows if row.id not in existing]
+    if new:
+        session.execute(insert(NotificationRow), new)
+    webhooks = dict(session.exec(select(User.id, User.webhook_url).where(User.id.in_(ids), User.webhook_url.is_not(None))).all())
+    deliveries = [WebhookDelivery(url=webhooks[row.user_id], notification=Notification.model_validate(row, from_attributes=True))
+                  for row in rows if webhooks.get(row.user_id)]
+    return deliveries, len(new)
 
 
 def count_pages(request: NotifyRequest, written: int) -> None:

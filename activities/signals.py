@@ -1,5 +1,8 @@
 """The signals read model, kept by SignalWorkflow (lists and filters read it; the workflow stays the truth)."""
 
+import itertools
+
+from sqlalchemy import insert
 from sqlmodel import Session, delete
 from temporalio import activity
 
@@ -54,7 +57,8 @@ def write_signal(session: Session, revision: int, signal: SignalDetail) -> None:
     session.flush()
     for table in (SignalOwnerRow, SignalEscalationRow, SignalToAcknowledgeRow):
         session.exec(delete(table).where(table.signal_id == signal.id))
-    session.add_all(signal_people(signal))
+    for table, rows in itertools.groupby(signal_people(signal), key=type):
+        session.execute(insert(table), [row.model_dump() for row in rows])
 
 
 def signal_people(signal: SignalDetail) -> list[SignalOwnerRow | SignalEscalationRow | SignalToAcknowledgeRow]:
