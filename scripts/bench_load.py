@@ -813,6 +813,19 @@ class Bench:
             results.append({"target": name, "result": "SKIP" if passed is None else ("PASS" if passed else "FAIL"),
                             "measured": measured})
 
+        paced, back_to_back, raw_1 = (self.find(n, c) for n, c in (("POST /api/v1/signals at", None),
+                                                                    ("POST /api/v1/signals", 1), ("raw start_workflow", 1)))
+        p50s = [percentile(p.latencies, 0.5) if p and p.latencies else None for p in (paced, back_to_back, raw_1)]
+        check("POST /signals p50 within 2x raw start_workflow p50 at c=1 (one at a time, paced)",
+              None if None in (p50s[0], p50s[2]) else p50s[0] <= 2 * p50s[2],
+              "not measured" if None in (p50s[0], p50s[2]) else
+              f"p50 {p50s[0] * 1000:.1f} ms paced ({paced.name.split(' at ')[-1]}) vs raw {p50s[2] * 1000:.1f} ms = "
+              f"{p50s[0] / p50s[2]:.2f}x; back to back {(p50s[1] or 0) * 1000:.1f} ms, while the worker pages each one "
+              "on the same cores")
+        batch = self.find("POST /api/v1/events/batch (100)", 1)
+        check("a batch of 100 events stores and rescores at >= 1,000 events/s",
+              None if not batch or not batch.ok else batch.rate * 100 >= 1000,
+              "not measured" if not batch else f"{batch.rate * 100:.0f} events/s at c=1")
         signals, raw = self.find("POST /api/v1/signals", 32), self.find("raw start_workflow", 32)
         ratio = signals.rate / raw.rate if signals and raw and raw.rate else None
         check("POST /signals >= 0.8x raw start_workflow at c=32", None if ratio is None else ratio >= 0.8,
