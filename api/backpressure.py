@@ -17,10 +17,7 @@ class Backpressure:
         self.max_in_flight = max_in_flight
         self.queue_timeout = queue_timeout
         self.retry_after = retry_after
-
-    @property
-    def in_flight(self) -> int:
-        return self.max_in_flight - self.slots._value
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(NEVER_QUEUED):
@@ -33,7 +30,9 @@ class Backpressure:
                                   f"the server is busy ({self.max_in_flight} requests in flight): retry after "
                                   f"{self.retry_after}s", headers={"Retry-After": str(self.retry_after)})
             return await busy(scope, receive, send)
+        self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
+            self.in_flight -= 1
             self.slots.release()
