@@ -10,6 +10,7 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,8 @@ def make_engine(url: str) -> Engine:
                                pool_timeout=settings.database_pool_timeout)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=settings.database_pool_timeout)
+    return create_engine(url, pool_pre_ping=True, pool_size=settings.database_pool_size,
+                         max_overflow=settings.database_max_overflow, pool_timeout=settings.database_pool_timeout)
 
 
 def async_url(url: str) -> str:
@@ -112,7 +114,9 @@ def migrate(engine: Engine | None = None) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            # pysqlite begins lazily; take the write lock now, before Alembic reads the version (busy timeout: 30 s)
+            # pysqlite begins lazily; take the write lock now, before Alembic reads the version. Another process's
+            # migration (a backfill) can hold it far longer than a request would wait.
+            connection.exec_driver_sql("PRAGMA busy_timeout = 120000")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
@@ -162,5 +166,20 @@ async def in_session(session: Session | AsyncSession, work: Callable[..., T], *a
     """Run synchronous database code `work(session, *args)` on either kind of session. On an AsyncSession it runs
     through the asyncio driver, so services written once serve the API (async) and the worker and CLI (sync)."""
     if isinstance(session, AsyncSession):
-        return await session.run_sync(work, *args)
+        result = await session.run_sync(work, *args)
+        await session.commit()  # ends the transaction: the connection goes back to the pool before any Temporal call
+        return result
     return work(session, *args)
+
+
+async def in_session_threaded(session: Session | AsyncSession, work: Callable[..., T], *args: Any) -> T:
+    """`in_session` for CPU-heavy work (scoring a batch, a sweep of the book): on an AsyncSession it runs in the
+    threadpool, on a sync session of its own (`work` commits what it writes), so the event loop goes on meanwhile."""
+    if not isinstance(session, AsyncSession):
+        return work(session, *args)
+
+    def run() -> T:
+        with Session(get_engine()) as own:
+            return work(own, *args)
+
+    return await anyio.to_thread.run_sync(run)

@@ -8,7 +8,6 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "conflict": 409,
     "invalid": 422,
-    "too_large": 413,
     "rate_limited": 429,
     "unavailable": 503,
 }

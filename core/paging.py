@@ -100,6 +100,20 @@ def _untag(value: dict):
     return datetime.fromisoformat(value["$t"]) if set(value) == {"$t"} else value
 
 
+def check_key(order: Sequence[SortKey], key: Sequence) -> None:
+    """Every value of a cursor's key has its column's type (a hand-edited cursor is a 422, not a failed query)."""
+    for sort_key, value in zip(order, key):
+        column_type = sort_key.column.type
+        try:
+            expected = getattr(column_type, "impl", column_type).python_type  # a TypeDecorator says `object`
+        except (AttributeError, NotImplementedError):
+            continue
+        if value is None or expected is float and isinstance(value, int):
+            continue
+        if not isinstance(value, expected) or (isinstance(value, datetime) and value.tzinfo is None):
+            raise bad_cursor("it is not one this API gave")
+
+
 def after_clause(order: Sequence[SortKey], key: Sequence):
     """Rows strictly after `key` in `order`: (a > x) or (a = x and b > y) or … — portable, any mix of directions."""
     return or_(*(and_(*(k.column == v for k, v in zip(order[:i], key)), order[i].beyond(key[i]))
@@ -111,6 +125,7 @@ def page_of(session: Session, query, page: PageRequest, list_name: str, order: S
     """Run `query` for one page in `order`; `row_key` reads a row's sort key (default: the ordering's attributes)."""
     after = page.after(list_name, len(order))
     if after is not None:
+        check_key(order, after)
         query = query.where(after_clause(order, after))
     rows = session.exec(query.order_by(*(k.order() for k in order)).limit(page.limit + 1)).all()
     more, rows = len(rows) > page.limit, rows[:page.limit]

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.db import in_session
+from core.db import in_session_threaded
 from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.detection import DetectedSignal, Detection, SignalDefinitions
@@ -88,10 +88,6 @@ def stored(row: EventRow) -> StoredEvent:
     return StoredEvent.model_validate(row, from_attributes=True)
 
 
-def events_of(session: Session, account_id: str, since: datetime, until: datetime) -> list[StoredEvent]:
-    return events_by_account(session, {account_id: until}, until - since)[account_id]
-
-
 def events_by_account(session: Session, until: dict[str, datetime], lookback: timedelta) -> dict[str, list[StoredEvent]]:
     """Each account's events in (its `until` − `lookback`, its `until`], in one query."""
     found: dict[str, list[StoredEvent]] = {account_id: [] for account_id in until}
@@ -109,10 +105,6 @@ def events_by_account(session: Session, until: dict[str, datetime], lookback: ti
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def latest_event_at(session: Session, account_id: str) -> datetime | None:
-    return latest_events_at(session, [account_id]).get(account_id)
 
 
 def latest_events_at(session: Session, account_ids: list[str]) -> dict[str, datetime]:
@@ -240,20 +232,25 @@ async def open_detected(session: Session | AsyncSession, client: Client, request
     return out
 
 
-async def score_and_detect(
-    session: Session | AsyncSession, client: Client | None, accounts: list[Account], as_of: datetime | None, actor: str
-) -> tuple[list[ScorePoint], list[DetectedSignal]]:
-    """Rescore each account at `as_of` (default: its latest event), commit, then detect and open signals
-    (no client: rescore only)."""
-    points, requests = await in_session(session, rescore_and_detect, accounts, as_of, client is not None)
-    return points, await open_detected(session, client, requests, actor) if client is not None else []
+def rescore_book(session: Session, account_ids: list[str] | None, as_of: datetime,
+                 detect_signals: bool = True) -> tuple[list[ScorePoint], list[SignalIn], int]:
+    """`rescore_and_detect` over the named accounts (None: the whole book), refusing unknown ones; and how many."""
+    query = select(Account).order_by(Account.id)
+    if account_ids is not None:
+        query = query.where(Account.id.in_(account_ids))
+    accounts = list(session.exec(query))
+    unknown = sorted(set(account_ids or []) - {a.id for a in accounts})
+    if unknown:
+        raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})
+    points, requests = rescore_and_detect(session, accounts, as_of, detect_signals)
+    return points, requests, len(accounts)
 
 
 async def ingest(session: Session | AsyncSession, client: Client | None, events: Sequence[AccountEvent],
                  actor: str) -> IngestResult:
     """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals (no client: store
     and rescore only)."""
-    result, requests = await in_session(session, store_and_score, events, client is not None)
+    result, requests = await in_session_threaded(session, store_and_score, events, client is not None)
     if client is not None:
         result.signals = await open_detected(session, client, requests, actor)
     return result

@@ -108,7 +108,12 @@ async def list_executions(client: Client, query: str, page: PageRequest = PageRe
     after = page.after("executions", 1)
     listing = client.list_workflows(query or None, page_size=page.limit,
                                     next_page_token=_token_of(after[0]) if after else None)
-    await listing.fetch_next_page()
+    try:
+        await listing.fetch_next_page()
+    except RPCError as error:
+        if after and error.status == RPCStatusCode.INVALID_ARGUMENT:  # a token from another query, or made up
+            raise bad_cursor("it does not belong to this listing") from error
+        raise
     executions = [_execution(found) for found in listing.current_page or []]
     await explain_failures(client, session, [e for e in executions if e.status in UNHEALTHY])
     for found, execution in zip(listing.current_page or [], executions):
@@ -137,13 +142,21 @@ def _execution(found: ListedExecution) -> Execution:
     )
 
 
+HISTORIES_AT_ONCE = 8  # a first listing of many failed executions must not flood Temporal
+
+
 async def explain_failures(client: Client, session: Session | AsyncSession | None, executions: list[Execution]) -> None:
     """Fill in `failure` and `failed_in`: from the stored summaries, else from the histories (fetched together,
     then stored)."""
     known = await in_session(session, stored_failures, executions) if session is not None else {}
     unknown = [e for e in executions if (e.workflow_id, e.run_id) not in known]
-    histories = await asyncio.gather(*(client.get_workflow_handle(e.workflow_id, run_id=e.run_id).fetch_history()
-                                       for e in unknown))
+    at_once = asyncio.Semaphore(HISTORIES_AT_ONCE)
+
+    async def history_of(execution: Execution) -> WorkflowHistory:
+        async with at_once:
+            return await client.get_workflow_handle(execution.workflow_id, run_id=execution.run_id).fetch_history()
+
+    histories = await asyncio.gather(*(history_of(e) for e in unknown))
     for execution, history in zip(unknown, histories):
         execution.failure, execution.failed_in = why_it_failed(history)
     for execution in executions:

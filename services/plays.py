@@ -36,6 +36,7 @@ from models.signals import AccountSnapshot, SignalDetail
 from models.tables import Account, OpsAuditRow, PlayRunOwnerRow, PlayRunRow
 from plays import load_library
 from services.directory import holder_of_role
+from services.ops import record_audit
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow
 
@@ -174,13 +175,8 @@ async def retry_step(
     outcome = "done" if step.status == StepStatus.done else f"failed again: {step.failure.message if step.failure else ''}"
     audit = OpsAuditRow(actor_id=actor.id, action="retry_step", workflow_id=workflow_id_for(run_id),
                         reason=f"{step_key}: {request.reason or 'no reason given'} ({outcome})")
-    await in_session(session, _commit_audit, audit)
+    await in_session(session, record_audit, audit)
     return run
-
-
-def _commit_audit(session: Session, row: OpsAuditRow) -> None:
-    session.add(row)
-    session.commit()
 
 
 def play_runs_query(status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,

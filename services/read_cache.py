@@ -30,14 +30,17 @@ class ReadCache:
                 self.entries, self.generation = {}, generation
 
     def get(self, key: Any, load: Callable[[], T]) -> T:
-        """The cached value (as of the last `refresh`), else `load()`; load only immutable snapshots, never ORM rows."""
+        """The cached value (as of the last `refresh`), else `load()`; load only immutable snapshots, never ORM rows.
+        A value read while another request moved the generation on is used once, not kept; nor is a miss (None)."""
         value = self.entries.get(key, MISSING)
         if value is MISSING:
+            generation = self.generation
             value = load()
             with self.lock:
-                if len(self.entries) >= self.max_entries:
-                    self.entries.clear()
-                self.entries[key] = value
+                if value is not None and generation == self.generation:
+                    if len(self.entries) >= self.max_entries:
+                        self.entries.clear()
+                    self.entries[key] = value
         return value
 
 

@@ -2,7 +2,7 @@
 - a synchronous database call made on the loop's thread while a request is being handled;
 - a watchdog thread that pings the loop every few milliseconds: when a ping waits more than STALL_LIMIT, it takes
   the loop thread's stack, and a stack in Pillar's API-side code while a request is in flight is a violation
-  (the stack says what blocked; the worker sharing the loop in tests, and the garbage collector, are not counted)."""
+  (the stack says what blocked; the worker sharing the loop in tests, and full garbage collections, are not counted)."""
 
 import asyncio
 import contextvars
@@ -36,7 +36,7 @@ class LoopGuard:
     loop: asyncio.AbstractEventLoop | None = None
     loop_thread: int | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
-    collections: int = 0  # garbage collections started so far (a stall during one is the collector's, not a request's)
+    collections: int = 0  # full collections started so far (a stall during one is the collector's, not a request's)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -59,8 +59,8 @@ class LoopGuard:
         gc.callbacks.append(self._on_gc)
         threading.Thread(target=self._watch, name="loop-guard", daemon=True).start()
 
-    def _on_gc(self, phase: str, _info) -> None:
-        if phase == "start":
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:  # young collections are quick: they excuse nothing
             self.collections += 1
 
     def _watch(self) -> None:

@@ -323,3 +323,15 @@ def test_migration_0012_backfills_the_board_and_to_acknowledge_indexes(any_db):
     with Session(any_db) as session:
         groups = dict(session.exec(text("SELECT id, board_group FROM play_runs")).all())
     assert groups == {"idle": 2, "late": 1, "failed": 0, "old": 1, "ended": None}
+
+
+async def test_a_hand_edited_cursor_is_a_422_not_a_500(api):
+    """Keys of the wrong type (a naive time, a list) never reach the database."""
+    import base64
+    import json
+
+    for key in ([{"$t": "2026-01-01T00:00:00"}, "sig-x"], [["not", "a", "time"], "sig-x"], ["yesterday", "sig-x"]):
+        cursor = base64.urlsafe_b64encode(json.dumps({"l": "signals", "k": key}).encode()).decode().rstrip("=")
+        response = await api.http.get("/api/v1/signals", params={"cursor": cursor}, headers=api.auth("maya"))
+        assert response.status_code == 422, (key, response.text)
+        assert response.json()["error"]["details"] == {"field": "cursor"}

@@ -202,11 +202,13 @@ async def error_page(request: Request, status: int, code: str, message: str, det
     header still shows who is signed in."""
     titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
               422: "Not accepted", 503: "Unavailable"}
-    try:
-        async with AsyncSession(get_async_engine()) as session:
-            found = await in_session(session, lambda s: cookie_principal(request, s))
-    except Exception:  # the database itself may be what failed
-        found = None
+    found = None
+    if status != 503:  # when the database is what failed, do not wait on it a second time
+        try:
+            async with AsyncSession(get_async_engine(), expire_on_commit=False) as session:
+                found = await in_session(session, lambda s: cookie_principal(request, s))
+        except Exception:  # noqa: BLE001  (the page still answers, without the signed-in header)
+            found = None
     user = WebUser(*found) if found else None
     return render(request, None, user, "error.html",
                   {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),

@@ -2,18 +2,16 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, status
-from sqlmodel import select
 
 from api.deps import AsyncSessionDep, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
-from core.errors import PillarError
+from core.db import in_session_threaded
 from models.common import Role
 from models.detection import DetectionRunIn, DetectionRunOut
 from models.events import AccountEvent, EventBatch, EventKind, StoredEvent
-from models.tables import Account
 from services import events
-from services.events import IngestResult, ingest, score_and_detect
+from services.events import IngestResult, ingest
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -46,13 +44,7 @@ async def run_detection(session: AsyncSessionDep, client: TemporalDep, user: Eve
     """Rescore and evaluate every signal definition at `as_of` (default now), for time-based conditions such as
     inactivity that no new event will trigger. Safe to repeat: a condition fires once per dedup window."""
     body = body or DetectionRunIn()
-    query = select(Account).order_by(Account.id)
-    if body.account_ids is not None:
-        query = query.where(Account.id.in_(body.account_ids))
-    accounts = list(await session.exec(query))
-    unknown = sorted(set(body.account_ids or []) - {a.id for a in accounts})
-    if unknown:
-        raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})
     as_of = body.as_of or datetime.now(UTC)
-    _, signals = await score_and_detect(session, client, accounts, as_of, actor=user.id)
-    return DetectionRunOut(as_of=as_of, accounts=len(accounts), signals=signals)
+    _, requests, accounts = await in_session_threaded(session, events.rescore_book, body.account_ids, as_of)
+    signals = await events.open_detected(session, client, requests, actor=user.id)
+    return DetectionRunOut(as_of=as_of, accounts=accounts, signals=signals)

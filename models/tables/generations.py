@@ -19,21 +19,23 @@ class CacheGeneration(SQLModel, table=True):
     generation: int = 0
 
 
-def bump(session: OrmSession) -> None:
-    session.execute(update(CacheGeneration).where(CacheGeneration.name == DIRECTORY)
-                    .values(generation=CacheGeneration.generation + 1))
+BUMP = update(CacheGeneration).where(CacheGeneration.name == DIRECTORY).values(generation=CacheGeneration.generation + 1)
 
 
-@event.listens_for(OrmSession, "before_flush")
-def _bump_on_change(session: OrmSession, _context, _instances) -> None:
+# After the change, not before: every writer then locks the changed row first and the counter second (PostgreSQL), so
+# a handoff's acceptance locking an account and an account PUT can never wait on each other in a cycle.
+@event.listens_for(OrmSession, "after_flush")
+def _bump_on_change(session: OrmSession, _context) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(row, CACHED_TABLES) for row in changed):
-        bump(session)
+        session.connection().execute(BUMP)
 
 
 @event.listens_for(OrmSession, "do_orm_execute")
-def _bump_on_bulk_change(state) -> None:
+def _bump_on_bulk_change(state):
     """UPDATE and DELETE statements (and INSERT … VALUES) skip the flush: catch them too."""
     if (state.is_update or state.is_delete or state.is_insert) and getattr(state.statement, "table", None) is not None:
         if state.statement.table.name in {t.__tablename__ for t in CACHED_TABLES}:
-            bump(state.session)
+            result = state.invoke_statement()
+            state.session.connection().execute(BUMP)
+            return result
