@@ -3,6 +3,7 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import AsyncSessionDep, CurrentUser, ReadCacheDep, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
+from core.db import in_session
 from core.errors import PillarError
 from core.temporal import run_update
 from models.signals import (
@@ -79,7 +80,7 @@ async def reassign_signal(
     signal_id: str, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
-    if await session.get(User, body.to_user_id) is None:
+    if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
         raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
     return await run_update(
         signal_handle(client, signal_id),
