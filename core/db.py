@@ -4,6 +4,7 @@ Workers, the CLI and scripts use the synchronous engine. The API process uses th
 psycopg's async driver): its routes hand their synchronous service code to `in_session`, which runs it through
 `AsyncSession.run_sync`, so every query awaits its I/O and the event loop never waits on the database."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache, wraps
@@ -14,6 +15,7 @@ import anyio
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +26,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 T = TypeVar("T")
+HEAVY_WORK = asyncio.Semaphore(get_settings().api_heavy_work_slots)  # binds to the running loop on first use
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -174,7 +177,9 @@ async def in_session(session: Session | AsyncSession, work: Callable[..., T], *a
 
 async def in_session_threaded(session: Session | AsyncSession, work: Callable[..., T], *args: Any) -> T:
     """`in_session` for CPU-heavy work (scoring a batch, a sweep of the book): on an AsyncSession it runs in the
-    threadpool, on a sync session of its own (`work` commits what it writes), so the event loop goes on meanwhile."""
+    threadpool, on a sync session of its own (`work` commits what it writes), so the event loop goes on meanwhile.
+    At most `api_heavy_work_slots` run at once per process (they write: more would only queue on the database's
+    locks); a request that waits longer than the pool timeout for a slot is a 503."""
     if not isinstance(session, AsyncSession):
         return work(session, *args)
 
@@ -182,4 +187,13 @@ async def in_session_threaded(session: Session | AsyncSession, work: Callable[..
         with Session(get_engine()) as own:
             return work(own, *args)
 
-    return await anyio.to_thread.run_sync(run)
+    settings = get_settings()
+    try:
+        async with asyncio.timeout(settings.database_pool_timeout):
+            await HEAVY_WORK.acquire()
+    except TimeoutError as error:
+        raise PoolTimeout("every slot for heavy database work is busy") from error
+    try:
+        return await anyio.to_thread.run_sync(run)
+    finally:
+        HEAVY_WORK.release()
