@@ -2,6 +2,7 @@
 
 import asyncio
 import shutil
+import typing
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -99,9 +100,10 @@ async def run_update(handle, update, arg):
         raise
 
 
-async def query_or_read_model(handle, query, read_model, missing: str, session):
-    """The workflow's own answer; else the read model its activities keep (`read_model(session)`, None when there
-    is no row) when the execution is gone (past retention), Temporal is unreachable, or no worker answers the query
+async def query_or_read_model(handle, query, session, row_type, key: str, missing: str):
+    """The workflow's own answer; else the state its activities keep in the read model (the `state` of the
+    `row_type` row `key`, as the query's return type) when the execution is gone (past retention), Temporal is
+    unreachable, or no worker answers the query
     in QUERY_TIMEOUT (all down). Not found (404) only when Temporal says there is no such execution and there is no
     row either: an execution that exists but cannot answer, with no row yet, is unavailable (503), not missing."""
     from temporalio.service import RPCError, RPCStatusCode
@@ -116,10 +118,15 @@ async def query_or_read_model(handle, query, read_model, missing: str, session):
         if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE,
                                 RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise
-        answer = await in_session(session, read_model)
+        answer = await in_session(session, _stored_state, row_type, key, query)
         if answer is None and error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", missing) from error
         if answer is None:
             raise PillarError("unavailable", f"{handle.id} did not answer (no worker?) and has no stored state yet: "
                                              "try again shortly") from error
         return answer
+
+
+def _stored_state(session, row_type, key: str, query):
+    row = session.get(row_type, key)
+    return typing.get_type_hints(query)["return"].model_validate(row.state) if row else None

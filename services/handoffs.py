@@ -134,14 +134,9 @@ def handoff_handle(client: Client, handoff_id: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(HandoffWorkflow.run, workflow_id_for(handoff_id))
 
 
-def stored_handoff(session: Session, handoff_id: str) -> Handoff | None:
-    row = session.get(HandoffRow, handoff_id)
-    return Handoff.model_validate(row.state) if row else None
-
-
 async def get_handoff(session: Session | AsyncSession, client: Client, handoff_id: str) -> Handoff:
-    return await query_or_read_model(handoff_handle(client, handoff_id), HandoffWorkflow.state,
-                                     lambda s: stored_handoff(s, handoff_id), f"no handoff {handoff_id!r}", session)
+    return await query_or_read_model(handoff_handle(client, handoff_id), HandoffWorkflow.state, session, HandoffRow,
+                                     handoff_id, f"no handoff {handoff_id!r}")
 
 
 async def act_on(session: Session | AsyncSession, client: Client, handoff_id: str, update, action: HandoffAction) -> Handoff:

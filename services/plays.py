@@ -139,15 +139,10 @@ async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
                           play_version=start.play.version, status=RunStatus.running)
 
 
-def stored_run(session: Session, run_id: str) -> PlayRun | None:
-    row = session.get(PlayRunRow, run_id)
-    return PlayRun.model_validate(row.state) if row else None
-
-
 async def get_play_run(session: Session | AsyncSession, client: Client, run_id: str) -> PlayRun:
     """The run as of now: the workflow's own answer, else the read model."""
-    run = await query_or_read_model(play_handle(client, run_id), PlayWorkflow.state, lambda s: stored_run(s, run_id),
-                                    f"no play run {run_id!r}", session)
+    run = await query_or_read_model(play_handle(client, run_id), PlayWorkflow.state, session, PlayRunRow, run_id,
+                                    f"no play run {run_id!r}")
     return run.as_of(datetime.now(UTC))
 
 

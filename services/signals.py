@@ -148,14 +148,9 @@ def signal_handle(client: Client, signal_id: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(SignalWorkflow.run, workflow_id_for(signal_id))
 
 
-def stored_signal(session: Session, signal_id: str) -> SignalDetail | None:
-    row = session.get(SignalRow, signal_id)
-    return SignalDetail.model_validate(row.state) if row else None
-
-
 async def get_signal(session: Session | AsyncSession, client: Client, signal_id: str) -> SignalDetail:
-    return await query_or_read_model(signal_handle(client, signal_id), SignalWorkflow.state,
-                                     lambda s: stored_signal(s, signal_id), f"no signal {signal_id!r}", session)
+    return await query_or_read_model(signal_handle(client, signal_id), SignalWorkflow.state, session, SignalRow,
+                                     signal_id, f"no signal {signal_id!r}")
 
 
 async def acknowledge(session: Session | AsyncSession, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
