@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY . .
 RUN pip install ".[otel]" \
+ && python -m compileall -q /app \
  && useradd --system --uid 10001 --home-dir /app pillar
 USER pillar
 

@@ -1,14 +1,17 @@
 """The Temporal worker: every Pillar workflow and activity on one task queue."""
 
 import asyncio
+import compileall
 import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.directory import resolve_escalation_target
 from activities.flywheel import propose_flywheel_changes
 from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
@@ -46,6 +49,14 @@ def build_worker(client: Client, task_queue: str | None = None, **options) -> Wo
     )
 
 
+def compile_workflows() -> None:
+    """Bytecode for the workflow modules, which the sandbox imports afresh for every workflow run it starts: with
+    PYTHONDONTWRITEBYTECODE (as in most container images) each run would otherwise compile them from source."""
+    folder = Path(workflows.__file__).parent
+    if not compileall.compile_dir(folder, quiet=2):
+        logging.warning("could not write bytecode for %s: each workflow run compiles it from source", folder)
+
+
 async def register_schedules(client: Client) -> None:
     """The rituals' and the flywheel's Temporal Schedules, in line with the rituals config (idempotent)."""
     from services.rituals import ensure_schedules
@@ -61,6 +72,7 @@ async def register_schedules(client: Client) -> None:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     migrate()
+    compile_workflows()
     settings = get_settings()
     tracer_provider = start_tracing(settings, "pillar-worker")
     client = await get_temporal_client(runtime=worker_runtime(settings))

@@ -59,6 +59,7 @@ HEALTH_INTERVAL = 0.1
 PAGE_POLL_INTERVAL = 0.025
 SHED = (429, 503)
 API_DOWN_AFTER = 30.0  # seconds without a 200 from /healthz: the API has stopped answering; later phases are skipped
+CPU_COLUMNS = "api/worker/temporal/bench"
 SEED_CONCURRENCY = 8  # seeding is not measured: kept below the pool size that wedged the blocking API (issue 12)
 
 
@@ -86,6 +87,7 @@ class Phase:
     cut: bool = False  # stopped by its time limit before `planned`
     items_per_request: int = 1
     note: str = ""
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds each process spent during the phase
 
     def record(self, answer: str, latency: float) -> None:
         self.answers[answer] += 1
@@ -94,6 +96,11 @@ class Phase:
     @property
     def ok(self) -> int:
         return sum(n for a, n in self.answers.items() if a.isdigit() and 200 <= int(a) < 300)
+
+    @property
+    def done(self) -> int:
+        """What the CPU figures are per: 2xx answers, or signals paged."""
+        return self.ok + self.answers.get("paged", 0)
 
     @property
     def shed(self) -> int:
@@ -121,10 +128,11 @@ class Phase:
             "p50_ms": ms(percentile(self.latencies, 0.50)), "p95_ms": ms(percentile(self.latencies, 0.95)),
             "p99_ms": ms(percentile(self.latencies, 0.99)), "max_ms": ms(max(self.latencies, default=None)),
             "answers": dict(sorted(self.answers.items())), "cut_by_time_limit": self.cut, "note": self.note,
+            "cpu_ms_per_ok": {name: round(seconds * 1000 / self.done, 1) for name, seconds in self.cpu_s.items()} if self.done else {},
         }
 
 
-def answer_of(response: httpx.Response) -> str:
+def answer_of(response: "httpx.Response | LeanResponse") -> str:
     """The status as the table shows it: a 503/429 with Retry-After is shedding ("503+RA"); without, an error."""
     if response.status_code in SHED:
         return f"{response.status_code}+RA" if response.headers.get("retry-after") else str(response.status_code)
@@ -162,6 +170,94 @@ async def run_phase(name: str, concurrency: int, count: int, time_limit: float, 
 def http_client(base_url: str, concurrency: int, **options) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=CLIENT_TIMEOUT, **options)
+
+
+class LeanResponse:
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
+        self.status_code, self.headers, self.content = status_code, headers, body
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class LeanHTTP:
+    """A minimal HTTP/1.1 keep-alive client for the load phases (JSON POSTs): the generator shares the stack's two
+    cores, and httpx spends about 20 ms of CPU a request there, more than the API it measures. Same interface as the
+    httpx calls it stands for; the same httpx exceptions (a timeout is a hang)."""
+
+    dumps = staticmethod(json.dumps)
+
+    def __init__(self, base_url: str) -> None:
+        url = httpx.URL(base_url)
+        self.host, self.port = url.host, url.port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def __aenter__(self) -> "LeanHTTP":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle = []
+
+    async def post(self, path: str, json: dict, headers: dict[str, str]) -> LeanResponse:
+        body = self.dumps(json).encode()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n{head}\r\n").encode() + body
+        try:
+            return await asyncio.wait_for(self._exchange(request), CLIENT_TIMEOUT)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no answer in {CLIENT_TIMEOUT}s") from None
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+            raise httpx.RemoteProtocolError(str(error)) from error
+
+    async def _exchange(self, request: bytes) -> LeanResponse:
+        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(request)
+            status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
+            body = await reader.readexactly(int(headers.get("content-length", 0)))
+        except BaseException:
+            writer.close()
+            raise
+        if headers.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return LeanResponse(int(status_line.split()[1]), headers, body)
+
+
+class CpuMeter:
+    """CPU seconds used by each of the stack's processes (with their children: uvicorn --workers) and by this load
+    generator, read from /proc: where a request's cost goes on the shared cores. Empty where /proc is not there."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, children: list[tuple[str, subprocess.Popen]]) -> None:
+        self.pids = {name.split("-")[0]: [] for name, _ in children}
+        for name, process in children:
+            self.pids[name.split("-")[0]].append(process.pid)
+
+    @classmethod
+    def seconds(cls, pid: int, children: bool = True) -> float:
+        """User + system time of `pid` and, recursively, of its live children."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            below = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / cls.TICK + sum(cls.seconds(int(c)) for c in below)
+
+    def sample(self) -> dict[str, float]:
+        # the stack's processes are this one's children: the generator counts only itself
+        return {**{name: sum(self.seconds(pid) for pid in pids) for name, pids in self.pids.items()},
+                "bench": self.seconds(os.getpid(), children=False)}
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {name: max(0.0, after[name] - before[name]) for name in before}
 
 
 class HealthProbe:
@@ -449,8 +545,10 @@ class Bench:
     def keep(self, phase: Phase) -> Phase:
         self.phases.append(phase)
         s = phase.summary()
+        cpu = " ".join(f"{name} {ms}" for name, ms in s["cpu_ms_per_ok"].items())
         print(f"bench: {phase.name:<34} c={phase.concurrency:<3} {s['ok_per_s']:>7}/s  p50 {s['p50_ms']} ms  "
-              f"p99 {s['p99_ms']} ms  {s['answers']}{'  (cut by time limit)' if phase.cut else ''}", flush=True)
+              f"p99 {s['p99_ms']} ms  {s['answers']}{'  (cut by time limit)' if phase.cut else ''}"
+              f"{f'  CPU ms per ok: {cpu}' if cpu else ''}", flush=True)
         return phase
 
     async def measure(self, name: str, concurrency: int, count: int, attempt, needs_api: bool = True, **extra) -> Phase:
@@ -461,8 +559,12 @@ class Bench:
             self.notes.append(f"{name} c={concurrency} {phase.note}")
             return self.keep(phase)
         self.health.current = f"{name} c={concurrency}"
+        cpu = CpuMeter(self.stack.children)
+        before = cpu.sample()
         try:
-            return self.keep(await run_phase(name, concurrency, count, self.sizes.phase_seconds, attempt, **extra))
+            phase = await run_phase(name, concurrency, count, self.sizes.phase_seconds, attempt, **extra)
+            phase.cpu_s = cpu.spent(before, cpu.sample())
+            return self.keep(phase)
         finally:
             self.health.current = None
 
@@ -547,7 +649,7 @@ class Bench:
 
     async def post_signals(self, c: int) -> None:
         ids: list[str] = []
-        async with http_client(self.stack.api_url, c) as http:
+        async with LeanHTTP(self.stack.api_url) as http:
             async def attempt(i: int) -> str:
                 response = await http.post("/api/v1/signals", json=self.signal_body(f"c{c}", i), headers=self.admin)
                 if response.status_code == 202:
@@ -556,11 +658,15 @@ class Bench:
                     ids.append(signal_id)
                 return answer_of(response)
 
+            cpu = CpuMeter(self.stack.children)
+            before = cpu.sample()
             await self.measure("POST /api/v1/signals", c, self.sizes.at(self.sizes.signals, c), attempt)
         self.accepted_signals += ids
         await self.paged.settle(ids, 15)
         if c == 32:
-            self.keep(self.paged.phase("signal -> paged (during c=32)", c, ids))
+            paged = self.paged.phase("signal -> paged (during c=32)", c, ids)
+            paged.cpu_s = cpu.spent(before, cpu.sample())  # the whole cost of a signal: accepted, started, paged
+            self.keep(paged)
 
     async def steady_signals(self) -> None:
         """Signals at a steady rate (not a burst): the paging latency a user sees on a busy but not saturated day."""
@@ -577,7 +683,7 @@ class Bench:
             self.notes.append(f"{label}: the worker had not paged every earlier signal after 90 s; measured beside its backlog")
         self.health.current = label
         phase = Phase(label, 0, int(rate * seconds))
-        async with http_client(self.stack.api_url, 64) as http:
+        async with LeanHTTP(self.stack.api_url) as http:
             async def one(i: int) -> None:
                 began = time.perf_counter()
                 try:
@@ -613,14 +719,14 @@ class Bench:
                 "external_id": f"bench-{self.tag}-{label}-{i}"}
 
     async def post_events(self, c: int) -> None:
-        async with http_client(self.stack.api_url, c) as http:
+        async with LeanHTTP(self.stack.api_url) as http:
             async def attempt(i: int) -> str:
                 return answer_of(await http.post("/api/v1/events", json=self.usage_event(f"e{c}", i), headers=self.admin))
 
             await self.measure("POST /api/v1/events", c, self.sizes.at(self.sizes.events, c), attempt)
 
     async def post_event_batches(self, c: int) -> None:
-        async with http_client(self.stack.api_url, c) as http:
+        async with LeanHTTP(self.stack.api_url) as http:
             async def attempt(i: int) -> str:
                 events = [self.usage_event(f"b{c}-{i}", j) for j in range(BATCH_SIZE)]
                 return answer_of(await http.post("/api/v1/events/batch", json={"events": events}, headers=self.admin))
@@ -871,14 +977,15 @@ class Bench:
 
 
 def table(report: dict) -> str:
-    header = ["phase", "c", "n", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "answers", "x raw"]
+    header = ["phase", "c", "n", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "answers", "x raw", "CPU ms/ok " + CPU_COLUMNS]
     lines = [header]
     for row in report["rows"]:
         rate = ("-" if not row["elapsed_s"] else f"{row['ok_per_s']}") + (f" ({row['items_per_s']:.0f} ev/s)" if row["items_per_s"] != row["ok_per_s"] else "")
         answers = " ".join(f"{a}:{n}" for a, n in row["answers"].items()) + (" CUT" if row["cut_by_time_limit"] else "")
         lines.append([row["name"], str(row["concurrency"] or "-"), str(row["answered"]), rate,
                       *(str(row[k]) if row[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
-                      answers, f"{row['x_raw']:.2f}" if "x_raw" in row else ""])
+                      answers, f"{row['x_raw']:.2f}" if "x_raw" in row else "",
+                      "/".join(str(row["cpu_ms_per_ok"].get(p, "-")) for p in CPU_COLUMNS.split("/")) if row["cpu_ms_per_ok"] else ""])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
