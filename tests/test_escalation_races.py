@@ -6,22 +6,22 @@ acceptance; PlayWorkflow: an overdue step's completion; RitualWorkflow: an overd
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlmodel import Session
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
-from activities.directory import resolve_escalation_target
-from core.db import get_engine
+from activities.directory import DirectoryActivities
+from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.temporal import run_update
 from models.common import Actor, Role
 from models.handoffs import HandoffAction, HandoffStatus
 from models.plays import PlayRunIn, StepStatus
 from models.rituals import ActionItemOutcomeInput, AddActionItemInput, RitualRun
-from models.signals import AcknowledgeInput, EscalationTargetRequest, ReassignInput, SignalStatus
+from models.signals import AcknowledgeInput, ReassignInput, SignalStatus
 from models.tasks import TaskIn, TaskOutcomeInput
 from services.plays import play_handle, start_play_run
 from services.tasks import add_task
@@ -36,22 +36,21 @@ from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
-from worker import ACTIVITIES, WORKFLOWS
+from worker import WORKFLOWS, Activities
 
 
 class Gate:
-    """The real `resolve_escalation_target`, held until the test lets it answer."""
+    """The real directory, whose look-ups are held (before their session opens) until the test lets them answer."""
 
     def __init__(self) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
 
-        @activity.defn(name="resolve_escalation_target")
-        def held(request: EscalationTargetRequest) -> list[str]:
-            self.entered.set()
-            self.release.wait(30)
-            return resolve_escalation_target(request)
-
-        self.activity = held
+    @contextmanager
+    def sessions(self):
+        self.entered.set()
+        self.release.wait(30)
+        with session_scope() as session:
+            yield session
 
 
 async def lookup_answered(handle) -> bool:
@@ -68,9 +67,10 @@ async def run_with_gate(ts_env, act, begin=None, lapse=timedelta(hours=4, minute
     its targets, and `act` runs then."""
     seed()
     gate = Gate()
-    activities = [gate.activity if a is resolve_escalation_target else a for a in ACTIVITIES]
+    activities = Activities.build(ts_env.client)
+    activities.directory = DirectoryActivities(gate.sessions)
     async with Worker(ts_env.client, task_queue=get_settings().temporal_task_queue, workflows=WORKFLOWS,
-                      activities=activities, activity_executor=ThreadPoolExecutor(max_workers=8),
+                      activities=activities.all(), activity_executor=ThreadPoolExecutor(max_workers=8),
                       workflow_failure_exception_types=[Exception], max_cached_workflows=0):
         handle = await begin(ts_env.client) if begin else (await open_renewal_risk(ts_env.client))[1]
         # the SLA lapses: level 1 looks up its target (time stands still while the look-up is held)
