@@ -93,6 +93,7 @@ async def test_an_acknowledgement_during_the_escalation_look_up_stops_it(ts_env,
     assert not any(e.type == "escalated" for e in state.timeline)
     assert inbox("maya") == []
     await record_history(handle, "signal_acknowledged_during_escalation_look_up")
+    await record_history(handle, "signal_acknowledged_during_escalation_look_up_on_the_ladder")
 
 
 async def test_a_reassignment_during_the_escalation_look_up_restarts_the_sla_cleanly(ts_env, sqlite_db):
@@ -123,6 +124,7 @@ async def test_an_acceptance_during_the_escalation_look_up_stops_it(ts_env, sqli
     assert [row.action for row in audit(handoff.id)] == ["created", "submitted", "acceptance_sla_lapsed", "accepted"]
     assert not [n for n in inbox("lee") if n.kind == "escalation"]  # cora's manager
     await record_history(handle, "handoff_accepted_during_escalation_look_up")
+    await record_history(handle, "handoff_accepted_during_escalation_look_up_on_the_ladder")
 
 
 # --- overdue escalations: the look-up of an overdue item's owner's manager --------------------------------
@@ -151,6 +153,7 @@ async def test_an_outcome_during_an_overdue_tasks_escalation_look_up_stops_it(ts
     assert not any(e.type == "task_escalated" for e in signal.timeline)
     assert "escalation" not in pages_about("lee", task.id)  # casey's manager
     await record_history(handle, "signal_task_outcome_during_escalation_look_up")
+    await record_history(handle, "signal_task_outcome_during_escalation_look_up_on_the_ladder")
 
 
 async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(ts_env, sqlite_db):
@@ -170,6 +173,7 @@ async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(
     assert not any(e.type == "step_escalated" for e in run.timeline)
     assert "escalation" not in pages_about("lee", run.id)  # casey's manager (paged for exec_sponsor, not escalated to)
     await record_history(handle, "play_step_completed_during_escalation_look_up")
+    await record_history(handle, "play_step_completed_during_escalation_look_up_on_the_ladder")
 
 
 async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stops_it(ts_env, sqlite_db):
@@ -197,3 +201,4 @@ async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stop
     assert item.escalated_at is None and item.escalated_to == []
     assert pages_about("lee", item.id) == []  # casey's manager
     await record_history(handle, "ritual_item_outcome_during_escalation_look_up")
+    await record_history(handle, "ritual_item_outcome_during_escalation_look_up_on_the_ladder")

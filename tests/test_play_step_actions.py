@@ -188,6 +188,7 @@ async def test_a_failed_action_holds_the_run_at_its_step_and_an_ops_retry_finish
     assert finished.status == RunStatus.completed and all(s.status == StepStatus.done for s in finished.steps)
     assert (await signal.result()).status == SignalStatus.resolved
     await record_history(play, "play_step_failed_then_retried")
+    await record_history(play, "play_step_failed_then_retried_on_the_ladder")
 
 
 async def test_a_retry_that_is_not_ops_or_of_a_step_that_has_not_failed_is_refused_without_a_trace(ts_env, ts_worker):
