@@ -5,24 +5,29 @@ import compileall
 import logging
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 import workflows
-from activities.directory import resolve_escalation_target
-from activities.flywheel import propose_flywheel_changes
-from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
-from activities.notifications import deliver_webhook, record_notifications
-from activities.plays import report_play_outcome, save_play_run
-from activities.play_actions import log_step_to_crm
-from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
-from activities.signals import page_and_save_signal, save_signal
-from activities.tasks import save_tasks
-from core.db import migrate, session_scope
-from core.settings import get_settings
+from activities import Sessions
+from activities.directory import DirectoryActivities
+from activities.flywheel import FlywheelActivities
+from activities.handoffs import HandoffActivities
+from activities.legacy import LegacyActivities
+from activities.notifications import NotificationActivities
+from activities.play_actions import StepActionActivities
+from activities.plays import PlayActivities
+from activities.rituals import RitualActivities
+from activities.signals import SignalActivities
+from core.db import get_async_engine, migrate, session_scope
+from core.settings import Settings, get_settings
 from core.temporal import get_temporal_client, worker_runtime
 from core.tracing import start_tracing
 from workflows.flywheel import FlywheelWorkflow
@@ -32,18 +37,64 @@ from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
 WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow]
-ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal, page_and_save_signal]
-ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
-ACTIVITIES += [save_tasks, save_play_run, report_play_outcome, log_step_to_crm]
-ACTIVITIES += [prepare_ritual, build_agenda, post_agenda, save_ritual, propose_flywheel_changes]
 
 
-def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
+def async_session() -> AsyncSession:
+    return AsyncSession(get_async_engine(), expire_on_commit=False)
+
+
+@dataclass
+class Activities:
+    """Every activity, as methods of objects built once with their dependencies (a test replaces one with a fake:
+    `dataclasses.replace(activities, directory=...)`)."""
+
+    directory: DirectoryActivities
+    notifications: NotificationActivities
+    signals: SignalActivities
+    plays: PlayActivities
+    step_actions: StepActionActivities
+    handoffs: HandoffActivities
+    rituals: RitualActivities
+    flywheel: FlywheelActivities
+
+    @classmethod
+    def build(cls, client: Client, http: httpx.AsyncClient | None = None, sessions: Sessions = session_scope,
+              async_sessions: Callable[[], AsyncSession] = async_session,
+              settings: Callable[[], Settings] = get_settings) -> "Activities":
+        http = http or httpx.AsyncClient()
+        return cls(
+            directory=DirectoryActivities(sessions),
+            notifications=NotificationActivities(sessions, http, settings),
+            signals=SignalActivities(sessions),
+            plays=PlayActivities(sessions, client),
+            step_actions=StepActionActivities(http, settings),
+            handoffs=HandoffActivities(sessions, async_sessions, client),
+            rituals=RitualActivities(sessions, async_sessions, http, settings),
+            flywheel=FlywheelActivities(sessions),
+        )
+
+    def all(self) -> list[Callable]:
+        legacy = LegacyActivities(self.signals, self.plays, self.rituals)
+        return [
+            self.directory.resolve_escalation_target,
+            self.notifications.record_notifications, self.notifications.deliver_webhook,
+            self.signals.save_signal_state, self.signals.page_and_save_signal, self.signals.save_signal_tasks,
+            self.plays.save_play_run_state, self.plays.report_play_outcome, self.step_actions.log_step_to_crm,
+            self.handoffs.record_handoff_transition, self.handoffs.apply_handoff_team_change,
+            self.handoffs.open_governance_violation,
+            self.rituals.prepare_ritual_run, self.rituals.build_agenda, self.rituals.post_agenda,
+            self.rituals.save_ritual_state, self.flywheel.propose_flywheel_changes,
+            legacy.save_signal, legacy.save_tasks, legacy.save_play_run, legacy.save_ritual, legacy.prepare_ritual,
+        ]
+
+
+def build_worker(client: Client, task_queue: str | None = None, activities: Activities | None = None,
+                 **options) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or get_settings().temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        activities=(activities or Activities.build(client)).all(),
         activity_executor=ThreadPoolExecutor(max_workers=20),
         **options,
     )
@@ -79,13 +130,15 @@ async def main() -> None:
     if settings.worker_metrics_address:
         logging.info("worker metrics for Prometheus on http://%s/metrics", settings.worker_metrics_address)
     await register_schedules(client)
-    worker = build_worker(client)
+    http = httpx.AsyncClient()  # one connection pool for every webhook and the CRM
+    worker = build_worker(client, activities=Activities.build(client, http))
     # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
     logging.info("worker polling task queue %r on %s", get_settings().temporal_task_queue, get_settings().temporal_address)
     await worker.run()
+    await http.aclose()
     if tracer_provider is not None:
         tracer_provider.shutdown()  # export the spans still batched: the process leaves with os._exit
 

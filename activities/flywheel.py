@@ -2,13 +2,18 @@
 
 from temporalio import activity
 
-from core.db import session_scope
+from activities import Sessions
 from models.flywheel import ProposalCreated, ProposeRequest
 from services.flywheel import store_proposal
+from workflows import activity_types
 
 
-@activity.defn
-def propose_flywheel_changes(request: ProposeRequest) -> ProposalCreated:
-    """Idempotent: the proposal's id comes from the run's time, so a retry finds the one it stored."""
-    with session_scope() as session:
-        return store_proposal(session, request)
+class FlywheelActivities(activity_types.FlywheelActivities):
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    @activity.defn
+    def propose_flywheel_changes(self, request: ProposeRequest) -> ProposalCreated:
+        """Idempotent: the proposal's id comes from the run's time, so a retry finds the one it stored."""
+        with self.sessions() as session:
+            return store_proposal(session, request)

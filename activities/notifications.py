@@ -1,23 +1,43 @@
 """Paging: inbox rows (idempotent per key and user) and webhook deliveries."""
 
+from collections.abc import Callable
+
 import httpx
 from sqlalchemy import insert
 from sqlmodel import Session, select
 from temporalio import activity
 
-from core.db import session_scope
-from core.settings import get_settings
+from activities import Sessions
+from core.settings import Settings
 from models.notifications import Notification, NotifyRequest, WebhookDelivery
 from models.tables import NotificationRow, User
+from workflows import activity_types
 
 
-@activity.defn
-def record_notifications(request: NotifyRequest) -> list[WebhookDelivery]:
-    """Write one inbox row per user; a retry finds the rows already there and writes nothing twice."""
-    with session_scope() as session:
-        deliveries, written = write_notifications(session, request)
-    count_pages(request, written)
-    return deliveries
+class NotificationActivities(activity_types.NotificationActivities):
+    def __init__(self, sessions: Sessions, http: httpx.AsyncClient, settings: Callable[[], Settings]) -> None:
+        self.sessions = sessions
+        self.http = http
+        self.settings = settings  # read at each call: the webhook timeout is configuration
+
+    @activity.defn
+    def record_notifications(self, request: NotifyRequest) -> list[WebhookDelivery]:
+        """Write one inbox row per user; a retry finds the rows already there and writes nothing twice."""
+        with self.sessions() as session:
+            deliveries, written = write_notifications(session, request)
+        count_pages(request, written)
+        return deliveries
+
+    @activity.defn
+    async def deliver_webhook(self, delivery: WebhookDelivery) -> None:
+        """POST the notification as JSON; any non-2xx answer raises, so Temporal retries with backoff."""
+        response = await self.http.post(
+            delivery.url,
+            content=delivery.notification.model_dump_json(),
+            headers={"Content-Type": "application/json", "Idempotency-Key": delivery.notification.id},
+            timeout=self.settings().webhook_timeout_seconds,
+        )
+        response.raise_for_status()
 
 
 def write_notifications(session: Session, request: NotifyRequest) -> tuple[list[WebhookDelivery], int]:
@@ -42,15 +62,3 @@ def count_pages(request: NotifyRequest, written: int) -> None:
     pages_sent = activity.metric_meter().create_counter("pillar_pages_sent", "Notifications recorded (inbox rows)")
     pages_sent.add(written, {"kind": request.kind, "subject_type": request.subject_type})
 
-
-@activity.defn
-async def deliver_webhook(delivery: WebhookDelivery) -> None:
-    """POST the notification as JSON; any non-2xx answer raises, so Temporal retries with backoff."""
-    timeout = get_settings().webhook_timeout_seconds
-    async with httpx.AsyncClient(timeout=timeout) as client:
-        response = await client.post(
-            delivery.url,
-            content=delivery.notification.model_dump_json(),
-            headers={"Content-Type": "application/json", "Idempotency-Key": delivery.notification.id},
-        )
-        response.raise_for_status()

@@ -3,32 +3,39 @@
 Each runs once its step's owner has completed the step. They are idempotent per run and step: every attempt and
 every ops retry of the same step sends the same key."""
 
+from collections.abc import Callable
+
 import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.plays import StepActionRequest, StepActionResult
+from workflows import activity_types
 
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 
 
-@activity.defn
-async def log_step_to_crm(request: StepActionRequest) -> StepActionResult:
-    """POST the completed step (who, when, its output fields) to the CRM's webhook as an activity on the account,
-    with `Idempotency-Key: <run>:<step>`. A 4xx answer will not mend itself on a retry: it fails at once."""
-    url = get_settings().crm_webhook_url
-    if not url:
-        return StepActionResult(detail="not sent: no CRM is configured (CRM_WEBHOOK_URL)")
-    async with httpx.AsyncClient(timeout=get_settings().webhook_timeout_seconds) as client:
-        response = await client.post(url, content=crm_entry(request), headers={
-            "Content-Type": "application/json", "Idempotency-Key": request.key})
-    if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_CLIENT_ERRORS:
-        raise ApplicationError(f"the CRM refused the entry: {response.status_code} {response.text[:300]}",
-                               type="CrmRefused", non_retryable=True)
-    if response.status_code >= 400:
-        raise ApplicationError(f"the CRM answered {response.status_code}: {response.text[:300]}", type="CrmUnavailable")
-    return StepActionResult(detail=f"logged to the CRM ({response.status_code})")
+class StepActionActivities(activity_types.StepActionActivities):
+    def __init__(self, http: httpx.AsyncClient, settings: Callable[[], Settings]) -> None:
+        self.http = http
+        self.settings = settings  # read at each call: the CRM's address is configuration
+
+    @activity.defn
+    async def log_step_to_crm(self, request: StepActionRequest) -> StepActionResult:
+        """POST the completed step (who, when, its output fields) to the CRM's webhook as an activity on the account,
+        with `Idempotency-Key: <run>:<step>`. A 4xx answer will not mend itself on a retry: it fails at once."""
+        settings = self.settings()
+        if not settings.crm_webhook_url:
+            return StepActionResult(detail="not sent: no CRM is configured (CRM_WEBHOOK_URL)")
+        response = await self.http.post(settings.crm_webhook_url, content=crm_entry(request), timeout=settings.webhook_timeout_seconds,
+                                        headers={"Content-Type": "application/json", "Idempotency-Key": request.key})
+        if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_CLIENT_ERRORS:
+            raise ApplicationError(f"the CRM refused the entry: {response.status_code} {response.text[:300]}",
+                                   type="CrmRefused", non_retryable=True)
+        if response.status_code >= 400:
+            raise ApplicationError(f"the CRM answered {response.status_code}: {response.text[:300]}", type="CrmUnavailable")
+        return StepActionResult(detail=f"logged to the CRM ({response.status_code})")
 
 
 def crm_entry(request: StepActionRequest) -> str:

@@ -3,16 +3,18 @@ outcome back to the signal task that started the play."""
 
 from sqlmodel import delete
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from core.db import once_more_on_insert_race, session_scope
-from core.temporal import get_temporal_client
+from activities import Sessions
+from core.db import once_more_on_insert_race
+from models.common import Revision
 from models.plays import PlayOutcomeReport, PlayRun, RunStatus
 from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
 from services.signals import signal_handle
+from workflows import activity_types
 from workflows.signal import SignalWorkflow
 
 
@@ -35,28 +37,48 @@ def play_run_columns(revision: int, run: PlayRun) -> dict:
     }
 
 
-@activity.defn
-@once_more_on_insert_race
-def save_play_run(revision: int, run: PlayRun) -> None:
-    """Upsert the run's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
-    with session_scope() as session:
-        row = session.get(PlayRunRow, run.id, with_for_update=True)
-        if row is not None and row.revision >= revision:
-            return
-        if row is None:
-            row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
-                             account_id=run.account_id, status=run.status.value, started_at=run.started_at,
-                             updated_at=utcnow(), state={})
+class PlayActivities(activity_types.PlayActivities):
+    def __init__(self, sessions: Sessions, client: Client) -> None:
+        self.sessions = sessions
+        self.client = client
+
+    @activity.defn
+    @once_more_on_insert_race
+    def save_play_run_state(self, request: Revision[PlayRun]) -> None:
+        """Upsert the run's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
+        revision, run = request.revision, request.state
+        with self.sessions() as session:
+            row = session.get(PlayRunRow, run.id, with_for_update=True)
+            if row is not None and row.revision >= revision:
+                return
+            if row is None:
+                row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
+                                 account_id=run.account_id, status=run.status.value, started_at=run.started_at,
+                                 updated_at=utcnow(), state={})
+                session.add(row)
+                session.flush()
+                for user_id in sorted({s.owner_id for s in run.steps}):
+                    session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
+            for column, value in play_run_columns(revision, run).items():
+                setattr(row, column, value)
             session.add(row)
             session.flush()
-            for user_id in sorted({s.owner_id for s in run.steps}):
-                session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-        for column, value in play_run_columns(revision, run).items():
-            setattr(row, column, value)
-        session.add(row)
-        session.flush()
-        session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
-        session.add_all(open_step_rows(run))
+            session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
+            session.add_all(open_step_rows(run))
+
+    @activity.defn
+    async def report_play_outcome(self, report: PlayOutcomeReport) -> None:
+        """Set the linked task's outcome; if it already has a final one (its owner closed it), leave it be."""
+        handle = signal_handle(self.client, report.signal_id)
+        request = TaskOutcomeInput(task_id=report.task_id, outcome=report.outcome, note=report.note, via_play_run=report.run_id)
+        if await _task_is_final(handle, report.task_id):
+            return
+        try:
+            await handle.execute_update(SignalWorkflow.set_task_outcome, request)
+        except WorkflowUpdateFailedError as error:
+            if await _task_is_final(handle, report.task_id):
+                return
+            raise ApplicationError(f"task {report.task_id} refused the play's outcome: {error.cause}", non_retryable=True) from error
 
 
 def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:
@@ -65,21 +87,6 @@ def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:
         return []
     return [PlayRunOpenStepRow(run_id=run.id, step_key=s.key, owner_id=s.owner_id, ready_at=s.ready_at, due_at=s.due_at)
             for s in run.open_steps()]
-
-
-@activity.defn
-async def report_play_outcome(report: PlayOutcomeReport) -> None:
-    """Set the linked task's outcome; if it already has a final one (its owner closed it), leave it be."""
-    handle = signal_handle(await get_temporal_client(), report.signal_id)
-    request = TaskOutcomeInput(task_id=report.task_id, outcome=report.outcome, note=report.note, via_play_run=report.run_id)
-    if await _task_is_final(handle, report.task_id):
-        return
-    try:
-        await handle.execute_update(SignalWorkflow.set_task_outcome, request)
-    except WorkflowUpdateFailedError as error:
-        if await _task_is_final(handle, report.task_id):
-            return
-        raise ApplicationError(f"task {report.task_id} refused the play's outcome: {error.cause}", non_retryable=True) from error
 
 
 async def _task_is_final(handle, task_id: str) -> bool:

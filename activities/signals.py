@@ -1,4 +1,5 @@
-"""The signals read model, kept by SignalWorkflow (lists and filters read it; the workflow stays the truth)."""
+"""The signals and tasks read models, kept by SignalWorkflow (lists, filters and `GET /tasks?owner_id=&open=true`
+read them; the workflow stays the truth)."""
 
 import itertools
 
@@ -6,12 +7,16 @@ from sqlalchemy import insert
 from sqlmodel import Session, delete
 from temporalio import activity
 
+from activities import Sessions
 from activities.notifications import count_pages, write_notifications
-from core.db import once_more_on_insert_race, session_scope
+from core.db import once_more_on_insert_race
+from models.common import Revision
 from models.notifications import WebhookDelivery
 from models.signals import UNACKNOWLEDGED, SignalDetail, SignalPage
-from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow
+from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow, TaskRow
 from models.tables.types import utcnow
+from models.tasks import SignalTasks
+from workflows import activity_types
 
 
 def signal_columns(revision: int, signal: SignalDetail) -> dict:
@@ -26,23 +31,47 @@ def signal_columns(revision: int, signal: SignalDetail) -> dict:
     }
 
 
-@activity.defn
-@once_more_on_insert_race
-def save_signal(revision: int, signal: SignalDetail) -> None:
-    """Upsert the row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
-    with session_scope() as session:
-        write_signal(session, revision, signal)
+class SignalActivities(activity_types.SignalActivities):
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
 
+    @activity.defn
+    @once_more_on_insert_race
+    def save_signal_state(self, request: Revision[SignalDetail]) -> None:
+        """Upsert the row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
+        with self.sessions() as session:
+            write_signal(session, request.revision, request.state)
 
-@activity.defn
-@once_more_on_insert_race
-def page_and_save_signal(request: SignalPage) -> list[WebhookDelivery]:
-    """A signal's page and the revision that records it, in one transaction: one activity where two were."""
-    with session_scope() as session:
-        deliveries, written = write_notifications(session, request.notify)
-        write_signal(session, request.revision, request.signal)
-    count_pages(request.notify, written)
-    return deliveries
+    @activity.defn
+    @once_more_on_insert_race
+    def page_and_save_signal(self, request: SignalPage) -> list[WebhookDelivery]:
+        """A signal's page and the revision that records it, in one transaction: one activity where two were."""
+        with self.sessions() as session:
+            deliveries, written = write_notifications(session, request.notify)
+            write_signal(session, request.revision, request.signal)
+        count_pages(request.notify, written)
+        return deliveries
+
+    @activity.defn
+    def save_signal_tasks(self, request: Revision[SignalTasks]) -> None:
+        """Upsert each task's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
+        revision, account_id = request.revision, request.state.account_id
+        with self.sessions() as session:
+            for task in request.state.tasks:
+                row = session.get(TaskRow, task.id, with_for_update=True)
+                if row is not None and row.revision >= revision:
+                    continue
+                if row is None:
+                    row = TaskRow(id=task.id, signal_id=task.signal_id, account_id=account_id, owner_id=task.owner_id,
+                                  due_at=task.due_at, updated_at=utcnow(), state={})
+                row.owner_id = task.owner_id
+                row.outcome = task.outcome.value if task.outcome else None
+                row.is_open = not task.is_final
+                row.due_at = task.due_at
+                row.revision = revision
+                row.updated_at = utcnow()
+                row.state = task.model_dump(mode="json")
+                session.add(row)
 
 
 def write_signal(session: Session, revision: int, signal: SignalDetail) -> None:

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer
 
@@ -84,3 +84,13 @@ class TimelineEntry(BaseModel):
     type: str
     actor: str | None = None
     detail: str = ""
+
+
+State = TypeVar("State")
+
+
+class Revision(BaseModel, Generic[State]):
+    """A read-model write: `state` as of `revision` (a stale or repeated revision changes nothing)."""
+
+    revision: int
+    state: State

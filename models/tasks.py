@@ -98,3 +98,10 @@ class TaskOutcomeInput(BaseModel):
     blocked_on: str | None = None
     actor: Actor | None = None
     via_play_run: str | None = None
+
+
+class SignalTasks(BaseModel):
+    """A signal's tasks as its save activity writes them (rows carry the account)."""
+
+    account_id: str
+    tasks: list[Task]

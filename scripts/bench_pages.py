@@ -55,8 +55,9 @@ def main(runs: int, requests: int) -> None:
     os.environ.update(DATABASE_URL=f"sqlite:///{folder}/bench.db", PILLAR_ADMIN_TOKEN="bench-admin-token-0123456789")
     from fastapi.testclient import TestClient
 
-    from activities.plays import save_play_run
-    from core.db import migrate, reset_engine
+    from activities.plays import PlayActivities
+    from core.db import migrate, reset_engine, session_scope
+    from models.common import Revision
     from plays import load_library
     from tests.conftest import seed
 
@@ -65,8 +66,9 @@ def main(runs: int, requests: int) -> None:
     tokens = seed("bench-admin-token-0123456789")
     play, now = load_library()["renewal_save"], datetime.now(UTC)
     began = time.perf_counter()
+    plays = PlayActivities(session_scope, client=None)
     for index in range(runs):
-        save_play_run(1, synthetic_run(play, index, now))
+        plays.save_play_run_state(Revision(revision=1, state=synthetic_run(play, index, now)))
     written = time.perf_counter() - began
 
     from api.main import app

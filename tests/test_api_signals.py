@@ -304,7 +304,9 @@ async def test_a_signal_stays_readable_when_no_worker_answers_its_query(api):
     """The API falls back to the read model when the query cannot be answered (no worker polls the queue)."""
     from temporalio.testing import ActivityEnvironment
 
-    from activities.signals import save_signal
+    from activities.signals import SignalActivities
+    from core.db import session_scope
+    from models.common import Revision
     from models.signals import SignalDetail
 
     created = (await post_signal(api, family="nps_decline", severity="info")).json()
@@ -313,7 +315,7 @@ async def test_a_signal_stays_readable_when_no_worker_answers_its_query(api):
     orphan = {**detail, "id": orphan_id}
     handle = await api.client.start_workflow("SignalWorkflow", orphan, id=f"signal-{orphan_id}", task_queue=unique("unpolled"))
     try:
-        ActivityEnvironment().run(save_signal, 1, SignalDetail.model_validate(orphan))
+        ActivityEnvironment().run(SignalActivities(session_scope).save_signal_state, Revision(revision=1, state=SignalDetail.model_validate(orphan)))
         response = await api.http.get(f"/api/v1/signals/{orphan_id}", headers=api.auth("casey"))
         assert response.status_code == 200, response.text
         assert response.json()["id"] == orphan_id and response.json()["status"] == detail["status"]

@@ -6,16 +6,19 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
-from activities.rituals import build_agenda, prepare_ritual, save_ritual
+from activities.rituals import RitualActivities
+from core.db import session_scope
 from core.paging import PageRequest
 from core.seed import load_default_config, load_demo_directory
-from models.rituals import ActionItem, AgendaStatus, BuildAgendaRequest, RitualState
+from models.common import Revision
+from models.rituals import ActionItem, AgendaStatus, BuildAgendaRequest, RitualRun, RitualState
 from models.tables import ActionItemRow, AgendaRow
 from services import action_items, agendas
 from services.cadence_baseline import load_baseline_history
 from services.rituals import current_rituals
 
 NOW = datetime(2026, 11, 30, 13, tzinfo=UTC)  # a Monday, 08:00 in New York: the triage agenda's build
+RITUALS = RitualActivities(session_scope, async_sessions=None, http=None, settings=None)  # the database only
 
 
 def seeded(engine) -> None:
@@ -27,14 +30,14 @@ def seeded(engine) -> None:
 def test_an_agenda_is_built_and_stored_once(any_db):
     seeded(any_db)
     env = ActivityEnvironment()
-    prepared = env.run(prepare_ritual, "signal_triage", "academic", NOW)
+    prepared = env.run(RITUALS.prepare_ritual_run, RitualRun(ritual_key="signal_triage", motion="academic", scheduled_at=NOW))
     assert prepared.start.meeting_at == NOW + timedelta(hours=1) and prepared.start.agenda_id == "agd-signal_triage-academic-20261130T1400Z"
     assert prepared.start.closes_at == NOW + timedelta(days=7, hours=1)
-    assert env.run(prepare_ritual, "signal_triage", "corporate", NOW).start is None  # not a motion of this ritual
-    assert "no longer configured" in env.run(prepare_ritual, "gone", "academic", NOW).reason
+    assert env.run(RITUALS.prepare_ritual_run, RitualRun(ritual_key="signal_triage", motion="corporate", scheduled_at=NOW)).start is None  # not a motion of this ritual
+    assert "no longer configured" in env.run(RITUALS.prepare_ritual_run, RitualRun(ritual_key="gone", motion="academic", scheduled_at=NOW)).reason
 
-    first = env.run(build_agenda, BuildAgendaRequest(start=prepared.start, as_of=NOW, workflow_id="wf-1"))
-    again = env.run(build_agenda, BuildAgendaRequest(start=prepared.start, as_of=NOW + timedelta(minutes=5), workflow_id="wf-2"))
+    first = env.run(RITUALS.build_agenda, BuildAgendaRequest(start=prepared.start, as_of=NOW, workflow_id="wf-1"))
+    again = env.run(RITUALS.build_agenda, BuildAgendaRequest(start=prepared.start, as_of=NOW + timedelta(minutes=5), workflow_id="wf-2"))
     assert first.workflow_id == again.workflow_id == "wf-1" and first.owned and not again.owned  # a second run finds the first one's agenda
     with Session(any_db) as session:
         rows = session.exec(select(AgendaRow).where(AgendaRow.source == "workflow")).all()
@@ -60,10 +63,10 @@ def test_the_action_items_read_model_ignores_stale_and_repeated_revisions(any_db
                            action_items=[_item(1, NOW + timedelta(days=2))])
     closed = open_one.model_copy(update={"status": AgendaStatus.closed, "action_items": [
         _item(1, NOW + timedelta(days=2), outcome="renewed", outcome_at=NOW + timedelta(days=1))]})
-    env.run(save_ritual, 1, open_one)
-    env.run(save_ritual, 3, closed)
-    env.run(save_ritual, 2, open_one)  # arrives late: ignored
-    env.run(save_ritual, 3, closed)  # retried: nothing new
+    env.run(RITUALS.save_ritual_state, Revision(revision=1, state=open_one))
+    env.run(RITUALS.save_ritual_state, Revision(revision=3, state=closed))
+    env.run(RITUALS.save_ritual_state, Revision(revision=2, state=open_one))  # arrives late: ignored
+    env.run(RITUALS.save_ritual_state, Revision(revision=3, state=closed))  # retried: nothing new
     with Session(any_db) as session:
         row = session.get(ActionItemRow, "agd-x-a1")
         assert (row.is_open, row.outcome, row.revision, row.meeting_at) == (False, "renewed", 3, NOW)
@@ -101,7 +104,7 @@ def test_the_completion_rate_counts_only_what_is_due(any_db):
         _item(3, NOW + timedelta(days=1), outcome="blocked_waiting_on", blocked_on="legal"),  # open, overdue
         _item(4, NOW + timedelta(days=9)),  # not yet due: not counted
     ])
-    ActivityEnvironment().run(save_ritual, 1, state)
+    ActivityEnvironment().run(RITUALS.save_ritual_state, Revision(revision=1, state=state))
     with Session(any_db) as session:
         metrics = action_items.completion_metrics(session, NOW + timedelta(days=3), weeks=1)
     week = next(r for r in metrics.rituals if r.ritual_key == "retro").weeks[0]

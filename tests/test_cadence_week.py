@@ -206,6 +206,7 @@ async def test_a_week_of_rituals_builds_each_agenda_on_time_and_tracks_its_actio
             await action_items.add_action_item(session, client, late.agenda_id, ActionItemIn(title="late", owner_id="casey"), maya)
         assert refused.value.code == "conflict"
     await record_history(handle, "ritual_week_item_overdue_escalated_then_closed")
+    await record_history(handle, "ritual_week_item_overdue_escalated_then_closed_on_the_ladder")
 
     # the self-assessment, on what the week left behind (and the seeded 23% baseline)
     with Session(get_engine()) as session:

@@ -6,22 +6,22 @@ acceptance; PlayWorkflow: an overdue step's completion; RitualWorkflow: an overd
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlmodel import Session
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
-from activities.directory import resolve_escalation_target
-from core.db import get_engine
+from activities.directory import DirectoryActivities
+from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.temporal import run_update
 from models.common import Actor, Role
 from models.handoffs import HandoffAction, HandoffStatus
 from models.plays import PlayRunIn, StepStatus
 from models.rituals import ActionItemOutcomeInput, AddActionItemInput, RitualRun
-from models.signals import AcknowledgeInput, EscalationTargetRequest, ReassignInput, SignalStatus
+from models.signals import AcknowledgeInput, ReassignInput, SignalStatus
 from models.tasks import TaskIn, TaskOutcomeInput
 from services.plays import play_handle, start_play_run
 from services.tasks import add_task
@@ -36,22 +36,21 @@ from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
-from worker import ACTIVITIES, WORKFLOWS
+from worker import WORKFLOWS, Activities
 
 
 class Gate:
-    """The real `resolve_escalation_target`, held until the test lets it answer."""
+    """The real directory, whose look-ups are held (before their session opens) until the test lets them answer."""
 
     def __init__(self) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
 
-        @activity.defn(name="resolve_escalation_target")
-        def held(request: EscalationTargetRequest) -> list[str]:
-            self.entered.set()
-            self.release.wait(30)
-            return resolve_escalation_target(request)
-
-        self.activity = held
+    @contextmanager
+    def sessions(self):
+        self.entered.set()
+        self.release.wait(30)
+        with session_scope() as session:
+            yield session
 
 
 async def lookup_answered(handle) -> bool:
@@ -68,9 +67,10 @@ async def run_with_gate(ts_env, act, begin=None, lapse=timedelta(hours=4, minute
     its targets, and `act` runs then."""
     seed()
     gate = Gate()
-    activities = [gate.activity if a is resolve_escalation_target else a for a in ACTIVITIES]
+    activities = Activities.build(ts_env.client)
+    activities.directory = DirectoryActivities(gate.sessions)
     async with Worker(ts_env.client, task_queue=get_settings().temporal_task_queue, workflows=WORKFLOWS,
-                      activities=activities, activity_executor=ThreadPoolExecutor(max_workers=8),
+                      activities=activities.all(), activity_executor=ThreadPoolExecutor(max_workers=8),
                       workflow_failure_exception_types=[Exception], max_cached_workflows=0):
         handle = await begin(ts_env.client) if begin else (await open_renewal_risk(ts_env.client))[1]
         # the SLA lapses: level 1 looks up its target (time stands still while the look-up is held)
@@ -93,6 +93,7 @@ async def test_an_acknowledgement_during_the_escalation_look_up_stops_it(ts_env,
     assert not any(e.type == "escalated" for e in state.timeline)
     assert inbox("maya") == []
     await record_history(handle, "signal_acknowledged_during_escalation_look_up")
+    await record_history(handle, "signal_acknowledged_during_escalation_look_up_on_the_ladder")
 
 
 async def test_a_reassignment_during_the_escalation_look_up_restarts_the_sla_cleanly(ts_env, sqlite_db):
@@ -123,6 +124,7 @@ async def test_an_acceptance_during_the_escalation_look_up_stops_it(ts_env, sqli
     assert [row.action for row in audit(handoff.id)] == ["created", "submitted", "acceptance_sla_lapsed", "accepted"]
     assert not [n for n in inbox("lee") if n.kind == "escalation"]  # cora's manager
     await record_history(handle, "handoff_accepted_during_escalation_look_up")
+    await record_history(handle, "handoff_accepted_during_escalation_look_up_on_the_ladder")
 
 
 # --- overdue escalations: the look-up of an overdue item's owner's manager --------------------------------
@@ -151,6 +153,7 @@ async def test_an_outcome_during_an_overdue_tasks_escalation_look_up_stops_it(ts
     assert not any(e.type == "task_escalated" for e in signal.timeline)
     assert "escalation" not in pages_about("lee", task.id)  # casey's manager
     await record_history(handle, "signal_task_outcome_during_escalation_look_up")
+    await record_history(handle, "signal_task_outcome_during_escalation_look_up_on_the_ladder")
 
 
 async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(ts_env, sqlite_db):
@@ -170,6 +173,7 @@ async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(
     assert not any(e.type == "step_escalated" for e in run.timeline)
     assert "escalation" not in pages_about("lee", run.id)  # casey's manager (paged for exec_sponsor, not escalated to)
     await record_history(handle, "play_step_completed_during_escalation_look_up")
+    await record_history(handle, "play_step_completed_during_escalation_look_up_on_the_ladder")
 
 
 async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stops_it(ts_env, sqlite_db):
@@ -197,3 +201,4 @@ async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stop
     assert item.escalated_at is None and item.escalated_to == []
     assert pages_about("lee", item.id) == []  # casey's manager
     await record_history(handle, "ritual_item_outcome_during_escalation_look_up")
+    await record_history(handle, "ritual_item_outcome_during_escalation_look_up_on_the_ladder")

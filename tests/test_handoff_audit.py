@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.worker import Worker
 
-from activities.handoffs import record_handoff_transition
-from core.db import get_engine
+from activities.handoffs import HandoffActivities
+from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.temporal import run_update
 from models.common import Actor, Role
@@ -18,19 +18,20 @@ from models.tables import HandoffAuditRow, HandoffRow
 from services.handoffs import handoff_handle, start_handoff
 from tests.conftest import seed
 from tests.test_handoff_workflow import COMPLETE
-from worker import ACTIVITIES, WORKFLOWS
+from worker import WORKFLOWS, Activities, async_session
 from workflows.handoff import HandoffWorkflow
 
 ATTEMPTS: list[tuple[str, int, int]] = []
 
 
-@activity.defn(name="record_handoff_transition")
-def record_then_fail_once(transition: HandoffTransition) -> None:
-    """The real write, then a failure on the first attempt: as if the worker died after the commit."""
-    record_handoff_transition(transition)
-    ATTEMPTS.append((transition.entry.action, transition.seq, activity.info().attempt))
-    if activity.info().attempt == 1:
-        raise RuntimeError("worker lost after the audit row was committed")
+class RecordThenFailOnce(HandoffActivities):
+    @activity.defn
+    def record_handoff_transition(self, transition: HandoffTransition) -> None:
+        """The real write, then a failure on the first attempt: as if the worker died after the commit."""
+        super().record_handoff_transition(transition)
+        ATTEMPTS.append((transition.entry.action, transition.seq, activity.info().attempt))
+        if activity.info().attempt == 1:
+            raise RuntimeError("worker lost after the audit row was committed")
 
 
 def audit_rows(handoff_id: str) -> list[HandoffAuditRow]:
@@ -41,12 +42,13 @@ def audit_rows(handoff_id: str) -> list[HandoffAuditRow]:
 async def test_a_retried_audit_activity_leaves_exactly_one_row_per_transition(ts_env, sqlite_db):
     seed()
     ATTEMPTS.clear()
-    activities = [a for a in ACTIVITIES if a is not record_handoff_transition] + [record_then_fail_once]
+    activities = Activities.build(ts_env.client)
+    activities.handoffs = RecordThenFailOnce(session_scope, async_session, ts_env.client)
     async with Worker(
         ts_env.client,
         task_queue=get_settings().temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities,
+        activities=activities.all(),
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_failure_exception_types=[Exception],
     ):
@@ -85,8 +87,9 @@ def transition(seq: int, action: str, status: HandoffStatus) -> HandoffTransitio
 
 def test_recording_a_transition_twice_or_late_writes_nothing_twice(any_db):
     first, second = transition(1, "created", HandoffStatus.draft), transition(2, "submitted", HandoffStatus.submitted)
+    handoffs = HandoffActivities(session_scope, async_sessions=None, client=None)  # the database only
     for item in (first, second, first, second):  # retries and a reordered, stale write
-        record_handoff_transition(item)
+        handoffs.record_handoff_transition(item)
     rows = audit_rows("ho-db")
     assert [(row.seq, row.action, row.fields_transferred) for row in rows] == [(1, "created", ["pain"]), (2, "submitted", ["pain"])]
     with Session(get_engine()) as session:

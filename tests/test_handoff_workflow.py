@@ -123,6 +123,7 @@ async def test_an_unaccepted_handoff_escalates_to_the_receivers_manager_then_acc
         assert session.get(HandoffRow, handoff.id).status == "accepted"
     await record_history(handle, "handoff_escalated_then_accepted")
     await record_history(handle, "handoff_escalated_then_accepted_early_timer_patch")
+    await record_history(handle, "handoff_escalated_then_accepted_on_the_ladder")
 
 
 async def test_a_rejection_returns_it_to_draft_stops_the_clock_and_a_resubmission_restarts_it(ts_env, ts_worker):
@@ -182,3 +183,4 @@ async def test_a_managers_override_completes_it_without_the_fields_and_fires_a_g
     assert [row.action for row in rows] == ["created", "overridden", "governance_signal"]
     assert rows[1].actor_id == "maya" and rows[1].fields_transferred == ["buying_criteria"] and "procurement_timeline" in rows[1].detail
     await record_history(handle, "handoff_overridden")
+    await record_history(handle, "handoff_overridden_on_the_ladder")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from activities.play_actions import log_step_to_crm
+from activities.play_actions import StepActionActivities
 from api.deps import SESSION_COOKIE
 from core.db import get_engine
 from core.security import hash_token
@@ -18,7 +18,7 @@ from models.tables import User
 from services.signals import signal_handle
 from tests.conftest import ADMIN_TOKEN, eventually
 from tests.test_api_signals import post_signal, unique
-from tests.test_play_step_actions import buggy_log_step_to_crm, own_task_queue, worker_on  # noqa: F401 (a fixture)
+from tests.test_play_step_actions import BuggyStepActions, own_task_queue, worker_on  # noqa: F401 (a fixture)
 from tests.test_play_workflow import FIELDS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -198,7 +198,7 @@ async def test_live_fragments_refresh_the_lists_and_leave_the_message_for_the_pa
 async def test_ops_retries_a_failed_step_from_the_pages(api, own_task_queue):
     """A step whose action gave up (a bug in the CRM entry) shows on the ops page and the run's page; a retry on the
     same bug says it failed again, the retry after the fix says it went through; a CSM may not retry."""
-    async with worker_on(api.client, own_task_queue, buggy_log_step_to_crm):
+    async with worker_on(api.client, own_task_queue, BuggyStepActions):
         created = await api.http.post("/api/v1/play-runs", json={"play_key": "renewal_save", "account_id": "acme"},
                                       headers=api.auth("casey"))
         run_id = created.json()["id"]
@@ -224,7 +224,7 @@ async def test_ops_retries_a_failed_step_from_the_pages(api, own_task_queue):
             shown = html.unescape((await olga.get("/ops")).text)
             assert "Retried Engage an executive sponsor on both sides: it failed again" in shown
 
-    async with worker_on(api.client, own_task_queue, log_step_to_crm):
+    async with worker_on(api.client, own_task_queue, StepActionActivities):
         async with signed_in(api, api.tokens["casey"]) as casey:
             inbox = await casey.get("/inbox")
             forbidden = await casey.post(f"/runs/{run_id}/steps/exec_sponsor/retry", data={"csrf": csrf_of(inbox.text)})

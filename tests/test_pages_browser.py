@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
-from activities.play_actions import log_step_to_crm
+from activities.play_actions import StepActionActivities
 from core.db import get_engine
 from core.temporal import run_update
 from models.signals import AcknowledgeInput
@@ -25,7 +25,7 @@ from services.signals import signal_handle
 from services.tasks import add_task
 from tests.conftest import eventually
 from tests.reference_events import bad_week, baseline
-from tests.test_play_step_actions import buggy_log_step_to_crm, own_task_queue, worker_on  # noqa: F401 (a fixture)
+from tests.test_play_step_actions import BuggyStepActions, own_task_queue, worker_on  # noqa: F401 (a fixture)
 from tests.test_play_workflow import FIELDS
 from workflows.signal import SignalWorkflow
 
@@ -340,7 +340,7 @@ async def test_ops_replays_and_resets_a_terminated_execution_from_its_page(api, 
 
 
 async def test_ops_retries_a_failed_play_step_from_the_ops_page(api, web, browser, own_task_queue):
-    async with worker_on(api.client, own_task_queue, buggy_log_step_to_crm):
+    async with worker_on(api.client, own_task_queue, BuggyStepActions):
         created = await api.http.post("/api/v1/play-runs", json={"play_key": "renewal_save", "account_id": "globex"},
                                       headers=api.auth("casey"))
         run_id = created.json()["id"]
@@ -348,7 +348,7 @@ async def test_ops_retries_a_failed_play_step_from_the_ops_page(api, web, browse
         await api.http.post(f"{steps}/diagnose/complete", json={"fields": FIELDS["diagnose"]}, headers=api.auth("casey"))
         await api.http.post(f"{steps}/exec_sponsor/complete", json={"fields": FIELDS["exec_sponsor"]}, headers=api.auth("lee"))
 
-    async with worker_on(api.client, own_task_queue, log_step_to_crm):
+    async with worker_on(api.client, own_task_queue, StepActionActivities):
         olga = await new_page(browser, web)
         await sign_in(olga, api.tokens["olga"], "/ops")
         row = olga.locator(f"[id='retry-{run_id}-exec_sponsor']")

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 from temporalio import activity
@@ -19,11 +20,11 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
-from activities.play_actions import log_step_to_crm
+from activities.play_actions import StepActionActivities
 from cli import app
 from core.db import get_engine
 from core.errors import PillarError
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from core.temporal import run_update
 from models.plays import ExitInput, PlayRunIn, RunStatus, StepActionRequest, StepActionResult, StepRetryInput, StepStatus
 from models.signals import SignalStatus
@@ -86,28 +87,29 @@ def action_request(key="run-1:exec_sponsor") -> StepActionRequest:
 
 async def test_log_to_crm_posts_the_step_once_per_run_and_step_key(crm):
     env = ActivityEnvironment()
-    first = await env.run(log_step_to_crm, action_request())
-    again = await env.run(log_step_to_crm, action_request())  # a retry of the same step sends the same key
-    assert first.detail == again.detail == "logged to the CRM (201)"
-    assert [r["key"] for r in crm.received] == ["run-1:exec_sponsor"] * 2
-    entry = crm.received[0]["body"]
-    assert entry["fields"] == FIELDS["exec_sponsor"] and entry["account_id"] == "acme" and entry["completed_by"] == "lee"
-    assert entry["step_key"] == "exec_sponsor" and entry["play_key"] == "renewal_save" and "action" not in entry
+    async with httpx.AsyncClient() as http:
+        log_step_to_crm = StepActionActivities(http, get_settings).log_step_to_crm
+        first = await env.run(log_step_to_crm, action_request())
+        again = await env.run(log_step_to_crm, action_request())  # a retry of the same step sends the same key
+        assert first.detail == again.detail == "logged to the CRM (201)"
+        assert [r["key"] for r in crm.received] == ["run-1:exec_sponsor"] * 2
+        entry = crm.received[0]["body"]
+        assert entry["fields"] == FIELDS["exec_sponsor"] and entry["account_id"] == "acme" and entry["completed_by"] == "lee"
+        assert entry["step_key"] == "exec_sponsor" and entry["play_key"] == "renewal_save" and "action" not in entry
 
-    crm.status = 422  # a refusal will not mend itself on a retry: give up at once
-    with pytest.raises(ApplicationError) as refused:
-        await env.run(log_step_to_crm, action_request())
-    assert refused.value.non_retryable and refused.value.type == "CrmRefused" and "422" in refused.value.message
-    crm.status = CRM_DOWN
-    with pytest.raises(ApplicationError) as down:
-        await env.run(log_step_to_crm, action_request())
-    assert not down.value.non_retryable and "503: CRM under maintenance" in down.value.message
+        crm.status = 422  # a refusal will not mend itself on a retry: give up at once
+        with pytest.raises(ApplicationError) as refused:
+            await env.run(log_step_to_crm, action_request())
+        assert refused.value.non_retryable and refused.value.type == "CrmRefused" and "422" in refused.value.message
+        crm.status = CRM_DOWN
+        with pytest.raises(ApplicationError) as down:
+            await env.run(log_step_to_crm, action_request())
+        assert not down.value.non_retryable and "503: CRM under maintenance" in down.value.message
 
 
-async def test_log_to_crm_without_a_configured_crm_sends_nothing_and_says_so(monkeypatch):
-    monkeypatch.delenv("CRM_WEBHOOK_URL", raising=False)
-    get_settings.cache_clear()
-    result = await ActivityEnvironment().run(log_step_to_crm, action_request())
+async def test_log_to_crm_without_a_configured_crm_sends_nothing_and_says_so():
+    no_crm = StepActionActivities(http=None, settings=lambda: Settings(crm_webhook_url=None))
+    result = await ActivityEnvironment().run(no_crm.log_step_to_crm, action_request())
     assert result.detail == "not sent: no CRM is configured (CRM_WEBHOOK_URL)"
 
 
@@ -186,6 +188,7 @@ async def test_a_failed_action_holds_the_run_at_its_step_and_an_ops_retry_finish
     assert finished.status == RunStatus.completed and all(s.status == StepStatus.done for s in finished.steps)
     assert (await signal.result()).status == SignalStatus.resolved
     await record_history(play, "play_step_failed_then_retried")
+    await record_history(play, "play_step_failed_then_retried_on_the_ladder")
 
 
 async def test_a_retry_that_is_not_ops_or_of_a_step_that_has_not_failed_is_refused_without_a_trace(ts_env, ts_worker):
@@ -218,10 +221,11 @@ async def test_a_retry_that_is_not_ops_or_of_a_step_that_has_not_failed_is_refus
 # --- end to end, on the dev server through the API --------------------------------------------------------------
 
 
-@activity.defn(name="log_step_to_crm")
-def buggy_log_step_to_crm(request: StepActionRequest) -> StepActionResult:
-    """The bug: the CRM entry is built from a field the step does not have."""
-    raise KeyError(f"'sponsor_title' (building the CRM entry for {request.step_key})")
+class BuggyStepActions(StepActionActivities):
+    @activity.defn
+    async def log_step_to_crm(self, request: StepActionRequest) -> StepActionResult:
+        """The bug: the CRM entry is built from a field the step does not have."""
+        raise KeyError(f"'sponsor_title' (building the CRM entry for {request.step_key})")
 
 
 @pytest.fixture
@@ -239,18 +243,20 @@ def own_task_queue():
     get_settings.cache_clear()
 
 
-def worker_on(client, queue: str, crm_activity) -> Worker:
-    from worker import ACTIVITIES, WORKFLOWS
+def worker_on(client, queue: str, step_actions: type[StepActionActivities]) -> Worker:
+    """A worker whose play step actions are `step_actions` (the real ones, or a buggy release)."""
+    from worker import WORKFLOWS, Activities
 
-    activities = [a for a in ACTIVITIES if a is not log_step_to_crm] + [crm_activity]
-    return Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=activities,
+    activities = Activities.build(client)
+    activities.step_actions = step_actions(activities.step_actions.http, get_settings)
+    return Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=activities.all(),
                   activity_executor=ThreadPoolExecutor(max_workers=4))
 
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_ops_finds_a_failed_step_through_the_api_fixes_the_bug_and_retries_it(api, own_task_queue):
     http = api.http
-    async with worker_on(api.client, own_task_queue, buggy_log_step_to_crm):  # the bug is deployed
+    async with worker_on(api.client, own_task_queue, BuggyStepActions):  # the bug is deployed
         response = await http.post("/api/v1/play-runs", json={"play_key": "renewal_save", "account_id": "acme"},
                                    headers=api.auth("casey"))
         assert response.status_code == 201, response.text
@@ -290,7 +296,7 @@ async def test_ops_finds_a_failed_step_through_the_api_fixes_the_bug_and_retries
 
         assert (await eventually(in_stuck_view))["stuck"]["failure"]["activity_type"] == "log_step_to_crm"
 
-    async with worker_on(api.client, own_task_queue, log_step_to_crm):  # the fix is deployed
+    async with worker_on(api.client, own_task_queue, StepActionActivities):  # the fix is deployed
         # refusals leave no event in the history: someone who is not ops, a step that has not failed, no such step
         await eventually(lambda: _idle_play(handle))
         before = (await handle.fetch_history()).events

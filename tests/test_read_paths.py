@@ -18,11 +18,11 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 from temporalio.common import TypedSearchAttributes
 from temporalio.testing import ActivityEnvironment
 
-from activities.plays import save_play_run
-from activities.signals import save_signal
+from activities.plays import PlayActivities
+from activities.signals import SignalActivities
 from core.db import MIGRATIONS_DIR, get_engine, session_scope
 from core.paging import PageRequest
-from models.common import Severity
+from models.common import Revision, Severity
 from models.plays import PlayRun, RunStatus, RunStep, StepFailure, StepStatus
 from models.signals import SignalDetail, SignalStatus
 from models.tables import Account, ExecutionFailureRow, PlayRunOpenStepRow, SignalEscalationRow
@@ -35,6 +35,7 @@ from services.plays import board
 from tests.conftest import ADMIN_TOKEN, seed
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+SIGNALS, PLAYS = SignalActivities(session_scope), PlayActivities(session_scope, client=None)
 
 
 def signal(revision_changes: dict) -> SignalDetail:
@@ -59,25 +60,25 @@ def needs_task(user_id: str) -> list[str]:
 def test_the_escalation_table_follows_every_signal_write(any_db):
     seed()
     env = ActivityEnvironment()
-    env.run(save_signal, 1, signal({}))
+    env.run(SIGNALS.save_signal_state, Revision(revision=1, state=signal({})))
     assert to_acknowledge("casey") == ["sig-paths"] and to_acknowledge("lee") == []
     escalated = {"status": SignalStatus.escalated, "escalation_level": 1, "escalated_to": ["lee"]}
-    env.run(save_signal, 2, signal(escalated))
+    env.run(SIGNALS.save_signal_state, Revision(revision=2, state=signal(escalated)))
     assert to_acknowledge("lee") == ["sig-paths"] and to_acknowledge("casey") == ["sig-paths"]
-    env.run(save_signal, 2, signal({}))  # a stale revision changes nothing
+    env.run(SIGNALS.save_signal_state, Revision(revision=2, state=signal({})))  # a stale revision changes nothing
     assert to_acknowledge("lee") == ["sig-paths"]
-    env.run(save_signal, 3, signal({"owners": ["alex"]}))  # reassigned: the SLA restarts, the escalation is over
+    env.run(SIGNALS.save_signal_state, Revision(revision=3, state=signal({"owners": ["alex"]})))  # reassigned: the SLA restarts, the escalation is over
     assert (to_acknowledge("alex"), to_acknowledge("casey"), to_acknowledge("lee")) == (["sig-paths"], [], [])
-    env.run(save_signal, 4, signal({**escalated, "owners": ["alex"], "escalated_to": ["maya", "victor"]}))  # re-escalated
+    env.run(SIGNALS.save_signal_state, Revision(revision=4, state=signal({**escalated, "owners": ["alex"], "escalated_to": ["maya", "victor"]})))  # re-escalated
     assert to_acknowledge("maya") == ["sig-paths"] and to_acknowledge("victor") == ["sig-paths"]
     acknowledged = {**escalated, "owners": ["alex"], "escalated_to": ["maya", "victor"],
                     "status": SignalStatus.acknowledged, "acknowledged_by": "maya"}
-    env.run(save_signal, 5, signal(acknowledged))
+    env.run(SIGNALS.save_signal_state, Revision(revision=5, state=signal(acknowledged)))
     assert [to_acknowledge(u) for u in ("alex", "maya", "victor")] == [[], [], []]
     assert needs_task("maya") == ["sig-paths"]
     task = Task(id="sig-paths-t1", signal_id="sig-paths", template_key="adoption_enablement", title="Enable",
                 owner_id="maya", due_at=NOW + timedelta(days=3))
-    env.run(save_signal, 6, signal({**acknowledged, "tasks": [task]}))
+    env.run(SIGNALS.save_signal_state, Revision(revision=6, state=signal({**acknowledged, "tasks": [task]})))
     assert needs_task("maya") == []
     with Session(any_db) as session:
         rows = session.exec(select(SignalEscalationRow).where(SignalEscalationRow.signal_id == "sig-paths")).all()
@@ -118,14 +119,14 @@ def test_the_board_puts_failed_then_overdue_runs_first_then_the_longest_waiting(
             stuck_run("failed", ready_hours_ago=0, failed=True), stuck_run("later", ready_hours_ago=1, overdue_seconds=3600),
             stuck_run("old", ready_hours_ago=9)]
     for run in runs:
-        save_play_run(1, run)
+        PLAYS.save_play_run_state(Revision(revision=1, state=run))
     with Session(any_db) as session:
         found = board(session)
         assert [r.id for r in found.runs] == ["failed", "later", "late", "old", "fresh", "idle"]
         assert (found.total, found.overdue, found.failed) == (6, 2, 1)
         assert found.at_step == {"renewal_save": {"s": 5}}
         assert len(board(session, shown=2).runs) == 2 and board(session, owner_id="nobody").total == 0
-        save_play_run(2, runs[1].model_copy(update={"status": RunStatus.completed}))
+        PLAYS.save_play_run_state(Revision(revision=2, state=runs[1].model_copy(update={"status": RunStatus.completed})))
         assert session.exec(select(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == "fresh")).all() == []
 
 
@@ -289,7 +290,7 @@ def test_migration_0009_backfills_escalations_task_counts_and_open_steps(any_db)
     with Session(any_db) as session:
         assert sorted(r.user_id for r in session.exec(select(SignalEscalationRow))) == ["lee", "maya"]
         assert session.exec(text("SELECT task_count FROM signals WHERE id = 'sig-task'")).one()[0] == 1
-    env.run(save_signal, 9, signal({}))  # and the activity keeps it from there
+    env.run(SIGNALS.save_signal_state, Revision(revision=9, state=signal({})))  # and the activity keeps it from there
     assert to_acknowledge("lee") == []
 
 
@@ -299,11 +300,11 @@ def test_migration_0012_backfills_the_board_and_to_acknowledge_indexes(any_db):
     runs = [stuck_run("idle"), stuck_run("late", ready_hours_ago=2, overdue_seconds=60),
             stuck_run("failed", ready_hours_ago=0, failed=True), stuck_run("old", ready_hours_ago=9)]
     for run in runs:
-        save_play_run(1, run)
-    save_play_run(2, stuck_run("ended", ready_hours_ago=1).model_copy(update={"status": RunStatus.completed}))
-    env.run(save_signal, 1, signal({"status": SignalStatus.escalated, "escalated_to": ["lee", "casey"]}))
+        PLAYS.save_play_run_state(Revision(revision=1, state=run))
+    PLAYS.save_play_run_state(Revision(revision=2, state=stuck_run("ended", ready_hours_ago=1).model_copy(update={"status": RunStatus.completed})))
+    env.run(SIGNALS.save_signal_state, Revision(revision=1, state=signal({"status": SignalStatus.escalated, "escalated_to": ["lee", "casey"]})))
     env.info = dataclasses.replace(env.info, workflow_id="signal-sig-done")
-    env.run(save_signal, 1, signal({"id": "sig-done", "status": SignalStatus.acknowledged, "acknowledged_by": "casey"}))
+    env.run(SIGNALS.save_signal_state, Revision(revision=1, state=signal({"id": "sig-done", "status": SignalStatus.acknowledged, "acknowledged_by": "casey"})))
 
     def read() -> tuple:
         with Session(any_db) as session:

@@ -10,16 +10,19 @@ from sqlmodel import Session, SQLModel, select
 from temporalio.testing import ActivityEnvironment
 
 import models.tables  # noqa: F401
-from activities.notifications import record_notifications
-from activities.signals import save_signal
+from activities.notifications import NotificationActivities
+from activities.signals import SignalActivities
 from core import config_store
+from core.db import session_scope
 from core.seed import DEFAULT_ROUTING, load_default_config, load_demo_directory
+from models.common import Revision
 from models.notifications import NotifyRequest
 from models.signals import SignalDetail, SignalStatus
 from models.tables import Account, NotificationRow, SignalOwnerRow, SignalRow, User
 from services.directory import all_reports, holder_of_role, management_chain, resolve_owners
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+SIGNALS = SignalActivities(session_scope)
 
 
 def test_migrations_create_exactly_the_models(any_db):
@@ -63,9 +66,9 @@ def test_notifications_are_written_once_per_key_and_user(any_db):
         load_demo_directory(session, "admin-token-for-tests")
     request = NotifyRequest(key="signal-x:page-1", user_ids=["lee", "alex"], kind="page", subject_type="signal",
                             subject_id="x", text="New signal", at=NOW)
-    env = ActivityEnvironment()
-    env.run(record_notifications, request)
-    env.run(record_notifications, request)  # a retry
+    env, notifications = ActivityEnvironment(), NotificationActivities(session_scope, http=None, settings=None)
+    env.run(notifications.record_notifications, request)
+    env.run(notifications.record_notifications, request)  # a retry
     with Session(any_db) as session:
         rows = session.exec(select(NotificationRow).order_by(NotificationRow.user_id)).all()
         assert [(r.user_id, r.at) for r in rows] == [("alex", NOW), ("lee", NOW)]
@@ -78,10 +81,10 @@ def _signal(status: SignalStatus, owners: list[str]) -> SignalDetail:
 
 def test_the_signal_read_model_ignores_stale_and_repeated_revisions(any_db):
     env = ActivityEnvironment()
-    env.run(save_signal, 1, _signal(SignalStatus.open, ["lee", "alex"]))
-    env.run(save_signal, 3, _signal(SignalStatus.escalated, ["casey"]))
-    env.run(save_signal, 2, _signal(SignalStatus.open, ["lee"]))  # arrives late: ignored
-    env.run(save_signal, 3, _signal(SignalStatus.escalated, ["casey"]))  # retried: nothing new
+    env.run(SIGNALS.save_signal_state, Revision(revision=1, state=_signal(SignalStatus.open, ["lee", "alex"])))
+    env.run(SIGNALS.save_signal_state, Revision(revision=3, state=_signal(SignalStatus.escalated, ["casey"])))
+    env.run(SIGNALS.save_signal_state, Revision(revision=2, state=_signal(SignalStatus.open, ["lee"])))  # arrives late: ignored
+    env.run(SIGNALS.save_signal_state, Revision(revision=3, state=_signal(SignalStatus.escalated, ["casey"])))  # retried: nothing new
     with Session(any_db) as session:
         row = session.get(SignalRow, "sig-1")
         assert row.status == "escalated" and row.owner_ids == ["casey"] and row.sla_due_at == NOW + timedelta(hours=4)

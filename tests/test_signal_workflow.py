@@ -71,6 +71,7 @@ async def test_critical_renewal_risk_pages_both_owners_then_escalates_on_time(ts
     await record_history(handle, "signal_escalated_twice_then_acknowledged")
     await record_history(handle, "signal_escalated_twice_then_acknowledged_early_timer_patch")
     await record_history(handle, "signal_escalated_twice_then_acknowledged_paged_and_saved_at_once")
+    await record_history(handle, "signal_escalated_twice_then_acknowledged_on_the_ladder")
 
 
 async def test_acknowledgement_before_the_sla_stops_all_escalation(ts_env, ts_worker):
@@ -120,6 +121,7 @@ async def test_reassignment_restarts_the_sla_for_the_new_owner(ts_env, ts_worker
     assert lapses[-1].at - reassigned.timeline[-2].at >= timedelta(hours=4) - timedelta(seconds=5)
     await record_history(handle, "signal_reassigned_then_escalated")
     await record_history(handle, "signal_reassigned_then_escalated_paged_and_saved_at_once")
+    await record_history(handle, "signal_reassigned_then_escalated_on_the_ladder")
 
 
 async def test_a_page_and_the_read_model_revision_it_makes_are_one_activity(ts_env, ts_worker):

@@ -5,6 +5,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.flywheel import FlywheelRun, ProposalCreated, ProposalStatus, ProposeRequest
+    from workflows.activity_types import FlywheelActivities
     from workflows.paging import DB_ACTIVITY, page
     from workflows.ritual import SCHEDULED_START
 
@@ -14,10 +15,9 @@ class FlywheelWorkflow:
     @workflow.run
     async def run(self, run: FlywheelRun) -> ProposalCreated:
         as_of = run.scheduled_at or workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
-        created = await workflow.execute_activity(
-            "propose_flywheel_changes",
+        created = await workflow.execute_activity_method(
+            FlywheelActivities.propose_flywheel_changes,
             ProposeRequest(as_of=as_of, workflow_id=workflow.info().workflow_id),
-            result_type=ProposalCreated,
             **DB_ACTIVITY,
         )
         if created.status == ProposalStatus.proposed:

@@ -1,8 +1,6 @@
 """HandoffWorkflow: one per handoff. Draft, the required-fields gate, the receiver's acceptance SLA and its
 escalation, accept / reject / manager override, and an audit row for every transition (seam 04)."""
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -22,24 +20,26 @@ with workflow.unsafe.imports_passed_through():
         filled_fields,
         missing_fields,
     )
-    from models.signals import EscalationTargetRequest
+    from models.routing import EscalationStep
     from workflows import search_attributes as sa
+    from workflows.activity_types import HandoffActivities
+    from workflows.escalation import Deadline, EscalationLadder
+    from workflows.legacy import LegacyHandoffWorkflow
     from workflows.paging import DB_ACTIVITY, page
     from workflows.signal import refuse
-    from workflows.deadlines import wait_until
 
-# A timer that fires early is re-armed (workflows/deadlines.py); executions recorded before that replay unchanged.
-EARLY_TIMER_PATCH = "handoff-acceptance-early-timer"
-# Acting on the submission while an escalation's targets are looked up stops that escalation; the marker is written
-# only when that happens, so executions recorded before it replay unchanged.
-ESCALATION_RACE_PATCH = "handoff-escalation-yields-to-action"
+# The acceptance SLA runs on the escalation ladder (workflows/escalation.py); executions started before replay
+# their own code (workflows/legacy.py).
+LADDER_PATCH = "handoff-escalation-ladder"
+ACCEPTANCE = "acceptance"  # the submission's deadline on the ladder
 
 
 @workflow.defn
-class HandoffWorkflow:
+class HandoffWorkflow(LegacyHandoffWorkflow):
     @workflow.init
     def __init__(self, start: HandoffStart) -> None:
         self._start = start
+        self._ladder = EscalationLadder(self._acceptance_lapsed, self._escalate, start.account.team)
         self._handoff = Handoff.draft(start, workflow.info().workflow_id)
         self._seq = 0
         self._submissions = 0
@@ -47,14 +47,13 @@ class HandoffWorkflow:
 
     @workflow.run
     async def run(self, start: HandoffStart) -> Handoff:
+        legacy = not workflow.patched(LADDER_PATCH)
         self._publish()
         await self._audit("created", start.from_user_id, fields=filled_fields(start.fields))
-        while self._handoff.status not in FINAL_STATUSES:
-            await workflow.wait_condition(
-                lambda: self._handoff.status == HandoffStatus.submitted or self._handoff.status in FINAL_STATUSES
-            )
-            if self._handoff.status == HandoffStatus.submitted:
-                await self._watch_acceptance(self._submissions)
+        if legacy:
+            await self._watch_legacy()
+        else:
+            await self._ladder.run(done=lambda: self._handoff.status in FINAL_STATUSES)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
@@ -86,6 +85,8 @@ class HandoffWorkflow:
         handoff.escalated_to = []
         handoff.rejection_reason = None
         self._submissions += 1
+        self._ladder.arm(Deadline(key=ACCEPTANCE, due_at=handoff.acceptance_due_at, owners=[handoff.to_user_id],
+                                  levels=self._start.spec.escalation))
         await self._audit("submitted", action.actor.id, fields=filled_fields(handoff.fields))
         await self._page(
             [handoff.to_user_id],
@@ -124,6 +125,7 @@ class HandoffWorkflow:
     async def reject(self, action: HandoffAction) -> Handoff:
         handoff = self._handoff
         handoff.status = HandoffStatus.draft
+        self._ladder.stop(ACCEPTANCE)
         handoff.rejection_reason = action.reason
         handoff.acceptance_due_at = None
         await self._audit("rejected", action.actor.id, detail=action.reason or "")
@@ -166,8 +168,8 @@ class HandoffWorkflow:
             reason=action.reason or "",
         )
         try:
-            handoff.governance_signal_id = await workflow.execute_activity(
-                "open_governance_violation", violation, result_type=str, **DB_ACTIVITY
+            handoff.governance_signal_id = await workflow.execute_activity_method(
+                HandoffActivities.open_governance_violation, violation, **DB_ACTIVITY
             )
         except ActivityError as error:
             await self._audit("governance_signal_failed", None, detail=str(error.cause or error))
@@ -187,37 +189,16 @@ class HandoffWorkflow:
         if not (action.reason or "").strip():
             raise refuse("invalid", "an override needs a reason")
 
-    # --- the acceptance SLA and its escalation ladder ----------------------------------------------------
+    # --- the acceptance SLA, on the escalation ladder ------------------------------------------------------
 
-    async def _watch_acceptance(self, submission: int) -> None:
-        """Escalate step by step while this submission waits; acting on it (or a new submission) stops it."""
-        due = self._handoff.acceptance_due_at
-        if not await self._wait_for_receiver(submission, due - workflow.now()):
-            return
+    async def _acceptance_lapsed(self, deadline: Deadline) -> None:
         await self._audit("acceptance_sla_lapsed", None, detail=f"not accepted within {self._start.spec.acceptance_sla}")
-        for level, step in enumerate(self._start.spec.escalation, start=1):
-            if not await self._wait_for_receiver(submission, step.after):
-                return
-            await self._escalate(level, step.to, submission)
-        await workflow.wait_condition(lambda: self._acted_on(submission))
 
-    def _acted_on(self, submission: int) -> bool:
-        return self._handoff.status != HandoffStatus.submitted or self._submissions != submission
+    async def _escalate(self, deadline: Deadline, step: EscalationStep, targets: list[str]) -> None:
+        await self._escalated(deadline.level, step.to, targets)
 
-    async def _wait_for_receiver(self, submission: int, timeout: timedelta) -> bool:
-        """True when `timeout` passed with the submission still waiting."""
-        return not await wait_until(lambda: self._acted_on(submission), workflow.now() + timeout, EARLY_TIMER_PATCH)
-
-    async def _escalate(self, level: int, to: str, submission: int) -> None:
+    async def _escalated(self, level: int, to: str, targets: list[str]) -> None:
         handoff = self._handoff
-        targets = await workflow.execute_activity(
-            "resolve_escalation_target",
-            EscalationTargetRequest(to=to, account_team=self._start.account.team, current_owner_ids=[handoff.to_user_id]),
-            result_type=list[str],
-            **DB_ACTIVITY,
-        )
-        if self._acted_on(submission) and workflow.patched(ESCALATION_RACE_PATCH):
-            return
         handoff.escalation_level = level
         handoff.escalated_to += [t for t in targets if t not in handoff.escalated_to]
         await self._audit("escalated", None, detail=f"level {level} to {to}: {', '.join(targets) or 'nobody'}")
@@ -233,13 +214,14 @@ class HandoffWorkflow:
     async def _complete(self, status: HandoffStatus, action: HandoffAction, verb: str, fields: list[str], detail: str = "") -> None:
         handoff = self._handoff
         handoff.status = status
+        self._ladder.stop(ACCEPTANCE)
         handoff.completed_at = workflow.now()
         handoff.completed_by = action.actor.id
         await self._audit(verb, action.actor.id, fields=fields, detail=detail)
         team_change = self._start.spec.team_change
         if team_change is not None:
-            await workflow.execute_activity(
-                "apply_handoff_team_change",
+            await workflow.execute_activity_method(
+                HandoffActivities.apply_handoff_team_change,
                 TeamChangeRequest(account_id=handoff.account_id, role=team_change.role, user_id=handoff.to_user_id),
                 **DB_ACTIVITY,
             )
@@ -276,7 +258,7 @@ class HandoffWorkflow:
             detail=detail,
         )
         transition = HandoffTransition(seq=self._seq, entry=entry, handoff=handoff.model_copy(deep=True))
-        await workflow.execute_activity("record_handoff_transition", transition, **DB_ACTIVITY)
+        await workflow.execute_activity_method(HandoffActivities.record_handoff_transition, transition, **DB_ACTIVITY)
 
     async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1

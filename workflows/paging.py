@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from models.notifications import NotifyRequest, WebhookDelivery
     from workflows import metrics
+    from workflows.activity_types import NotificationActivities
 
 DB_ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=30),
@@ -30,9 +31,7 @@ async def page(
     request = notify_request(user_ids, kind=kind, subject_type=subject_type, subject_id=subject_id, text=text, key=key)
     if request is None:
         return
-    deliveries = await workflow.execute_activity(
-        "record_notifications", request, result_type=list[WebhookDelivery], **DB_ACTIVITY
-    )
+    deliveries = await workflow.execute_activity_method(NotificationActivities.record_notifications, request, **DB_ACTIVITY)
     deliver_in_background(deliveries)
 
 
@@ -63,8 +62,8 @@ def deliver_in_background(deliveries: list[WebhookDelivery]) -> None:
 async def _deliver(delivery: WebhookDelivery) -> None:
     """Runs beside the workflow: a slow or dead webhook never holds up an escalation."""
     try:
-        await workflow.execute_activity(
-            "deliver_webhook", delivery, start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY
+        await workflow.execute_activity_method(
+            NotificationActivities.deliver_webhook, delivery, start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY
         )
     except ActivityError:
         workflow.logger.warning("webhook %s gave up on notification %s", delivery.url, delivery.notification.id)

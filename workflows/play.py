@@ -4,17 +4,13 @@ pages its owner when overdue and then their manager; completing a step and exiti
 A step may declare an automated action (e.g. log it to the CRM), run as an activity when its owner completes it.
 If the activity gives up, the step is `failed` and the run waits there, still running, until ops retries it."""
 
-import asyncio
-from datetime import datetime, timedelta
-
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Role, TimelineEntry
+    from models.common import Revision, Role, TimelineEntry
     from models.plays import (
-        OPEN_STEP_STATUSES,
         STEP_ACTIONS,
         ExitInput,
         PlayOutcomeReport,
@@ -30,26 +26,30 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
         missing_fields,
     )
-    from models.signals import EscalationTargetRequest
+    from models.routing import EscalationStep
     from workflows import search_attributes as sa
+    from workflows.activity_types import PlayActivities
+    from workflows.escalation import Deadline, EscalationLadder, to_manager
+    from workflows.legacy import LegacyPlayWorkflow
     from workflows.paging import DB_ACTIVITY, page
     from workflows.signal import refuse
 
 # Steps with an automated action: executions started before it existed never reach this path (their plays have no
 # actions), and the marker keeps it explicit in the history of those that do.
 STEP_ACTIONS_PATCH = "play-step-actions"
-# A step completed (or the play ended) while its owner's manager is looked up stops that step's escalation; the
-# marker is written only when that happens, so executions recorded before it replay unchanged.
-OVERDUE_ESCALATION_RACE_PATCH = "play-overdue-escalation-yields-to-action"
+# The steps' due dates run on the escalation ladder (workflows/escalation.py) and the read model is saved by a
+# typed activity; executions started before replay their own code (workflows/legacy.py).
+LADDER_PATCH = "play-escalation-ladder"
 OPS_ROLES = (Role.ops, Role.admin)
 
 
 @workflow.defn
-class PlayWorkflow:
+class PlayWorkflow(LegacyPlayWorkflow):
     @workflow.init
     def __init__(self, start: PlayStart) -> None:
         self._start = start
         self._play = start.play
+        self._ladder = EscalationLadder(self._step_overdue, self._step_escalated, start.account.team)
         self._revision = 0
         self._changes = 0
         self._pages = 0
@@ -75,20 +75,12 @@ class PlayWorkflow:
 
     @workflow.run
     async def run(self, start: PlayStart) -> PlayRun:
+        legacy = self._legacy
         await self._open_unblocked_steps()
-        while self._run.status == RunStatus.running:
-            deadline = min((d for s in self._run.steps if (d := self._deadline(s))), default=None)
-            seen = self._changes
-            remaining = deadline - workflow.now() if deadline else None
-            if remaining is None or remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._changes != seen or self._run.status != RunStatus.running, timeout=remaining
-                    )
-                    continue
-                except asyncio.TimeoutError:
-                    pass
-            await self._fire_deadlines()
+        if legacy:
+            await self._watch_steps_legacy()
+        else:
+            await self._ladder.run(done=lambda: self._run.status != RunStatus.running)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._run.status == RunStatus.completed and start.signal_id and start.task_id:
             await self._report_outcome()
@@ -104,6 +96,7 @@ class PlayWorkflow:
     async def complete_step(self, request: StepCompleteInput) -> PlayRun:
         """With an action, the answer comes once the action has succeeded or given up (seconds at worst)."""
         step = self._step(request.step_key)
+        self._ladder.stop(step.key)  # its owner has completed it
         step.completed_at = workflow.now()
         step.completed_by = request.actor.id
         step.fields = request.fields
@@ -254,47 +247,33 @@ class PlayWorkflow:
                 step.due_at = now + self._play.step(step.key).due
                 opened.append(step)
                 self._record("step_ready", None, f"{step.key} ready for {step.owner_id}, due {step.due_at.isoformat()}")
+                self._ladder.arm(Deadline(key=step.key, due_at=step.due_at, owners=[step.owner_id], from_due=True,
+                                          levels=to_manager(self._play.escalate_after)))
         await self._changed()
         for step in opened:
             await self._page_step(step, [step.owner_id], "page", f"Play step ready: {step.title}")
 
-    def _deadline(self, step: RunStep) -> datetime | None:
-        if step.key in self._acting:  # its owner has completed it
-            return None
-        if step.status == StepStatus.ready:
-            return step.due_at
-        if step.status == StepStatus.overdue and step.escalated_at is None:
-            return step.due_at + self._play.escalate_after
-        return None
+    @property
+    def _legacy(self) -> bool:
+        return not workflow.patched(LADDER_PATCH)
 
-    async def _fire_deadlines(self) -> None:
-        now = workflow.now()
-        for step in [s for s in self._run.steps if s.status in OPEN_STEP_STATUSES and s.key not in self._acting]:
-            if step.status == StepStatus.ready and now >= step.due_at:
-                step.status = StepStatus.overdue
-                self._record("step_overdue", None, f"{step.key} is past its due date; {step.owner_id} paged")
-                await self._page_step(step, [step.owner_id], "overdue", f"Play step overdue: {step.title}")
-            elif step.status == StepStatus.overdue and step.escalated_at is None and now >= self._deadline(step):
-                managers = await workflow.execute_activity(
-                    "resolve_escalation_target",
-                    EscalationTargetRequest(to="manager", account_team=self._start.account.team, current_owner_ids=[step.owner_id]),
-                    result_type=list[str],
-                    **DB_ACTIVITY,
-                )
-                if not self._still_overdue(step) and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
-                    continue
-                step.escalated_at, step.escalated_to = now, managers
-                self._record("step_escalated", None, f"{step.key} overdue: escalated to {', '.join(managers) or 'nobody'}")
-                await self._page_step(step, managers, "escalation", f"{step.owner_id}'s play step is overdue: {step.title}")
+    async def _step_overdue(self, deadline: Deadline) -> None:
+        step = self._step(deadline.key)
+        step.status = StepStatus.overdue
+        self._record("step_overdue", None, f"{step.key} is past its due date; {step.owner_id} paged")
+        await self._page_step(step, [step.owner_id], "overdue", f"Play step overdue: {step.title}")
         await self._changed()
 
-    def _still_overdue(self, step: RunStep) -> bool:
-        return (self._run.status == RunStatus.running and step.status == StepStatus.overdue
-                and step.key not in self._acting)
+    async def _step_escalated(self, deadline: Deadline, level: EscalationStep, managers: list[str]) -> None:
+        step = self._step(deadline.key)
+        step.escalated_at, step.escalated_to = deadline.fired_at, managers
+        self._record("step_escalated", None, f"{step.key} overdue: escalated to {', '.join(managers) or 'nobody'}")
+        await self._page_step(step, managers, "escalation", f"{step.owner_id}'s play step is overdue: {step.title}")
+        await self._changed()
 
     async def _report_outcome(self) -> None:
-        await workflow.execute_activity(
-            "report_play_outcome",
+        await workflow.execute_activity_method(
+            PlayActivities.report_play_outcome,
             PlayOutcomeReport(
                 run_id=self._run.id,
                 signal_id=self._start.signal_id,
@@ -346,5 +325,10 @@ class PlayWorkflow:
             updates.append(sa.FAILED_STEPS.value_set(list(failures)) if failures else sa.FAILED_STEPS.value_unset())
             workflow.upsert_memo({"failed_steps": failures or None})
         workflow.upsert_search_attributes(updates)
-        await workflow.execute_activity("save_play_run", args=[self._revision, self.state()], **DB_ACTIVITY)
+        if self._legacy:
+            await self._save_legacy()
+        else:
+            await workflow.execute_activity_method(
+                PlayActivities.save_play_run_state, Revision(revision=self._revision, state=self.state()), **DB_ACTIVITY
+            )
 

@@ -4,29 +4,30 @@ next meeting closes the agenda and every item has a final outcome: an overdue it
 owner's manager. Adding an item and recording its outcome are Updates with validators (Layer IV)."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Role
+    from models.common import Revision, Role
     from models.rituals import (
         ActionItem,
         ActionItemOutcomeInput,
         AddActionItemInput,
         AgendaPost,
-        AgendaRef,
         AgendaStatus,
         BuildAgendaRequest,
-        PreparedRitual,
         RitualRun,
         RitualStart,
         RitualState,
     )
-    from models.signals import EscalationTargetRequest
+    from models.routing import EscalationStep
     from models.tasks import Outcome
+    from workflows.activity_types import RitualActivities
+    from workflows.escalation import Deadline, EscalationLadder, to_manager
+    from workflows.legacy import LegacyRitualWorkflow
     from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, page
     from workflows.signal import refuse
 
@@ -34,16 +35,18 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 BUILD_TIMEOUT = timedelta(minutes=5)  # a large book's agenda reads many rows; it is built once a week
 RUNNERS = frozenset({Role.manager, Role.vp, Role.csm_lead, Role.revops, Role.admin})
-# An item's final outcome, set while its owner's manager is looked up, stops that item's escalation; the marker is
-# written only when that happens, so executions recorded before it replay unchanged.
-OVERDUE_ESCALATION_RACE_PATCH = "ritual-overdue-escalation-yields-to-action"
+# The agenda's closing and the action items' due dates run on the escalation ladder (workflows/escalation.py) and
+# activities are typed; executions started before replay their own code (workflows/legacy.py).
+LADDER_PATCH = "ritual-escalation-ladder"
+AGENDA = "agenda"  # the agenda's closing at the next meeting, on the ladder (the items' are their ids)
 
 
 @workflow.defn
-class RitualWorkflow:
+class RitualWorkflow(LegacyRitualWorkflow):
     @workflow.init
     def __init__(self, run: RitualRun) -> None:
         self._run = run
+        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, account_team={})
         self._start: RitualStart | None = None
         self._agenda_id: str | None = None
         self._status = AgendaStatus.open
@@ -55,17 +58,19 @@ class RitualWorkflow:
     @workflow.run
     async def run(self, run: RitualRun) -> RitualState:
         scheduled_at = run.scheduled_at or workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
-        prepared = await workflow.execute_activity(
-            "prepare_ritual", args=[run.ritual_key, run.motion, scheduled_at], result_type=PreparedRitual, **DB_ACTIVITY
-        )
+        if self._legacy:
+            prepared = await self._prepare_legacy(scheduled_at)
+        else:
+            prepared = await workflow.execute_activity_method(
+                RitualActivities.prepare_ritual_run, run.model_copy(update={"scheduled_at": scheduled_at}), **DB_ACTIVITY
+            )
         if prepared.start is None:
             workflow.logger.info("ritual %s (%s) not run: %s", run.ritual_key, run.motion, prepared.reason)
             return self.state()
         self._start = start = prepared.start
-        agenda = await workflow.execute_activity(
-            "build_agenda",
+        agenda = await workflow.execute_activity_method(
+            RitualActivities.build_agenda,
             BuildAgendaRequest(start=start, as_of=workflow.now(), workflow_id=workflow.info().workflow_id),
-            result_type=AgendaRef,
             start_to_close_timeout=BUILD_TIMEOUT,
             retry_policy=DB_ACTIVITY["retry_policy"],
         )
@@ -112,6 +117,8 @@ class RitualWorkflow:
             escalate_at=due_at + start.ritual.escalate_after,
         )
         self._items.append(item)
+        self._ladder.arm(Deadline(key=item.id, due_at=due_at, owners=[item.owner_id], from_due=True,
+                                  levels=to_manager(start.ritual.escalate_after)))
         await self._save()
         if item.owner_id != request.actor.id:
             await self._page(item, [item.owner_id], "page",
@@ -142,6 +149,8 @@ class RitualWorkflow:
         item.blocked_on = request.blocked_on if request.outcome == Outcome.blocked_waiting_on else None
         item.outcome_at = workflow.now()
         item.outcome_by = request.actor.id
+        if item.is_final:
+            self._ladder.stop(item.id)
         await self._save()
         return item
 
@@ -160,49 +169,32 @@ class RitualWorkflow:
 
     # --- timers ----------------------------------------------------------------------------------------
 
+    @property
+    def _legacy(self) -> bool:
+        return not workflow.patched(LADDER_PATCH)
+
     async def _track(self) -> None:
         """Until the agenda has closed and every item has a final outcome: close the agenda at the next meeting,
         page an overdue item's owner at its due date, then the owner's manager `escalate_after` later."""
-        while not (self._status == AgendaStatus.closed and all(i.is_final for i in self._items)):
-            deadlines = [d for i in self._items if not i.is_final and (d := self._deadline(i))]
-            if self._status == AgendaStatus.open:
-                deadlines.append(self._start.closes_at)
-            seen = self._changes
-            remaining = min(deadlines) - workflow.now() if deadlines else None
-            if remaining is None or remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)
-                    continue
-                except asyncio.TimeoutError:
-                    pass
-            await self._fire_deadlines()
+        if self._legacy:
+            return await self._track_legacy()
+        self._ladder.arm(Deadline(key=AGENDA, due_at=self._start.closes_at))
+        await self._ladder.run(done=lambda: self._status == AgendaStatus.closed and all(i.is_final for i in self._items))
 
-    @staticmethod
-    def _deadline(item: ActionItem) -> datetime | None:
-        if not item.overdue_paged:
-            return item.due_at
-        return None if item.escalated_at else item.escalate_at
-
-    async def _fire_deadlines(self) -> None:
-        now = workflow.now()
-        if self._status == AgendaStatus.open and now >= self._start.closes_at:
+    async def _deadline_passed(self, deadline: Deadline) -> None:
+        if deadline.key == AGENDA:
             self._status = AgendaStatus.closed
-        for item in [i for i in self._items if not i.is_final]:
-            if not item.overdue_paged and now >= item.due_at:
-                item.overdue_paged = True
-                await self._page(item, [item.owner_id], "overdue", f"Action item overdue ({self._start.ritual.name}): {item.title}")
-            elif item.overdue_paged and not item.escalated_at and now >= item.escalate_at:
-                managers = await workflow.execute_activity(
-                    "resolve_escalation_target",
-                    EscalationTargetRequest(to="manager", account_team={}, current_owner_ids=[item.owner_id]),
-                    result_type=list[str],
-                    **DB_ACTIVITY,
-                )
-                if item.is_final and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
-                    continue
-                item.escalated_at, item.escalated_to = now, managers
-                await self._page(item, managers, "escalation",
-                                 f"{item.owner_id}'s action item from {self._start.ritual.name} is overdue: {item.title}")
+        else:
+            item = self._item(deadline.key)
+            item.overdue_paged = True
+            await self._page(item, [item.owner_id], "overdue", f"Action item overdue ({self._start.ritual.name}): {item.title}")
+        await self._save()
+
+    async def _escalate(self, deadline: Deadline, step: EscalationStep, managers: list[str]) -> None:
+        item = self._item(deadline.key)
+        item.escalated_at, item.escalated_to = deadline.fired_at, managers
+        await self._page(item, managers, "escalation",
+                         f"{item.owner_id}'s action item from {self._start.ritual.name} is overdue: {item.title}")
         await self._save()
 
     # --- side effects ------------------------------------------------------------------------------------
@@ -217,8 +209,8 @@ class RitualWorkflow:
     async def _post_agenda(self, url: str) -> None:
         """Runs beside the tracking: a slow or dead webhook never holds up the action items."""
         try:
-            await workflow.execute_activity("post_agenda", AgendaPost(url=url, agenda_id=self._agenda_id),
-                                            start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY)
+            await workflow.execute_activity_method(RitualActivities.post_agenda, AgendaPost(url=url, agenda_id=self._agenda_id),
+                                                   start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY)
         except ActivityError:
             workflow.logger.warning("webhook %s gave up on agenda %s", url, self._agenda_id)
 
@@ -226,4 +218,9 @@ class RitualWorkflow:
         """Wake the timer loop and write the read model (agenda status and action items)."""
         self._changes += 1
         self._revision += 1
-        await workflow.execute_activity("save_ritual", args=[self._revision, self.state()], **DB_ACTIVITY)
+        if self._legacy:
+            await self._save_legacy()
+        else:
+            await workflow.execute_activity_method(
+                RitualActivities.save_ritual_state, Revision(revision=self._revision, state=self.state()), **DB_ACTIVITY
+            )

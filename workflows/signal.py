@@ -1,19 +1,18 @@
 """SignalWorkflow: one per signal. Owner, SLA, escalation ladder, acknowledgement, reassignment (seam 01),
 and the signal's tasks with their due timers and structured outcomes (seam 02)."""
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Role, TimelineEntry
-    from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, Task, TaskOutcomeInput
+    from models.common import Revision, Role, TimelineEntry
+    from models.routing import EscalationStep
+    from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, SignalTasks, Task, TaskOutcomeInput
     from models.signals import (
         AcknowledgeInput,
         AcknowledgeResult,
-        EscalationTargetRequest,
         ReassignInput,
         SignalDetail,
         SignalPage,
@@ -21,20 +20,15 @@ with workflow.unsafe.imports_passed_through():
         SignalStatus,
     )
     from workflows import metrics, search_attributes as sa
-    from models.notifications import WebhookDelivery
+    from workflows.activity_types import SignalActivities
+    from workflows.escalation import Deadline, EscalationLadder, to_manager
+    from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
     from workflows.paging import DB_ACTIVITY, deliver_in_background, notify_request, page
-    from workflows.deadlines import wait_until
 
-# A timer that fires early is re-armed (workflows/deadlines.py); executions recorded before that replay unchanged.
-EARLY_TIMER_PATCH = "signal-sla-early-timer"
-# An acknowledgement or reassignment that lands while an escalation's targets are looked up stops that escalation;
-# the marker is written only when that happens, so executions recorded before it replay unchanged.
-ESCALATION_RACE_PATCH = "signal-escalation-yields-to-action"
-# The same for an overdue task: its final outcome, set while its owner's manager is looked up, stops the escalation.
-OVERDUE_ESCALATION_RACE_PATCH = "signal-overdue-escalation-yields-to-action"
-# A page and the read-model revision that records it are one activity (one workflow task and one activity fewer
-# per page, so a busy worker pages sooner); executions recorded before it replay the two activities unchanged.
-PAGE_AND_SAVE_PATCH = "signal-page-and-save-in-one-activity"
+# The SLA and the tasks' due dates run on the escalation ladder (workflows/escalation.py) and the read model is
+# saved by typed activities; executions started before replay their own code (workflows/legacy.py).
+LADDER_PATCH = "signal-escalation-ladder"
+SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
 
 
 def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
@@ -44,13 +38,15 @@ def refuse(code: str, message: str, details: dict | None = None) -> ApplicationE
 
 
 @workflow.defn
-class SignalWorkflow:
+class SignalWorkflow(LegacySignalWorkflow):
     @workflow.init
     def __init__(self, start: SignalStart) -> None:
         self._start = start
+        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, start.account.team)
         self._status = SignalStatus.open
         self._owners = list(start.owners)
         self._sla_due_at = start.sla_due_at
+        self._arm_sla()  # before any handler runs: an acknowledgement may come in while the first page is sent
         self._escalation_level = 0
         self._escalated_to: list[str] = []
         self._acknowledged_by: str | None = None
@@ -71,12 +67,14 @@ class SignalWorkflow:
 
     @workflow.run
     async def run(self, start: SignalStart) -> SignalDetail:
+        legacy = self._legacy
         self._publish()
         metrics.signal_opened(start.family, start.severity.value)
         await self._page(self._owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
-        await self._watch_sla()
-        if workflow.patched("signal-task-due-timers"):
-            await self._watch_tasks()
+        if legacy:
+            await self._watch_legacy()
+        else:
+            await self._ladder.run(done=lambda: self._status == SignalStatus.resolved)
         await workflow.wait_condition(lambda: self._status == SignalStatus.resolved)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
@@ -108,6 +106,7 @@ class SignalWorkflow:
     async def acknowledge(self, request: AcknowledgeInput) -> AcknowledgeResult:
         self._acknowledged_by = request.actor.id
         self._status = SignalStatus.acknowledged
+        self._ladder.stop(SLA)
         self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
         await self._changed()
         return AcknowledgeResult(status=self._status)
@@ -131,8 +130,9 @@ class SignalWorkflow:
         self._escalation_level = 0
         self._escalated_to = []
         self._status = SignalStatus.open
-        self._sla_due_at = workflow.now() + self._start.rule.sla
+        self._sla_due_at = self._ladder.due(self._start.rule.sla)
         self._sla_restarted = True
+        self._arm_sla()
         self._record(
             "reassigned", request.actor.id, f"from {previous} to {request.to_user_id}: {request.reason}"
         )
@@ -173,6 +173,9 @@ class SignalWorkflow:
             escalate_at=due_at + timedelta(seconds=request.escalate_after_seconds),
         )
         self._tasks.append(task)
+        if not task.play_run_id:  # a play's steps carry its due dates and escalation
+            self._ladder.arm(Deadline(key=task.id, due_at=due_at, owners=[task.owner_id], from_due=True,
+                                      levels=to_manager(timedelta(seconds=request.escalate_after_seconds))))
         self._record("task_added", request.actor.id, f"{task.id} {task.title!r} for {task.owner_id}, due {due_at.isoformat()}")
         await self._tasks_changed()
         if task.owner_id != request.actor.id:
@@ -200,6 +203,8 @@ class SignalWorkflow:
         task.outcome_by = request.actor.id if request.actor else f"play:{request.via_play_run}"
         detail = f"{task.id} {task.outcome.value}" + (f" (waiting on {task.blocked_on})" if task.blocked_on else "")
         self._record("task_outcome", task.outcome_by, detail)
+        if task.is_final:
+            self._ladder.stop(task.id)
         if all(t.outcome in FINAL_OUTCOMES for t in self._tasks):
             self._status = SignalStatus.resolved
             self._record("resolved", None, "every task has a final outcome")
@@ -226,55 +231,6 @@ class SignalWorkflow:
     def _task(self, task_id: str) -> Task | None:
         return next((t for t in self._tasks if t.id == task_id), None)
 
-    async def _watch_tasks(self) -> None:
-        """Each open task's due timer: overdue pages the owner, then `escalate_at` pages the owner's manager."""
-        while self._status != SignalStatus.resolved:
-            deadlines = [d for t in self._tasks if not t.is_final and (d := self._task_deadline(t))]
-            seen = self._task_changes
-            remaining = min(deadlines) - workflow.now() if deadlines else None
-            if remaining is None or remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._task_changes != seen or self._status == SignalStatus.resolved, timeout=remaining
-                    )
-                    continue
-                except asyncio.TimeoutError:
-                    pass
-            await self._fire_task_deadlines()
-
-    @staticmethod
-    def _task_deadline(task: Task):
-        """A task that runs a play has no timer of its own: the play's steps carry the due dates and escalation."""
-        if task.play_run_id:
-            return None
-        if not task.overdue_paged:
-            return task.due_at
-        return None if task.escalated_at else task.escalate_at
-
-    async def _fire_task_deadlines(self) -> None:
-        now = workflow.now()
-        for task in [t for t in self._tasks if not t.is_final]:
-            if not task.overdue_paged and now >= task.due_at:
-                task.overdue_paged = True
-                task.escalate_at = max(task.escalate_at or now, now)
-                self._record("task_overdue", None, f"{task.id} is past its due date")
-                await self._page_task(task, [task.owner_id], "overdue", f"Task overdue on {self._start.account.name}: {task.title}")
-            elif task.overdue_paged and not task.escalated_at and now >= task.escalate_at:
-                managers = await workflow.execute_activity(
-                    "resolve_escalation_target",
-                    EscalationTargetRequest(to="manager", account_team=self._start.account.team, current_owner_ids=[task.owner_id]),
-                    result_type=list[str],
-                    **DB_ACTIVITY,
-                )
-                if task.is_final and workflow.patched(OVERDUE_ESCALATION_RACE_PATCH):
-                    continue
-                task.escalated_at, task.escalated_to = now, managers
-                self._record("task_escalated", None, f"{task.id} overdue: escalated to {', '.join(managers) or 'nobody'}")
-                await self._page_task(
-                    task, managers, "escalation", f"{task.owner_id}'s task on {self._start.account.name} is overdue: {task.title}"
-                )
-        await self._tasks_changed()
-
     async def _page_task(self, task: Task, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1
         await page(user_ids, kind=kind, subject_type="task", subject_id=task.id, text=text, key=f"page-{self._pages}")
@@ -282,43 +238,51 @@ class SignalWorkflow:
     async def _tasks_changed(self) -> None:
         self._task_changes += 1
         self._task_revision += 1
-        await workflow.execute_activity(
-            "save_tasks", args=[self._task_revision, self._start.account.id, self._tasks], **DB_ACTIVITY
-        )
+        if self._legacy:
+            await self._save_tasks_legacy()
+        else:
+            tasks = SignalTasks(account_id=self._start.account.id, tasks=self._tasks)
+            await workflow.execute_activity_method(
+                SignalActivities.save_signal_tasks, Revision(revision=self._task_revision, state=tasks), **DB_ACTIVITY
+            )
         await self._changed()
 
-    # --- the SLA and its escalation ladder -------------------------------------------------------------
+    # --- the SLA's and the tasks' deadlines, on the escalation ladder ----------------------------------------
 
-    async def _watch_sla(self) -> None:
-        """Wait for acknowledgement; each lapse fires the next escalation level. A reassignment restarts it."""
-        while self._acknowledged_by is None:
-            self._sla_restarted = False
-            if not await self._wait_for_action(until=self._sla_due_at):
-                continue
+    @property
+    def _legacy(self) -> bool:
+        return not workflow.patched(LADDER_PATCH)
+
+    def _arm_sla(self) -> None:
+        """Each lapse fires the next escalation level; acknowledging stops it and a reassignment restarts it."""
+        self._ladder.arm(Deadline(key=SLA, due_at=self._sla_due_at, owners=self._owners, levels=self._start.rule.escalation))
+
+    async def _deadline_passed(self, deadline: Deadline) -> None:
+        if deadline.key == SLA:
             self._record("sla_lapsed", None, f"SLA of {self._start.rule.sla} lapsed unacknowledged")
             metrics.sla_breached(self._start.family, self._start.severity.value)
             await self._changed()
-            for level, step in enumerate(self._start.rule.escalation, start=1):
-                if not await self._wait_for_action(until=workflow.now() + step.after):
-                    break
-                await self._escalate(level, step.to)
-            else:
-                await workflow.wait_condition(lambda: self._acknowledged_by is not None or self._sla_restarted)
-
-    async def _wait_for_action(self, until) -> bool:
-        """True when `until` passed with nobody acting; False on acknowledgement or reassignment."""
-        acted = lambda: self._acknowledged_by is not None or self._sla_restarted  # noqa: E731
-        return not await wait_until(acted, until, EARLY_TIMER_PATCH)
-
-    async def _escalate(self, level: int, to: str) -> None:
-        targets = await workflow.execute_activity(
-            "resolve_escalation_target",
-            EscalationTargetRequest(to=to, account_team=self._start.account.team, current_owner_ids=self._owners),
-            result_type=list[str],
-            **DB_ACTIVITY,
-        )
-        if (self._acknowledged_by is not None or self._sla_restarted) and workflow.patched(ESCALATION_RACE_PATCH):
             return
+        task = self._task(deadline.key)
+        task.overdue_paged = True
+        task.escalate_at = max(task.escalate_at, deadline.fired_at)
+        self._record("task_overdue", None, f"{task.id} is past its due date")
+        await self._page_task(task, [task.owner_id], "overdue", f"Task overdue on {self._start.account.name}: {task.title}")
+        await self._tasks_changed()
+
+    async def _escalate(self, deadline: Deadline, level: EscalationStep, targets: list[str]) -> None:
+        if deadline.key != SLA:
+            task = self._task(deadline.key)
+            task.escalated_at, task.escalated_to = deadline.fired_at, targets
+            self._record("task_escalated", None, f"{task.id} overdue: escalated to {', '.join(targets) or 'nobody'}")
+            await self._page_task(
+                task, targets, "escalation", f"{task.owner_id}'s task on {self._start.account.name} is overdue: {task.title}"
+            )
+            await self._tasks_changed()
+            return
+        await self._escalate_sla(deadline.level, level.to, targets)
+
+    async def _escalate_sla(self, level: int, to: str, targets: list[str]) -> None:
         self._escalation_level = level
         self._status = SignalStatus.escalated
         if not targets:
@@ -344,7 +308,7 @@ class SignalWorkflow:
     async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1
         paging = dict(kind=kind, subject_type="signal", subject_id=self._start.id, text=text, key=f"page-{self._pages}")
-        if not workflow.patched(PAGE_AND_SAVE_PATCH):
+        if self._legacy and not workflow.patched(PAGE_AND_SAVE_PATCH):
             await page(user_ids, **paging)
             self._record("paged", None, f"{kind} sent to {', '.join(user_ids)}")
             await self._changed()
@@ -356,9 +320,10 @@ class SignalWorkflow:
             return
         self._publish()
         self._revision += 1
-        deliveries = await workflow.execute_activity(
-            "page_and_save_signal", SignalPage(notify=request, revision=self._revision, signal=self.state()),
-            result_type=list[WebhookDelivery], **DB_ACTIVITY,
+        deliveries = await workflow.execute_activity_method(
+            SignalActivities.page_and_save_signal,
+            SignalPage(notify=request, revision=self._revision, signal=self.state()),
+            **DB_ACTIVITY,
         )
         deliver_in_background(deliveries)
 
@@ -366,9 +331,12 @@ class SignalWorkflow:
         """Publish the new state: search attributes for visibility, and the read model row."""
         self._publish()
         self._revision += 1
-        await workflow.execute_activity(
-            "save_signal", args=[self._revision, self.state()], **DB_ACTIVITY
-        )
+        if self._legacy:
+            await self._save_signal_legacy()
+        else:
+            await workflow.execute_activity_method(
+                SignalActivities.save_signal_state, Revision(revision=self._revision, state=self.state()), **DB_ACTIVITY
+            )
 
     def _publish(self) -> None:
         start = self._start
