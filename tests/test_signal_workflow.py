@@ -124,15 +124,19 @@ async def test_reassignment_restarts_the_sla_for_the_new_owner(ts_env, ts_worker
     await record_history(handle, "signal_reassigned_then_escalated_on_the_ladder")
 
 
-async def test_a_page_and_the_read_model_revision_it_makes_are_one_activity(ts_env, ts_worker):
-    """A busy worker pages sooner: opening a signal takes one activity and two workflow tasks before its SLA timer."""
+async def test_a_page_and_the_read_model_revision_it_makes_are_one_local_activity_in_one_workflow_task(ts_env, ts_worker):
+    """A busy server and worker page sooner: opening a signal takes one workflow task with one local activity before
+    its SLA timer, and writes no search attribute the start did not already set."""
     created, handle = await open_renewal_risk(ts_env.client)
     await ts_env.sleep(timedelta(minutes=1))
     events = [e async for e in handle.fetch_history_events()]
-    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
-                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
-    assert scheduled == ["page_and_save_signal"]
-    assert sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events) == 2
+    kinds = [e.event_type for e in events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
+    assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
+    assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 2  # the ladder's patch, the page's local activity
+    upserted = [set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+                for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
+    assert upserted == [{"TemporalChangeVersion"}]
     with Session(get_engine()) as session:
         row = session.get(SignalRow, created.id)
         assert row.status == "open" and [e["type"] for e in row.state["timeline"]] == ["created", "paged"]

@@ -242,9 +242,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             await self._save_tasks_legacy()
         else:
             tasks = SignalTasks(account_id=self._start.account.id, tasks=self._tasks)
-            await workflow.execute_activity_method(
-                SignalActivities.save_signal_tasks, Revision(revision=self._task_revision, state=tasks), **DB_ACTIVITY
-            )
+            await self._save(SignalActivities.save_signal_tasks, Revision(revision=self._task_revision, state=tasks))
         await self._changed()
 
     # --- the SLA's and the tasks' deadlines, on the escalation ladder ----------------------------------------
@@ -320,10 +318,8 @@ class SignalWorkflow(LegacySignalWorkflow):
             return
         self._publish()
         self._revision += 1
-        deliveries = await workflow.execute_activity_method(
-            SignalActivities.page_and_save_signal,
-            SignalPage(notify=request, revision=self._revision, signal=self.state()),
-            **DB_ACTIVITY,
+        deliveries = await self._save(
+            SignalActivities.page_and_save_signal, SignalPage(notify=request, revision=self._revision, signal=self.state())
         )
         deliver_in_background(deliveries)
 
@@ -334,19 +330,27 @@ class SignalWorkflow(LegacySignalWorkflow):
         if self._legacy:
             await self._save_signal_legacy()
         else:
-            await workflow.execute_activity_method(
-                SignalActivities.save_signal_state, Revision(revision=self._revision, state=self.state()), **DB_ACTIVITY
-            )
+            await self._save(SignalActivities.save_signal_state, Revision(revision=self._revision, state=self.state()))
+
+    async def _save(self, method, request):
+        """The read-model writes run as local activities on the ladder: a short database write needs no activity task
+        of its own, and the signal's first page then costs the server one workflow task instead of two."""
+        if self._legacy:
+            return await workflow.execute_activity_method(method, request, **DB_ACTIVITY)
+        return await workflow.execute_local_activity_method(method, request, **DB_ACTIVITY)
 
     def _publish(self) -> None:
         start = self._start
-        workflow.upsert_search_attributes(
-            [
-                sa.ACCOUNT_ID.value_set(start.account.id),
-                sa.FAMILY.value_set(start.family),
-                sa.SEVERITY.value_set(start.severity.value),
-                sa.STATUS.value_set(self._status.value),
-                sa.OWNER_IDS.value_set(self._owners),
-                sa.ESCALATION_LEVEL.value_set(self._escalation_level),
-            ]
-        )
+        attributes = [
+            sa.ACCOUNT_ID.value_set(start.account.id),
+            sa.FAMILY.value_set(start.family),
+            sa.SEVERITY.value_set(start.severity.value),
+            sa.STATUS.value_set(self._status.value),
+            sa.OWNER_IDS.value_set(self._owners),
+            sa.ESCALATION_LEVEL.value_set(self._escalation_level),
+        ]
+        if not self._legacy:  # each upsert is a visibility write on the server: send only what changed
+            current = workflow.info().typed_search_attributes
+            attributes = [a for a in attributes if current.get(a.key) != a.value]
+        if attributes:
+            workflow.upsert_search_attributes(attributes)
