@@ -8,10 +8,12 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 import workflows
+from activities.detection import DetectionActivities
 from activities.directory import resolve_escalation_target
 from activities.flywheel import propose_flywheel_changes
 from activities.handoffs import apply_handoff_team_change, open_governance_violation, record_handoff_transition
@@ -21,29 +23,35 @@ from activities.play_actions import log_step_to_crm
 from activities.rituals import build_agenda, post_agenda, prepare_ritual, save_ritual
 from activities.signals import page_and_save_signal, save_signal
 from activities.tasks import save_tasks
-from core.db import migrate, session_scope
+from core.db import get_async_engine, migrate, session_scope
 from core.settings import get_settings
 from core.temporal import get_temporal_client, worker_runtime
 from core.tracing import start_tracing
+from workflows.detection import DetectionSweepWorkflow
 from workflows.flywheel import FlywheelWorkflow
 from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
-WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow]
+WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow, DetectionSweepWorkflow]
 ACTIVITIES = [record_notifications, deliver_webhook, resolve_escalation_target, save_signal, page_and_save_signal]
 ACTIVITIES += [record_handoff_transition, apply_handoff_team_change, open_governance_violation]
 ACTIVITIES += [save_tasks, save_play_run, report_play_outcome, log_step_to_crm]
 ACTIVITIES += [prepare_ritual, build_agenda, post_agenda, save_ritual, propose_flywheel_changes]
 
 
+def async_sessions() -> AsyncSession:
+    return AsyncSession(get_async_engine(), expire_on_commit=False)
+
+
 def build_worker(client: Client, task_queue: str | None = None, **options) -> Worker:
+    detection = DetectionActivities(async_sessions, client)
     return Worker(
         client,
         task_queue=task_queue or get_settings().temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        activities=ACTIVITIES + [detection.sweep],
         activity_executor=ThreadPoolExecutor(max_workers=20),
         **options,
     )
@@ -58,7 +66,9 @@ def compile_workflows() -> None:
 
 
 async def register_schedules(client: Client) -> None:
-    """The rituals' and the flywheel's Temporal Schedules, in line with the rituals config (idempotent)."""
+    """The rituals', the flywheel's and the detection sweep's Temporal Schedules, in line with the rituals config
+    and the settings (idempotent)."""
+    from services.detection_sweep import ensure_detection_schedules
     from services.rituals import ensure_schedules
 
     try:
@@ -67,6 +77,10 @@ async def register_schedules(client: Client) -> None:
         logging.info("schedules: %s", ", ".join(f"{c.schedule_id} {c.action}" for c in changes) or "none configured")
     except Exception:  # noqa: BLE001  (a worker without schedules still runs every other workflow)
         logging.exception("could not register the ritual schedules; they are synced again on the next start or config PUT")
+    try:
+        logging.info("schedules: %s", ", ".join(await ensure_detection_schedules(client, get_settings())))
+    except Exception:  # noqa: BLE001
+        logging.exception("could not register the detection sweep's schedules; they are synced again on the next start")
 
 
 async def main() -> None:
