@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 import workflows
 from activities import Sessions
+from activities.detection import DetectionActivities
 from activities.directory import DirectoryActivities
 from activities.flywheel import FlywheelActivities
 from activities.handoffs import HandoffActivities
@@ -30,13 +31,14 @@ from core.db import get_async_engine, migrate, session_scope
 from core.settings import Settings, get_settings
 from core.temporal import get_temporal_client, worker_runtime
 from core.tracing import start_tracing
+from workflows.detection import DetectionSweepWorkflow
 from workflows.flywheel import FlywheelWorkflow
 from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
-WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow]
+WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow, DetectionSweepWorkflow]
 
 
 def async_session() -> AsyncSession:
@@ -56,6 +58,7 @@ class Activities:
     handoffs: HandoffActivities
     rituals: RitualActivities
     flywheel: FlywheelActivities
+    detection: DetectionActivities
 
     @classmethod
     def build(cls, client: Client, http: httpx.AsyncClient | None = None, sessions: Sessions = session_scope,
@@ -71,6 +74,7 @@ class Activities:
             handoffs=HandoffActivities(sessions, async_sessions, client),
             rituals=RitualActivities(sessions, async_sessions, http, settings),
             flywheel=FlywheelActivities(sessions),
+            detection=DetectionActivities(async_sessions, client),
         )
 
     def all(self) -> list[Callable]:
@@ -83,7 +87,7 @@ class Activities:
             self.handoffs.record_handoff_transition, self.handoffs.apply_handoff_team_change,
             self.handoffs.open_governance_violation,
             self.rituals.prepare_ritual_run, self.rituals.build_agenda, self.rituals.post_agenda,
-            self.rituals.save_ritual_state, self.flywheel.propose_flywheel_changes,
+            self.rituals.save_ritual_state, self.flywheel.propose_flywheel_changes, self.detection.sweep,
             legacy.save_signal, legacy.save_tasks, legacy.save_play_run, legacy.save_ritual, legacy.prepare_ritual,
         ]
 
@@ -109,7 +113,9 @@ def compile_workflows() -> None:
 
 
 async def register_schedules(client: Client) -> None:
-    """The rituals' and the flywheel's Temporal Schedules, in line with the rituals config (idempotent)."""
+    """The rituals', the flywheel's and the detection sweep's Temporal Schedules, in line with the rituals config
+    and the settings (idempotent)."""
+    from services.detection_sweep import ensure_detection_schedules
     from services.rituals import ensure_schedules
 
     try:
@@ -118,6 +124,10 @@ async def register_schedules(client: Client) -> None:
         logging.info("schedules: %s", ", ".join(f"{c.schedule_id} {c.action}" for c in changes) or "none configured")
     except Exception:  # noqa: BLE001  (a worker without schedules still runs every other workflow)
         logging.exception("could not register the ritual schedules; they are synced again on the next start or config PUT")
+    try:
+        logging.info("schedules: %s", ", ".join(await ensure_detection_schedules(client, get_settings())))
+    except Exception:  # noqa: BLE001
+        logging.exception("could not register the detection sweep's schedules; they are synced again on the next start")
 
 
 async def main() -> None:

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -151,6 +153,16 @@ def once_more_on_insert_race(write):
             return write(*args, **kwargs)
 
     return wrapper
+
+
+def insert_missing(session: Session, table: type, rows: list[dict]) -> None:
+    """INSERT the rows whose key is not there yet (ON CONFLICT DO NOTHING): two writers of the same new row at once
+    both succeed, and the row is written once."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def get_session() -> Iterator[Session]:

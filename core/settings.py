@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
+    # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
+    # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
+    detection_outbox_interval: float = Field(default=60, ge=5, le=86_400)  # seconds
+    detection_sweep_interval: float = Field(default=3600, ge=60, le=7 * 86_400)  # seconds
 
     # --- seeing it run (README: "See it running") ---
     # When set, `GET /metrics` on the API asks for `Authorization: Bearer <metrics_token>`; unset, it is open (it

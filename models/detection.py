@@ -141,6 +141,12 @@ class Detection(BaseModel):
         }
 
 
+class DetectionStatus(StrEnum):
+    pending = "pending"
+    opened = "opened"
+    refused = "refused"
+
+
 class DetectedSignal(BaseModel):
     family: str
     severity: Severity
@@ -148,7 +154,26 @@ class DetectedSignal(BaseModel):
     dedup_key: str
     signal_id: str | None = None
     new: bool = False
-    error: str | None = Field(default=None, description="why it could not be opened (e.g. no routing rule)")
+    status: DetectionStatus = Field(default=DetectionStatus.opened, description=(
+        "opened: its workflow runs; pending: kept with the events, it opens as soon as Temporal answers (the "
+        "detection sweep retries every minute); refused: it cannot open as configured (see error)"))
+    error: str | None = Field(default=None, description="why it is not open yet, or cannot open (e.g. no routing rule)")
+
+
+class DetectionSweep(BaseModel):
+    """One run of the detection sweep: open what is pending and, with `rescore`, rescore the book at `as_of` first
+    (time-based conditions such as inactivity, which no new event triggers)."""
+
+    rescore: bool = False
+    as_of: AwareDatetime | None = None
+    actor: str = "detection-sweep"
+
+
+class SweepResult(BaseModel):
+    accounts: int = 0
+    opened: int = 0
+    pending: int = 0
+    refused: int = 0
 
 
 class DetectionRunIn(BaseModel):

@@ -1,5 +1,9 @@
 """Events in: store them (all or nothing), rescore the accounts they touch (kept with history), detect signals and
-open them through services.signals.open_signal, the path posted signals take."""
+open them through services.signals.open_signal, the path posted signals take.
+
+Detected signals are kept in the outbox (`detected_signals`) in the transaction that stores the events and scores that
+fired them, then opened: at once by the request, and whatever failed in between by the detection sweep
+(`DetectionSweepWorkflow`, on a Temporal Schedule), so every stored event's signals open, and open once."""
 
 import hashlib
 import uuid
@@ -13,19 +17,21 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.db import in_session_threaded
+from temporalio.service import RPCError
+
+from core.db import in_session, in_session_threaded, insert_missing
 from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
-from models.detection import DetectedSignal, Detection, SignalDefinitions
+from models.detection import DetectedSignal, Detection, DetectionStatus, SignalDefinitions, SweepResult
 from models.events import AccountEvent, StoredEvent, payload_of
 from models.scoring import AccountScore, Facts, ScorePoint, ScoreWeights
 from models.signals import SignalIn
-from models.tables import Account, AccountScoreRow, EventRow, SignalRow
+from models.tables import Account, AccountScoreRow, DetectedSignalRow, EventRow, SignalRow
 from models.tables.types import utcnow
 from services.detection import detect
 from services.layer_config import current_definitions, current_weights
 from services.scoring import compute_scores
-from services.signals import open_signal
+from services.signals import open_signal, signal_id_for
 
 
 class IngestResult(BaseModel):
@@ -69,8 +75,7 @@ def store_events(session: Session, events: Sequence[AccountEvent]) -> tuple[list
         if event_id not in existing and event_id not in rows:
             rows[event_id] = dict(id=event_id, account_id=event.account_id, kind=event.kind, occurred_at=event.occurred_at,
                                   received_at=now, external_id=event.external_id, payload=payload_of(event))
-    if rows:
-        session.execute(insert(EventRow), list(rows.values()))
+    insert_missing(session, EventRow, list(rows.values()))
     return ids, len(ids) - len(rows)
 
 
@@ -180,10 +185,12 @@ ACCOUNTS_PER_READ = 500  # bounds the events held in memory (and the size of IN 
 
 
 def rescore_and_detect(
-    session: Session, accounts: Sequence[Account], as_of: datetime | None, detect_signals: bool = True
-) -> tuple[list[ScorePoint], list[SignalIn]]:
-    """Score each account once, at `as_of` (default: its latest event), commit, and decide which signals the
-    definitions open (unless `detect_signals` is off). Database work only: `open_detected` opens them."""
+    session: Session, accounts: Sequence[Account], as_of: datetime | None, detect_signals: bool = True,
+    actor: str = "detection",
+) -> tuple[list[ScorePoint], list[str]]:
+    """Score each account once, at `as_of` (default: its latest event), decide which signals the definitions open
+    (unless `detect_signals` is off) and queue them in the outbox, and commit all of it as one. Database work only:
+    `open_detected` opens the queued signals; returns their ids."""
     weights = current_weights(session)
     definitions = current_definitions(session) if detect_signals else None
     points: list[ScorePoint] = []
@@ -202,38 +209,95 @@ def rescore_and_detect(
             for d in done:
                 found = detect(d.account.id, d.account.motion, d.facts, d.score, weights.windows, definitions, risks.get(d.account.id, 0))
                 requests += [signal_request(f) for f in found]
+    queued = queue_detections(session, requests, actor)
     session.commit()
-    return points, requests
+    return points, queued
 
 
-def store_and_score(session: Session, events: Sequence[AccountEvent], detect_signals: bool = True) -> tuple[IngestResult, list[SignalIn]]:
+def queue_detections(session: Session, requests: list[SignalIn], actor: str) -> list[str]:
+    """Keep each detected signal in the outbox (no commit), one row per dedup key however often it fires; returns
+    their signal ids."""
+    rows = {signal_id_for(r.dedup_key): dict(
+        id=signal_id_for(r.dedup_key), account_id=r.account_id, family=r.family, dedup_key=r.dedup_key,
+        request=r.model_dump(mode="json"), actor=actor, detected_at=utcnow(), status=DetectionStatus.pending.value,
+        attempts=0) for r in requests}
+    insert_missing(session, DetectedSignalRow, list(rows.values()))
+    return list(rows)
+
+
+def store_and_score(session: Session, events: Sequence[AccountEvent], detect_signals: bool = True,
+                    actor: str = "detection") -> tuple[IngestResult, list[str]]:
     """An ingest's database work, committed as one: store the batch (all or nothing), score each account it touches
-    once (at the account's latest event), and decide which signals to open. The result's `signals` is left empty
-    for `open_detected` to fill: it only starts workflows."""
+    once (at the account's latest event), and queue the signals to open. The result's `signals` is left empty for
+    `open_detected` to fill: it only starts workflows."""
     accounts = check_accounts(session, events)
     ids, duplicates = store_events(session, events)
     touched = [accounts[a] for a in dict.fromkeys(e.account_id for e in events)]
-    points, requests = rescore_and_detect(session, touched, None, detect_signals)
-    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points, signals=[]), requests
+    points, queued = rescore_and_detect(session, touched, None, detect_signals, actor)
+    return IngestResult(event_ids=ids, stored=len(ids) - duplicates, duplicates=duplicates, scores=points, signals=[]), queued
 
 
-async def open_detected(session: Session | AsyncSession, client: Client, requests: list[SignalIn], actor: str) -> list[DetectedSignal]:
-    """Open each detected signal; the dedup key makes a second detection in the same window answer the first."""
+def queued_detections(session: Session, ids: list[str]) -> list[DetectedSignalRow]:
+    rows = {r.id: r for r in session.exec(select(DetectedSignalRow).where(DetectedSignalRow.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def pending_detections(session: Session, limit: int) -> list[str]:
+    """The oldest signals still waiting to open."""
+    return list(session.exec(select(DetectedSignalRow.id).where(DetectedSignalRow.status == DetectionStatus.pending.value)
+                             .order_by(DetectedSignalRow.detected_at, DetectedSignalRow.id).limit(limit)))
+
+
+def mark_detection(session: Session, signal_id: str, status: DetectionStatus, error: str | None) -> None:
+    row = session.get(DetectedSignalRow, signal_id)
+    if row is None or row.status != DetectionStatus.pending.value:
+        return  # another opener got there first
+    row.status, row.attempts, row.last_error = status.value, row.attempts + 1, error and error[:500]
+    if status == DetectionStatus.opened:
+        row.opened_at = utcnow()
+    session.add(row)
+
+
+async def open_detected(session: Session | AsyncSession, client: Client, ids: list[str]) -> list[DetectedSignal]:
+    """Open each queued signal that is still pending; the dedup key makes a second detection in the same window answer
+    the first. Temporal unreachable: the signal stays pending for the sweep. A refusal (no routing rule, nobody in
+    the owner role) is kept with its reason and not retried."""
     out = []
-    for request in requests:
+    for row in await in_session(session, queued_detections, ids):
+        request = SignalIn.model_validate(row.request)
         result = DetectedSignal(family=request.family, severity=request.severity, account_id=request.account_id,
-                                dedup_key=request.dedup_key)
-        try:
-            created, is_new = await open_signal(session, client, request, created_by=actor)
-            result.signal_id, result.new = created.id, is_new
-        except PillarError as error:
-            result.error = error.message
+                                dedup_key=request.dedup_key, signal_id=row.id, status=DetectionStatus(row.status),
+                                error=row.last_error)
+        if result.status == DetectionStatus.pending:
+            try:
+                created, result.new = await open_signal(session, client, request, created_by=row.actor)
+                result.signal_id, result.status, result.error = created.id, DetectionStatus.opened, None
+            except PillarError as error:
+                if error.code == "unavailable":
+                    result.error = f"queued: {error.message}"
+                else:
+                    result.status, result.error = DetectionStatus.refused, error.message
+            except RPCError as error:
+                result.error = f"queued: Temporal did not answer ({error.message})"
+            await in_session(session, mark_detection, row.id, result.status, result.error)
         out.append(result)
     return out
 
 
+async def drain_detections(session: Session | AsyncSession, client: Client, batch: int = 200) -> SweepResult:
+    """Open every pending detected signal, oldest first, until none is left or Temporal stops answering."""
+    done = SweepResult()
+    while ids := await in_session(session, pending_detections, batch):
+        results = await open_detected(session, client, ids)
+        for result in results:
+            setattr(done, result.status.value, getattr(done, result.status.value) + 1)
+        if any(r.status == DetectionStatus.pending for r in results):
+            break  # Temporal is down: the next sweep tries again
+    return done
+
+
 def rescore_book(session: Session, account_ids: list[str] | None, as_of: datetime,
-                 detect_signals: bool = True) -> tuple[list[ScorePoint], list[SignalIn], int]:
+                 detect_signals: bool = True, actor: str = "detection") -> tuple[list[ScorePoint], list[str], int]:
     """`rescore_and_detect` over the named accounts (None: the whole book), refusing unknown ones; and how many."""
     query = select(Account).order_by(Account.id)
     if account_ids is not None:
@@ -242,17 +306,17 @@ def rescore_book(session: Session, account_ids: list[str] | None, as_of: datetim
     unknown = sorted(set(account_ids or []) - {a.id for a in accounts})
     if unknown:
         raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})
-    points, requests = rescore_and_detect(session, accounts, as_of, detect_signals)
-    return points, requests, len(accounts)
+    points, queued = rescore_and_detect(session, accounts, as_of, detect_signals, actor)
+    return points, queued, len(accounts)
 
 
 async def ingest(session: Session | AsyncSession, client: Client | None, events: Sequence[AccountEvent],
                  actor: str) -> IngestResult:
     """Store a batch (all or nothing), rescore the accounts it touches, detect and open signals (no client: store
     and rescore only)."""
-    result, requests = await in_session_threaded(session, store_and_score, events, client is not None)
+    result, queued = await in_session_threaded(session, store_and_score, events, client is not None, actor)
     if client is not None:
-        result.signals = await open_detected(session, client, requests, actor)
+        result.signals = await open_detected(session, client, queued)
     return result
 
 

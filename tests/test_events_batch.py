@@ -12,6 +12,7 @@ from core.db import get_engine
 from models.events import AccountEvent
 from models.tables import Account, AccountScoreRow
 from services import events as ingest_service
+from models.signals import SignalIn
 from services.events import event_id_for, ingest, latest_score, rescore_and_detect
 from tests.conftest import seed
 from tests.reference_events import bad_week, baseline
@@ -76,6 +77,8 @@ def test_a_batch_ends_where_the_same_events_one_by_one_end(sqlite_db):
     with Session(get_engine()) as session:
         batched, single = latest_score(session, "batched"), latest_score(session, "single")
         history = len(session.exec(select(AccountScoreRow).where(AccountScoreRow.account_id == "single")).all())
+        batch_requests = [SignalIn.model_validate(r.request) for r in ingest_service.queued_detections(session, batch_requests)]
+        single_requests = [SignalIn.model_validate(r.request) for r in ingest_service.queued_detections(session, single_requests)]
 
     sources = {event_id_for(a, e.external_id): e.external_id for a in ("batched", "single") for e in scenario(a)}
 
@@ -104,6 +107,6 @@ def test_a_sweep_scores_accounts_without_events_at_now_or_at_the_given_time(sqli
 
     with Session(get_engine()) as session:
         account = session.get(Account, "quiet")
-        [point], requests = rescore_and_detect(session, [account], SCENARIO_END if as_of_given else None)
-    assert requests == [] and point.health == 70
+        [point], queued = rescore_and_detect(session, [account], SCENARIO_END if as_of_given else None)
+    assert queued == [] and point.health == 70
     assert (point.as_of == SCENARIO_END) is as_of_given

@@ -9,6 +9,7 @@ needs a new name and a `workflow.patched` switch (see activities/legacy.py for t
 from temporalio import activity
 
 from models.common import Revision
+from models.detection import DetectionSweep, SweepResult
 from models.flywheel import ProposalCreated, ProposeRequest
 from models.handoffs import GovernanceViolation, HandoffTransition, TeamChangeRequest
 from models.notifications import NotifyRequest, WebhookDelivery
@@ -83,3 +84,8 @@ class RitualActivities:
 class FlywheelActivities:
     @activity.defn
     def propose_flywheel_changes(self, request: ProposeRequest) -> ProposalCreated: ...
+
+
+class DetectionActivities:
+    @activity.defn
+    async def sweep(self, sweep: DetectionSweep) -> SweepResult: ...

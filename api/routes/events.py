@@ -42,9 +42,10 @@ def list_events(
 @router.post("/detection/run", response_model=DetectionRunOut)
 async def run_detection(session: AsyncSessionDep, client: TemporalDep, user: EventWriter, body: DetectionRunIn | None = None) -> DetectionRunOut:
     """Rescore and evaluate every signal definition at `as_of` (default now), for time-based conditions such as
-    inactivity that no new event will trigger. Safe to repeat: a condition fires once per dedup window."""
+    inactivity that no new event will trigger. Safe to repeat: a condition fires once per dedup window. The detection
+    sweep does the same on its schedule (`detection_sweep_interval`); this runs it now."""
     body = body or DetectionRunIn()
     as_of = body.as_of or datetime.now(UTC)
-    _, requests, accounts = await in_session_threaded(session, events.rescore_book, body.account_ids, as_of)
-    signals = await events.open_detected(session, client, requests, actor=user.id)
+    _, queued, accounts = await in_session_threaded(session, events.rescore_book, body.account_ids, as_of, True, user.id)
+    signals = await events.open_detected(session, client, queued)
     return DetectionRunOut(as_of=as_of, accounts=accounts, signals=signals)
