@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -100,7 +101,7 @@ def build_worker(client: Client, task_queue: str | None = None, activities: Acti
         workflows=WORKFLOWS,
         activities=(activities or Activities.build(client)).all(),
         activity_executor=ThreadPoolExecutor(max_workers=20),
-        **options,
+        **{"graceful_shutdown_timeout": timedelta(seconds=get_settings().worker_shutdown_grace_seconds), **options},
     )
 
 

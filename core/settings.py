@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
+    # On SIGTERM the worker stops polling and gives running activities this long to finish before cancelling them
+    # (compose's stop_grace_period for the worker is longer, so `docker compose stop` does not SIGKILL them first).
+    worker_shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)
     # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
     # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
     detection_outbox_interval: float = Field(default=60, ge=5, le=86_400)  # seconds
