@@ -1,11 +1,11 @@
 """Shared vocabulary: roles, severities, durations, actors, timelines. Pure Pydantic (workflows import it)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field, PlainSerializer
 
 
 class Role(StrEnum):
@@ -52,18 +52,44 @@ def format_duration(value: timedelta) -> str:
     return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
-def _not_negative(value: timedelta) -> timedelta:
+# Bounds that keep every date computation a workflow makes (a due date plus an escalation delay, a deadline plus
+# its levels) far from datetime's limits: bad input is a 422, never a workflow task that fails for ever.
+MAX_DURATION = timedelta(days=400)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _bounded(value: timedelta) -> timedelta:
     if value < timedelta(0):
         raise ValueError("a duration cannot be negative")
+    if value > MAX_DURATION:
+        raise ValueError(f"a duration can be at most {format_duration(MAX_DURATION)}")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("this duration must be longer than zero")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must be on or after {EARLIEST:%Y-%m-%d} and before {LATEST:%Y-%m-%d}")
     return value
 
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(_parse_duration),
-    AfterValidator(_not_negative),
+    AfterValidator(_bounded),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+    Field(json_schema_extra={"format": "duration", "description": f"ISO-8601, from PT0S to {format_duration(MAX_DURATION)}"}),
 ]
+# An SLA, a due period, a window: zero would make no sense
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+# A moment a caller gives: with its time zone, in 2000-2099
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Duration, Identifier, Severity
+from models.common import Identifier, Instant, PositiveDuration, Severity
 from models.routing import FAMILY_PATTERN
 
 
@@ -60,7 +60,7 @@ class SignalDefinition(BaseModel):
     severity: Severity
     description: str = Field(min_length=1, max_length=500)
     conditions: list[Condition] = Field(min_length=1, description="all must hold")
-    dedup_window: Duration = Field(description="the same condition on the same account fires once per window")
+    dedup_window: PositiveDuration = Field(description="the same condition on the same account fires once per window")
     motion_overrides: dict[Identifier, dict[Metric, float]] = Field(
         default={}, description="motion → {metric: threshold}: replaces the threshold of that metric's condition"
     )
@@ -165,7 +165,7 @@ class DetectionSweep(BaseModel):
     (time-based conditions such as inactivity, which no new event triggers)."""
 
     rescore: bool = False
-    as_of: AwareDatetime | None = None
+    as_of: Instant | None = None
     actor: str = "detection-sweep"
 
 
@@ -178,7 +178,7 @@ class SweepResult(BaseModel):
 
 class DetectionRunIn(BaseModel):
     account_ids: list[Identifier] | None = Field(default=None, description="default: every account")
-    as_of: AwareDatetime | None = Field(default=None, description="default: now")
+    as_of: Instant | None = Field(default=None, description="default: now")
 
 
 class DetectionRunOut(BaseModel):

@@ -4,9 +4,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from models.common import Identifier
+from models.common import Identifier, Instant
 
 
 class EventKind(StrEnum):
@@ -24,7 +24,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: Identifier
-    occurred_at: AwareDatetime = Field(description="When it happened at the source (time-based conditions count from here)")
+    occurred_at: Instant = Field(description="When it happened at the source (time-based conditions count from here)")
     external_id: Name | None = Field(default=None, description="The source system's id: the same id again is stored once")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Duration, Identifier, Role
+from models.common import Actor, Identifier, PositiveDuration, Role
 from models.routing import EscalationStep
 from models.signals import AccountSnapshot
 
@@ -27,7 +27,7 @@ class HandoffSpec(BaseModel):
     required_fields: list[str] = Field(min_length=1)
     sender_roles: list[Role] = Field(min_length=1)
     receiver_roles: list[Role] = Field(min_length=1)
-    acceptance_sla: Duration
+    acceptance_sla: PositiveDuration
     escalation: list[EscalationStep] = []
     team_change: TeamChange | None = None
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Duration, Identifier, Role, TimelineEntry
+from models.common import Actor, Duration, Identifier, PositiveDuration, Role, TimelineEntry
 from models.routing import FAMILY_PATTERN
 from models.signals import AccountSnapshot
 from models.tasks import FINAL_OUTCOMES, Outcome
@@ -48,7 +48,7 @@ class StepDef(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     owner_role: Role
     depends_on: list[str] = []
-    due: Duration = Field(description="Counted from when the step becomes ready")
+    due: PositiveDuration = Field(description="Counted from when the step becomes ready")
     required_fields: list[str] = []
     action: str | None = Field(default=None, description="An automated action run when the step is completed "
                                f"(one of: {', '.join(STEP_ACTIONS)})")

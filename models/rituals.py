@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl, field_validator, model_validator
 
-from models.common import Actor, Duration, Identifier, Severity
+from models.common import Actor, Duration, Identifier, Instant, PositiveDuration, Severity
 from models.tasks import FINAL_OUTCOMES, Outcome
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -70,10 +70,10 @@ class RitualDef(BaseModel):
     day: Weekday
     time: TimeOfDay = Field(description="Meeting time of day, HH:MM (24-hour), in `timezone`")
     timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone of the meeting")
-    lead: Duration = Field(default=timedelta(hours=1), description="How long before the meeting the agenda is built")
+    lead: PositiveDuration = Field(default=timedelta(hours=1), description="How long before the meeting the agenda is built")
     webhook_url: HttpUrl | None = Field(default=None, description="The agenda is POSTed here as JSON once built")
     motions: list[str] = Field(default=[ALL_MOTIONS], min_length=1, description="One agenda per motion; `all`: every account")
-    action_item_due: Duration = Field(default=timedelta(days=7), description="Default due date of an action item, from the meeting")
+    action_item_due: PositiveDuration = Field(default=timedelta(days=7), description="Default due date of an action item, from the meeting")
     escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue action item to its owner's manager's page")
     limit: int = Field(default=5, ge=1, le=100, description="How many accounts the at-risk review lists")
     enabled: bool = True
@@ -126,7 +126,7 @@ class FlywheelSettings(BaseModel):
     day_of_month: int = Field(1, ge=1, le=28)
     time: TimeOfDay = "06:00"
     timezone: TimeZoneName = "UTC"
-    lookback: Duration = Field(default=timedelta(days=90), description="Outcomes recorded in this window are read")
+    lookback: PositiveDuration = Field(default=timedelta(days=90), description="Outcomes recorded in this window are read")
     min_sample: int = Field(5, ge=1, description="Decided outcomes (saved or lost) a band needs before it is judged")
     tier_step: float = Field(5, gt=0, description="Points a tier threshold moves in one proposal")
     loss_rate_tolerance: float = Field(0.10, ge=0, le=1, description="A band losing within this of the band above behaves like it")
@@ -302,7 +302,7 @@ class ActionItem(BaseModel):
 class ActionItemIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     owner_id: Identifier
-    due_at: AwareDatetime | None = Field(default=None, description="Default: the meeting plus the ritual's action_item_due")
+    due_at: Instant | None = Field(default=None, description="Default: the meeting plus the ritual's action_item_due")
     ref_id: str | None = Field(default=None, max_length=220)
 
     @field_validator("title")

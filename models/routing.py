@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Duration, Role, Severity
+from models.common import Duration, PositiveDuration, Role, Severity
 
 MANAGER_OF_OWNER = "manager"
 FAMILY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -19,7 +19,7 @@ class RoutingRule(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     severity: Severity
     owners: list[Role] = Field(min_length=1)
-    sla: Duration
+    sla: PositiveDuration
     escalation: list[EscalationStep] = []
 
     @field_validator("sla")

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pydantic import BaseModel, Field, model_validator
 
-from models.common import Duration
+from models.common import PositiveDuration
 
 
 class RiskTier(StrEnum):
@@ -78,12 +78,12 @@ class PipelineWeights(BaseModel):
 
 
 class Windows(BaseModel):
-    usage_recent: Duration = timedelta(days=7)
-    usage_baseline: Duration = timedelta(days=30)
-    tickets: Duration = timedelta(days=30)
-    champion_lookback: Duration = timedelta(days=90)
-    stall_after: Duration = timedelta(days=30)
-    lookback: Duration = Field(timedelta(days=365), description="events older than this before the score's time are not read")
+    usage_recent: PositiveDuration = timedelta(days=7)
+    usage_baseline: PositiveDuration = timedelta(days=30)
+    tickets: PositiveDuration = timedelta(days=30)
+    champion_lookback: PositiveDuration = timedelta(days=90)
+    stall_after: PositiveDuration = timedelta(days=30)
+    lookback: PositiveDuration = Field(timedelta(days=365), description="events older than this before the score's time are not read")
 
 
 class ScoreWeightsIn(BaseModel):

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor
+from models.common import Actor, Instant
 
 
 class Outcome(StrEnum):
@@ -55,7 +55,7 @@ class TaskCandidate(BaseModel):
 class TaskIn(BaseModel):
     template_key: str = Field(min_length=1, max_length=64)
     owner_id: str | None = Field(default=None, max_length=64)
-    due_at: datetime | None = None
+    due_at: Instant | None = None
 
 
 class AddTaskInput(BaseModel):
