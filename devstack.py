@@ -39,21 +39,25 @@ class ChildDied(Exception):
         self.name = name
 
 
-def admin_token(data_dir: Path = DATA_DIR) -> str:
-    """`PILLAR_ADMIN_TOKEN`, else the one saved in `<data_dir>/admin-token`, else a new one saved there (mode 600)."""
-    token = os.environ.get("PILLAR_ADMIN_TOKEN")
+def saved_secret(variable: str, name: str, data_dir: Path = DATA_DIR, size: int = 24) -> str:
+    """`variable` from the environment, else the one saved in `<data_dir>/<name>`, else a new one saved there (mode 600)."""
+    token = os.environ.get(variable)
     if token:
         return token
-    path = data_dir / "admin-token"
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(size)
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")
     os.chmod(path, 0o600)
     return token
+
+
+def admin_token(data_dir: Path = DATA_DIR) -> str:
+    return saved_secret("PILLAR_ADMIN_TOKEN", "admin-token", data_dir)
 
 
 def start_temporal(db_file: Path, port: int = TEMPORAL_PORT, ui_port: int = TEMPORAL_UI_PORT,
@@ -198,6 +202,10 @@ def main() -> int:
         print("devstack: PILLAR_ADMIN_TOKEN must be at least 16 characters", file=sys.stderr)
         return 2
     os.environ["PILLAR_ADMIN_TOKEN"] = token
+    os.environ["WEBHOOK_SIGNING_KEY"] = saved_secret("WEBHOOK_SIGNING_KEY", "webhook-signing-key", size=32)
+    # receivers on this machine (a local Slack stand-in, `nc -l`): never in production
+    os.environ.setdefault("OUTBOUND_ALLOW_HTTP", "true")
+    os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{TEMPORAL_PORT}"
     get_settings.cache_clear()
     settings = get_settings()

@@ -29,6 +29,7 @@ from activities.plays import PlayActivities
 from activities.rituals import RitualActivities
 from activities.signals import SignalActivities
 from core.db import get_async_engine, migrate, session_scope
+from core.outbound import fenced_client
 from core.settings import Settings, get_settings
 from core.temporal import get_temporal_client, worker_runtime
 from core.tracing import start_tracing
@@ -65,7 +66,7 @@ class Activities:
     def build(cls, client: Client, http: httpx.AsyncClient | None = None, sessions: Sessions = session_scope,
               async_sessions: Callable[[], AsyncSession] = async_session,
               settings: Callable[[], Settings] = get_settings) -> "Activities":
-        http = http or httpx.AsyncClient()
+        http = http or fenced_client(settings())
         return cls(
             directory=DirectoryActivities(sessions),
             notifications=NotificationActivities(sessions, http, settings),
@@ -133,15 +134,18 @@ async def register_schedules(client: Client) -> None:
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    settings = get_settings()
+    if not settings.webhook_signing_key:
+        raise SystemExit("WEBHOOK_SIGNING_KEY is not set: every webhook delivery is signed with it (32+ characters; "
+                         "`make run` keeps one under .pillar/)")
     migrate()
     compile_workflows()
-    settings = get_settings()
     tracer_provider = start_tracing(settings, "pillar-worker")
     client = await get_temporal_client(runtime=worker_runtime(settings))
     if settings.worker_metrics_address:
         logging.info("worker metrics for Prometheus on http://%s/metrics", settings.worker_metrics_address)
     await register_schedules(client)
-    http = httpx.AsyncClient()  # one connection pool for every webhook and the CRM
+    http = fenced_client(settings)  # one connection pool for every webhook and the CRM, fenced
     worker = build_worker(client, activities=Activities.build(client, http))
     # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities import Sessions
+from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.notifications import Notification, NotifyRequest, WebhookDelivery
 from models.tables import NotificationRow, User
@@ -31,11 +32,12 @@ class NotificationActivities(activity_types.NotificationActivities):
     @activity.defn
     async def deliver_webhook(self, delivery: WebhookDelivery) -> None:
         """POST the notification as JSON; any non-2xx answer raises, so Temporal retries with backoff."""
-        response = await self.http.post(
-            delivery.url,
-            content=delivery.notification.model_dump_json(),
-            headers={"Content-Type": "application/json", "Idempotency-Key": delivery.notification.id},
-            timeout=self.settings().webhook_timeout_seconds,
+        settings = self.settings()
+        user_id = delivery.user_id or delivery.notification.id.rsplit(":", 1)[-1]  # older deliveries name no user
+        response = await post_signed(
+            self.http, delivery.url, delivery.notification.model_dump_json().encode(),
+            destination_secret(settings, f"user:{user_id}"), settings.webhook_timeout_seconds,
+            {"Idempotency-Key": delivery.notification.id},
         )
         response.raise_for_status()
 
@@ -52,7 +54,8 @@ def write_notifications(session: Session, request: NotifyRequest) -> tuple[list[
     if new:
         session.execute(insert(NotificationRow), new)
     webhooks = dict(session.exec(select(User.id, User.webhook_url).where(User.id.in_(ids), User.webhook_url.is_not(None))).all())
-    deliveries = [WebhookDelivery(url=webhooks[row.user_id], notification=Notification.model_validate(row, from_attributes=True))
+    deliveries = [WebhookDelivery(url=webhooks[row.user_id], notification=Notification.model_validate(row, from_attributes=True),
+                                  user_id=row.user_id)
                   for row in rows if webhooks.get(row.user_id)]
     return deliveries, len(new)
 

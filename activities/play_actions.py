@@ -9,6 +9,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.plays import StepActionRequest, StepActionResult
 from workflows import activity_types
@@ -28,8 +29,9 @@ class StepActionActivities(activity_types.StepActionActivities):
         settings = self.settings()
         if not settings.crm_webhook_url:
             return StepActionResult(detail="not sent: no CRM is configured (CRM_WEBHOOK_URL)")
-        response = await self.http.post(settings.crm_webhook_url, content=crm_entry(request), timeout=settings.webhook_timeout_seconds,
-                                        headers={"Content-Type": "application/json", "Idempotency-Key": request.key})
+        response = await post_signed(self.http, settings.crm_webhook_url, crm_entry(request),
+                                     destination_secret(settings, "crm"), settings.webhook_timeout_seconds,
+                                     {"Idempotency-Key": request.key})
         if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_CLIENT_ERRORS:
             raise ApplicationError(f"the CRM refused the entry: {response.status_code} {response.text[:300]}",
                                    type="CrmRefused", non_retryable=True)
@@ -38,6 +40,6 @@ class StepActionActivities(activity_types.StepActionActivities):
         return StepActionResult(detail=f"logged to the CRM ({response.status_code})")
 
 
-def crm_entry(request: StepActionRequest) -> str:
+def crm_entry(request: StepActionRequest) -> bytes:
     return request.model_dump_json(include={"key", "account_id", "account_name", "play_key", "play_name", "run_id",
-                                            "step_key", "step_title", "completed_by", "completed_at", "fields"})
+                                            "step_key", "step_title", "completed_by", "completed_at", "fields"}).encode()

@@ -1,6 +1,7 @@
 """RitualWorkflow's side effects: resolving the ritual's config, building and storing the agenda, posting it to
 the ritual's webhook, and the agenda and action-items read model."""
 
+import json
 from collections.abc import Callable
 
 import httpx
@@ -9,6 +10,7 @@ from temporalio import activity
 
 from activities import Sessions
 from core.db import in_session
+from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.common import Revision
 from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState
@@ -49,8 +51,9 @@ class RitualActivities(activity_types.RitualActivities):
             agenda = await in_session(session, agendas.get_agenda, post.agenda_id)
         settings = self.settings()
         body = {**agenda.model_dump(mode="json"), "html_url": f"{settings.public_url}/api/v1/agendas/{agenda.id}.html"}
-        response = await self.http.post(post.url, json=body, headers={"Idempotency-Key": agenda.id},
-                                        timeout=settings.webhook_timeout_seconds)
+        response = await post_signed(self.http, post.url, json.dumps(body).encode(),
+                                     destination_secret(settings, f"ritual:{agenda.ritual_key}"),
+                                     settings.webhook_timeout_seconds, {"Idempotency-Key": agenda.id})
         response.raise_for_status()
 
     @activity.defn

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     http_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
+    # Outbound URLs (webhooks, agendas, the CRM) must be https and reach public addresses only; `make run` allows
+    # http and loopback for receivers on this machine (core/outbound.py).
+    outbound_allow_http: bool = False
+    outbound_allow_loopback: bool = False
+    # Signs every delivery (Pillar-Signature); each destination's secret derives from it. The worker needs it.
+    webhook_signing_key: str | None = Field(default=None, min_length=32)
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
     # On SIGTERM the worker stops polling and gives running activities this long to finish before cancelling them
     # (compose's stop_grace_period for the worker is longer, so `docker compose stop` does not SIGKILL them first).

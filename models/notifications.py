@@ -26,7 +26,14 @@ class NotifyRequest(BaseModel):
     at: datetime
 
 
+class WebhookSecret(BaseModel):
+    destination: str
+    header: str
+    secret: str
+
+
 class WebhookDelivery(BaseModel):
     url: str
     notification: Notification
+    user_id: str | None = None  # whose webhook: its signing secret is theirs
 

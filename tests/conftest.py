@@ -24,6 +24,10 @@ from tests.loop_guard import LoopGuard
 from workflows import search_attributes as sa
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+# The suite's webhook receivers listen on this machine (http, loopback); tests/test_outbound.py checks the fence itself.
+os.environ.setdefault("OUTBOUND_ALLOW_HTTP", "true")
+os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")
+os.environ.setdefault("WEBHOOK_SIGNING_KEY", "test-webhook-signing-key-0123456789abcdef")
 PG_SERVER_URL = os.environ.get("PILLAR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

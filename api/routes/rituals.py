@@ -14,6 +14,8 @@ from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core import config_store
 from core.db import in_session
+from core.outbound import check_outbound_url
+from core.settings import get_settings
 from models.common import Role
 from models.rituals import (
     ActionItem,
@@ -71,6 +73,9 @@ async def put_rituals_config(body: RitualsConfigIn, session: AsyncSessionDep, cl
     """Write a new version and bring the Temporal Schedules in line with it (created, updated, deleted). Runs already
     started keep the version they resolved. When Temporal cannot be reached the version is still written, the answer
     says so in `schedules_error`, and the worker re-syncs when it next starts."""
+    for ritual in body.rituals:
+        if ritual.webhook_url:
+            check_outbound_url(str(ritual.webhook_url), get_settings(), f"rituals[{ritual.key}].webhook_url")
     config, known_ids = await in_session(session, _write_rituals, body, editor.id)
     written = RitualsConfigWritten(version=config.version)
     try:

@@ -4,7 +4,9 @@ from api.deps import AdminUser, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
+from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
+from core.settings import get_settings
 from models.directory import UserCreated, UserIn, UserOut
 from models.tables import User
 from services import directory
@@ -24,6 +26,8 @@ def create_user(body: UserIn, session: SessionDep, _: AdminUser) -> UserCreated:
         raise PillarError("conflict", f"a user with id {body.id!r} already exists")
     if body.manager_id is not None and session.get(User, body.manager_id) is None:
         raise PillarError("invalid", f"unknown manager_id {body.manager_id!r}", {"field": "manager_id"})
+    if body.webhook_url:
+        check_outbound_url(str(body.webhook_url), get_settings(), "webhook_url")
     token = new_token()
     user = User(
         id=body.id,
