@@ -15,7 +15,7 @@ from core.settings import get_settings
 log = logging.getLogger("pillar.api")
 
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                  409: "conflict", 422: "invalid", 429: "rate_limited", 503: "unavailable"}
+                  409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited", 503: "unavailable"}
 RETRY_LATER = (429, 503)
 
 

@@ -5,6 +5,7 @@ from starlette.types import ASGIApp
 
 from api import errors, metrics, pages
 from api.backpressure import Backpressure
+from api.body_limit import BodyLimit
 from api.routes import (
     accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
     rituals, scenarios, scores, signals, tasks, users,
@@ -20,7 +21,8 @@ class PillarAPI(FastAPI):
         # added the usual way sits inside ServerErrorMiddleware and would count a 503 from the last-resort handler
         # as a 500, and an overloaded server would still queue requests into its error handling.
         settings = get_settings()
-        limited = Backpressure(super().build_middleware_stack(), max_in_flight=settings.api_max_in_flight,
+        bounded = BodyLimit(super().build_middleware_stack(), settings.api_max_body_bytes)
+        limited = Backpressure(bounded, max_in_flight=settings.api_max_in_flight,
                                queue_timeout=settings.api_queue_timeout, retry_after=settings.retry_after_seconds)
         return metrics.MetricsMiddleware(limited, self.state.metrics)
 

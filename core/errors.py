@@ -7,6 +7,7 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "too_large": 413,
     "invalid": 422,
     "rate_limited": 429,
     "unavailable": 503,

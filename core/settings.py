@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     update_timeout: float = Field(default=8.0, gt=0, le=60)
     api_max_in_flight: int = Field(default=64, ge=1, le=10_000)
     api_queue_timeout: float = Field(default=2.0, ge=0, le=30)
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)  # larger bodies: 413
     api_heavy_work_slots: int = Field(default=2, ge=1, le=64)  # event batches and detection sweeps at once, per process
     retry_after_seconds: int = Field(default=1, ge=1, le=300)
     pillar_admin_token: str | None = Field(default=None, min_length=16)
