@@ -19,6 +19,7 @@ class Role(StrEnum):
     revops = "revops"
     ops = "ops"
     admin = "admin"
+    integration = "integration"  # a machine caller (CRM sync, detection feed): raises signals and posts events
 
 
 class Severity(StrEnum):

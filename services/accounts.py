@@ -11,6 +11,7 @@ from models.tables import Account, AccountScoreRow, PlayRunRow, SignalRow
 from services.events import latest_score, score_point
 from services.financials import account_financials
 from services.layer_config import current_cost_model
+from services.visibility import Viewer, only_visible
 
 
 def financials_now(session: Session, account: Account) -> Financials:
@@ -32,8 +33,9 @@ class AccountLine:
     running_plays: int
 
 
-def book(session: Session) -> list[AccountLine]:
-    """Every account with its latest score and what is open on it, riskiest first (a handful of queries in all)."""
+def book(session: Session, viewer: Viewer | None = None) -> list[AccountLine]:
+    """Every account (the viewer may see) with its latest score and what is open on it, riskiest first (a handful of
+    queries in all)."""
     latest_ids = select(func.max(AccountScoreRow.id)).group_by(AccountScoreRow.account_id)
     rows = session.exec(select(AccountScoreRow).where(AccountScoreRow.id.in_(latest_ids)))
     scores = {r.account_id: score_point(r) for r in rows}
@@ -42,5 +44,5 @@ def book(session: Session) -> list[AccountLine]:
     plays = dict(session.exec(select(PlayRunRow.account_id, func.count()).where(PlayRunRow.status == "running")
                               .group_by(PlayRunRow.account_id)).all())
     lines = [AccountLine(a, scores.get(a.id), signals.get(a.id, 0), plays.get(a.id, 0))
-             for a in session.exec(select(Account).order_by(Account.name))]
+             for a in session.exec(only_visible(select(Account), Account, viewer).order_by(Account.name))]
     return sorted(lines, key=lambda line: -(line.score.renewal_risk if line.score else -1))

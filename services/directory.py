@@ -5,6 +5,7 @@ from sqlmodel import Session, select
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.common import Actor, Role
 from models.tables import Account, User
+from services.visibility import Viewer, only_visible
 
 ADMIN_ID = "admin"
 
@@ -69,6 +70,7 @@ def list_users(session: Session, page: PageRequest = PageRequest()) -> Page[User
     return page_of(session, select(User), page, "users", (SortKey(User.id),), lambda user: user)
 
 
-def list_accounts(session: Session, page: PageRequest = PageRequest()) -> Page[Account]:
-    """By id."""
-    return page_of(session, select(Account), page, "accounts", (SortKey(Account.id),), lambda account: account)
+def list_accounts(session: Session, page: PageRequest = PageRequest(), viewer: Viewer | None = None) -> Page[Account]:
+    """By id; with a viewer, the accounts they may see."""
+    query = only_visible(select(Account), Account, viewer)
+    return page_of(session, query, page, "accounts", (SortKey(Account.id),), lambda account: account)

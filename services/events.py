@@ -32,6 +32,7 @@ from services.detection import detect
 from services.layer_config import current_definitions, current_weights
 from services.scoring import compute_scores
 from services.signals import open_signal, signal_id_for
+from services.visibility import Viewer, only_visible
 
 
 class IngestResult(BaseModel):
@@ -80,9 +81,10 @@ def store_events(session: Session, events: Sequence[AccountEvent]) -> tuple[list
 
 
 def list_events(session: Session, account_id: str, kind: str | None = None,
-                page: PageRequest = PageRequest()) -> Page[StoredEvent]:
-    """An account's events, newest first."""
+                page: PageRequest = PageRequest(), viewer: Viewer | None = None) -> Page[StoredEvent]:
+    """An account's events, newest first (none when the viewer may not see the account)."""
     query = select(EventRow).where(EventRow.account_id == account_id)
+    query = only_visible(query, EventRow, viewer)
     if kind is not None:
         query = query.where(EventRow.kind == kind)
     order = (SortKey(EventRow.occurred_at, descending=True), SortKey(EventRow.id, descending=True))

@@ -18,6 +18,7 @@ from models.common import Role
 from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffIn, HandoffSpecs, HandoffSpecsIn, HandoffStart, HandoffStatus
 from models.signals import AccountSnapshot
 from models.tables import Account, HandoffAuditRow, HandoffRow, User
+from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.handoff import HandoffWorkflow
 
@@ -152,10 +153,10 @@ async def act_on(session: Session | AsyncSession, client: Client, handoff_id: st
 
 def list_handoffs(
     session: Session, status: HandoffStatus | None, account_id: str | None, to_user_id: str | None,
-    page: PageRequest = PageRequest(),
+    page: PageRequest = PageRequest(), viewer: Viewer | None = None,
 ) -> Page[Handoff]:
-    """Newest first."""
-    query = select(HandoffRow)
+    """Newest first; with a viewer, on the accounts they may see."""
+    query = only_visible(select(HandoffRow), HandoffRow, viewer)
     if status is not None:
         query = query.where(HandoffRow.status == status.value)
     if account_id is not None:

@@ -37,6 +37,7 @@ from models.tables import Account, OpsAuditRow, PlayRunOwnerRow, PlayRunRow
 from plays import load_library
 from services.directory import holder_of_role
 from services.ops import record_audit
+from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow
 
@@ -175,9 +176,11 @@ async def retry_step(
 
 
 def play_runs_query(status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
-                    account_id: str | None = None, motion: str | None = None):
-    """The runs matching the filters, without their state (lists never need the whole run)."""
+                    account_id: str | None = None, motion: str | None = None, viewer: Viewer | None = None):
+    """The runs matching the filters, without their state (lists never need the whole run); with a viewer, only
+    runs on accounts they may see."""
     query = select(PlayRunRow).options(defer(PlayRunRow.state))
+    query = only_visible(query, PlayRunRow, viewer)
     if status is not None:
         query = query.where(PlayRunRow.status == status.value)
     if play_key is not None:
@@ -194,11 +197,12 @@ def play_runs_query(status: RunStatus | None = None, play_key: str | None = None
 def list_play_runs(
     session: Session, *, status: RunStatus | None = None, play_key: str | None = None, owner_id: str | None = None,
     account_id: str | None = None, motion: str | None = None, stuck: bool = False, page: PageRequest = PageRequest(),
+    viewer: Viewer | None = None,
 ) -> Page[PlayRunSummary]:
     """One query on the read model: with `stuck`, only running runs with an open step past its due date or a
     failed step (its action gave up), the longest-waiting first; else the newest first."""
     now = datetime.now(UTC)
-    query = play_runs_query(status, play_key, owner_id, account_id, motion)
+    query = play_runs_query(status, play_key, owner_id, account_id, motion, viewer)
     if stuck:
         query = query.where(PlayRunRow.status == RunStatus.running.value, PlayRunRow.next_due_at < now)
         order, name = (SortKey(PlayRunRow.stuck_since), SortKey(PlayRunRow.id)), "play_runs_stuck"
@@ -219,12 +223,12 @@ class Board:
 
 
 def board(session: Session, play_key: str | None = None, owner_id: str | None = None, motion: str | None = None,
-          shown: int = 100) -> Board:
+          shown: int = 100, viewer: Viewer | None = None) -> Board:
     """Runs held up by a failed step first, then overdue ones (the most overdue leading), then the longest waiting,
     then runs with nothing open: the first `shown` of them, ordered and counted in SQL from the board's indexes
     (only the rows shown are read)."""
     now = datetime.now(UTC)
-    running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion).subquery()
+    running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion, viewer).subquery()
     group, due_at = running.c.board_group, running.c.stuck_due_at
     late = and_(group == BoardGroup.waiting, due_at < now)
     total, overdue, failed = session.execute(select(

@@ -32,6 +32,7 @@ from models.signals import (
 from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
+from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
 
@@ -165,9 +166,10 @@ async def acknowledge(session: Session | AsyncSession, client: Client, signal_id
 
 
 def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,
-                 account_id: str | None = None, page: PageRequest = PageRequest()) -> Page[SignalSummary]:
-    """Signals from the read model the workflows keep, newest first."""
-    query = select(SignalRow)
+                 account_id: str | None = None, page: PageRequest = PageRequest(),
+                 viewer: Viewer | None = None) -> Page[SignalSummary]:
+    """Signals from the read model the workflows keep, newest first (with a viewer: on the accounts they may see)."""
+    query = only_visible(select(SignalRow), SignalRow, viewer)
     if status is not None:
         query = query.where(SignalRow.status == status.value)
     if account_id is not None:

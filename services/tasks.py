@@ -19,6 +19,7 @@ from models.tables import Account, TaskRow, User
 from models.tasks import AddTaskInput, OutcomeIn, Task, TaskCandidate, TaskIn, TaskOutcomeInput
 from models.templates import TaskTemplates, TaskTemplatesIn, due_after
 from plays import load_library
+from services.visibility import Viewer, only_visible
 from services.plays import build_play_start, find_play, launch, new_run_id
 from services.signals import get_signal, signal_handle
 from workflows.signal import SignalWorkflow
@@ -158,8 +159,8 @@ async def set_outcome(session: Session | AsyncSession, client: Client, task_id: 
 TASK_ORDER = (SortKey(TaskRow.due_at), SortKey(TaskRow.id))
 
 
-def tasks_query(owner_id: str | None, open_only: bool | None):
-    query = select(TaskRow)
+def tasks_query(owner_id: str | None, open_only: bool | None, viewer: Viewer | None = None):
+    query = only_visible(select(TaskRow), TaskRow, viewer)
     if owner_id is not None:
         query = query.where(TaskRow.owner_id == owner_id)
     if open_only is not None:
@@ -167,7 +168,8 @@ def tasks_query(owner_id: str | None, open_only: bool | None):
     return query
 
 
-def list_tasks(session: Session, owner_id: str | None, open_only: bool | None, page: PageRequest = PageRequest()) -> Page[Task]:
-    """Soonest due first."""
-    return page_of(session, tasks_query(owner_id, open_only), page, "tasks", TASK_ORDER,
+def list_tasks(session: Session, owner_id: str | None, open_only: bool | None, page: PageRequest = PageRequest(),
+               viewer: Viewer | None = None) -> Page[Task]:
+    """Soonest due first; with a viewer, on the accounts they may see."""
+    return page_of(session, tasks_query(owner_id, open_only, viewer), page, "tasks", TASK_ORDER,
                    lambda row: Task.model_validate(row.state))

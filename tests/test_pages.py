@@ -184,10 +184,14 @@ async def test_live_fragments_refresh_the_lists_and_leave_the_message_for_the_pa
         live = await maya.get("/board/live", params={"play": "renewal_save"}, headers={"X-Pillar-Live": "1"})
         assert live.status_code == 200 and "<html" not in live.text and "running play" in live.text
 
+    signal_id = (await post_signal(api, family="adoption_decay", severity="warning")).json()["id"]
+    await api.http.post(f"/api/v1/signals/{signal_id}/acknowledge", headers=api.auth("casey"))
+    task = await api.http.post(f"/api/v1/signals/{signal_id}/tasks", json={"template_key": "adoption_enablement"},
+                               headers=api.auth("casey"))
     async with signed_in(api, api.tokens["casey"]) as casey:
         inbox = await casey.get("/inbox")
         assert 'data-live-src="/inbox/live"' in inbox.text
-        refused = await casey.post("/tasks/sig-nope-t1/outcome", data={"csrf": csrf_of(inbox.text), "outcome": "done"})
+        refused = await casey.post(f"/tasks/{task.json()['id']}/outcome", data={"csrf": csrf_of(inbox.text), "outcome": "done"})
         assert refused.status_code == 303
         fragment = await casey.get("/inbox/live", headers={"X-Pillar-Live": "1"})
         assert fragment.status_code == 200 and "<html" not in fragment.text and "is not an outcome" not in fragment.text

@@ -7,7 +7,8 @@ from sqlmodel import select
 
 from api.deps import SessionDep
 from api.pages.svg import score_chart
-from api.pages.web import PageUser, names, render
+from api.pages.web import PageUser, names, render, web_user
+from api.visibility import sees
 from core.errors import PillarError
 from models.signals import SignalSummary
 from models.tables import Account, SignalRow
@@ -16,21 +17,23 @@ from services.accounts import book, financials_now
 from services.events import latest_score, score_history
 from services.handoffs import list_handoffs
 from services.plays import list_play_runs
+from services.visibility import only_visible
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/accounts")
 def accounts_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    return render(request, session, user, "accounts.html", {"lines": book(session)})
+    return render(request, session, user, "accounts.html", {"lines": book(session, user)})
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id}", dependencies=[sees("account", "account_id", web_user)])
 def account_page(account_id: str, request: Request, session: SessionDep, user: PageUser) -> Response:
     account = session.get(Account, account_id)
     if account is None:
         raise PillarError("not_found", f"no account {account_id!r}")
-    rows = session.exec(select(SignalRow).where(SignalRow.account_id == account_id, SignalRow.status != "resolved")
+    open_signals = select(SignalRow).where(SignalRow.account_id == account_id, SignalRow.status != "resolved")
+    rows = session.exec(only_visible(open_signals, SignalRow, user)
                         .order_by(SignalRow.created_at.desc()).limit(50))
     history = score_history(session, account_id, 200)
     return render(request, session, user, "account.html", {
@@ -40,8 +43,8 @@ def account_page(account_id: str, request: Request, session: SessionDep, user: P
         "history_count": len(history),
         "financials": financials_now(session, account),
         "signals": [SignalSummary.model_validate(r.state) for r in rows],
-        "runs": list_play_runs(session, account_id=account_id).items,
-        "handoffs": list_handoffs(session, None, account_id, None).items,
+        "runs": list_play_runs(session, account_id=account_id, viewer=user).items,
+        "handoffs": list_handoffs(session, None, account_id, None, viewer=user).items,
         "library": load_library(),
         "names": names(session),
     })

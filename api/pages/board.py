@@ -11,7 +11,10 @@ from sqlmodel import select
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.format import field_input
 from api.pages.svg import dependency_graph
-from api.pages.web import OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
+from api.pages.web import (
+    OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next, web_user,
+)
+from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
 from models.plays import ExitInput, PlayRun, StepCompleteInput, StepRetryRequest
@@ -24,8 +27,8 @@ router = APIRouter(include_in_schema=False)
 SHOWN = 100  # rows drawn (the most urgent); the counts above the table cover every run
 
 
-def board_context(session, play: str | None, owner: str | None, motion: str | None) -> dict:
-    found = board(session, play_key=play or None, owner_id=owner or None, motion=motion or None, shown=SHOWN)
+def board_context(session, user, play: str | None, owner: str | None, motion: str | None) -> dict:
+    found = board(session, play_key=play or None, owner_id=owner or None, motion=motion or None, shown=SHOWN, viewer=user)
     shown = {r.account_id for r in found.runs}  # the accounts of the runs shown, not the whole book
     accounts = {a.id: a for a in session.exec(select(Account).where(Account.id.in_(shown)))} if shown else {}
     motions = session.exec(select(Account.motion).where(Account.motion.is_not(None)).distinct()).all()
@@ -46,13 +49,13 @@ def board_context(session, play: str | None, owner: str | None, motion: str | No
 @router.get("/board")
 def board_page(request: Request, session: SessionDep, user: PageUser, play: str | None = None, owner: str | None = None,
                motion: str | None = None) -> Response:
-    return render(request, session, user, "board.html", board_context(session, play, owner, motion))
+    return render(request, session, user, "board.html", board_context(session, user, play, owner, motion))
 
 
 @router.get("/board/live")
 def board_live(request: Request, session: SessionDep, user: PageUser, play: str | None = None, owner: str | None = None,
                motion: str | None = None) -> Response:
-    return render(request, session, user, "_board.html", board_context(session, play, owner, motion), take=False)
+    return render(request, session, user, "_board.html", board_context(session, user, play, owner, motion), take=False)
 
 
 def run_context(session, run: PlayRun) -> dict:
@@ -69,7 +72,7 @@ def run_context(session, run: PlayRun) -> dict:
     }
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", dependencies=[sees("play_run", "run_id", web_user)])
 async def run_page(run_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     run = await get_play_run(session, client, run_id)
     return await render_page(request, session, user, "run.html", await in_session(session, run_context, run))
@@ -92,7 +95,7 @@ def step_fields(form: dict[str, str]) -> dict:
     return fields
 
 
-@router.post("/runs/{run_id}/steps/{step_key}/complete")
+@router.post("/runs/{run_id}/steps/{step_key}/complete", dependencies=[sees("play_run", "run_id", web_user)])
 async def complete_step(run_id: str, step_key: str, request: Request, session: AsyncSessionDep, user: PageUser,
                         client: TemporalDep) -> Response:
     form = await posted_form(request, user)
@@ -109,7 +112,7 @@ async def complete_step(run_id: str, step_key: str, request: Request, session: A
     return await done(session, user, f"Step done: {step.title if step else step_key}.{more}", back)
 
 
-@router.post("/runs/{run_id}/exit")
+@router.post("/runs/{run_id}/exit", dependencies=[sees("play_run", "run_id", web_user)])
 async def exit_run(run_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"), f"/runs/{run_id}")
@@ -127,7 +130,7 @@ async def exit_run(run_id: str, request: Request, session: AsyncSessionDep, user
     return await done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)
 
 
-@router.post("/runs/{run_id}/steps/{step_key}/retry")
+@router.post("/runs/{run_id}/steps/{step_key}/retry", dependencies=[sees("play_run", "run_id", web_user)])
 async def retry(run_id: str, step_key: str, request: Request, session: AsyncSessionDep, user: OpsPageUser,
                 client: TemporalDep) -> Response:
     """Ops runs a failed step's action again (the service audits it); the page says whether it went through."""

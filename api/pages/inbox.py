@@ -6,7 +6,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
-from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next
+from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next, web_user
+from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import PageRequest
@@ -46,7 +47,7 @@ def inbox_live(request: Request, session: SessionDep, user: PageUser) -> Respons
     return render(request, session, user, "_inbox.html", inbox_context(session, user), take=False)
 
 
-@router.get("/signals/{signal_id}")
+@router.get("/signals/{signal_id}", dependencies=[sees("signal", "signal_id", web_user)])
 async def signal_page(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     signal = await signal_service.get_signal(session, client, signal_id)
     return await render_page(request, session, user, "signal.html", await in_session(session, signal_context, signal))
@@ -58,7 +59,7 @@ def signal_context(session, signal) -> dict:
             "accounts": account_names(session, [signal.account_id]), "outcomes": [o.value for o in Outcome]}
 
 
-@router.post("/signals/{signal_id}/acknowledge")
+@router.post("/signals/{signal_id}/acknowledge", dependencies=[sees("signal", "signal_id", web_user)])
 async def acknowledge(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"))
@@ -70,7 +71,7 @@ async def acknowledge(signal_id: str, request: Request, session: AsyncSessionDep
     return await done(session, user, f"Signal acknowledged: now choose its task ({choices} suggested).", back)
 
 
-@router.post("/signals/{signal_id}/tasks")
+@router.post("/signals/{signal_id}/tasks", dependencies=[sees("signal", "signal_id", web_user)])
 async def choose_task(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"))
@@ -85,7 +86,7 @@ async def choose_task(signal_id: str, request: Request, session: AsyncSessionDep
     return await done(session, user, f"Task created: {task.title}{started}.", back)
 
 
-@router.post("/tasks/{task_id}/outcome")
+@router.post("/tasks/{task_id}/outcome", dependencies=[sees("task", "task_id", web_user)])
 async def task_outcome(task_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     actor = await user.principal.actor(session)
     return await _outcome(request, session, user, f"task-{task_id}",

@@ -10,6 +10,7 @@ from models.directory import AccountIn, AccountOut
 from models.tables import Account, User
 from models.tables.types import utcnow
 from services import directory
+from api.visibility import sees
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["directory"], responses=ERROR_RESPONSES)
 
@@ -37,12 +38,13 @@ def put_account(account_id: Identifier, body: AccountIn, session: SessionDep, _:
     return account_out(account)
 
 
-@router.get("", response_model=list[AccountOut], responses=PAGED, description="The accounts, by id." + PAGING_NOTE)
-def list_accounts(session: SessionDep, _: CurrentUser, paging: PagingDep) -> list[AccountOut]:
-    return [account_out(a) for a in paging.send(directory.list_accounts(session, paging.page))]
+@router.get("", response_model=list[AccountOut], responses=PAGED, description=(
+    "The accounts the caller may see, by id." + PAGING_NOTE))
+def list_accounts(session: SessionDep, user: CurrentUser, paging: PagingDep) -> list[AccountOut]:
+    return [account_out(a) for a in paging.send(directory.list_accounts(session, paging.page, viewer=user))]
 
 
-@router.get("/{account_id}", response_model=AccountOut)
+@router.get("/{account_id}", response_model=AccountOut, dependencies=[sees("account", "account_id")])
 def get_account(account_id: str, session: SessionDep, _: CurrentUser) -> AccountOut:
     account = session.get(Account, account_id)
     if account is None:

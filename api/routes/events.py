@@ -15,7 +15,7 @@ from services.events import IngestResult, ingest
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERROR_RESPONSES)
 
-EventWriter = Annotated[Principal, Depends(require_roles(Role.revops, Role.ops))]
+EventWriter = Annotated[Principal, Depends(require_roles(Role.revops, Role.ops, Role.integration))]
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_model=IngestResult)
@@ -32,11 +32,11 @@ async def post_events(body: EventBatch, session: AsyncSessionDep, client: Tempor
 
 
 @router.get("/events", response_model=list[StoredEvent], responses=PAGED, description=(
-    "An account's events, newest first." + PAGING_NOTE))
+    "An account's events, newest first (none for an account the caller may not see)." + PAGING_NOTE))
 def list_events(
-    session: SessionDep, _: CurrentUser, paging: PagingDep, account_id: str, kind: EventKind | None = None,
+    session: SessionDep, user: CurrentUser, paging: PagingDep, account_id: str, kind: EventKind | None = None,
 ) -> list[StoredEvent]:
-    return paging.send(events.list_events(session, account_id, kind.value if kind else None, paging.page))
+    return paging.send(events.list_events(session, account_id, kind.value if kind else None, paging.page, viewer=user))
 
 
 @router.post("/detection/run", response_model=DetectionRunOut)

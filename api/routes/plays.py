@@ -3,6 +3,9 @@ from fastapi import APIRouter, Body, Query, status
 from api.deps import AsyncSessionDep, CurrentUser, OpsUser, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
+from api.visibility import check_visible, sees
+from core.db import in_session
+from core.errors import PillarError
 from models.plays import (
     ExitInput,
     ExitRequest,
@@ -18,6 +21,7 @@ from models.plays import (
 )
 from plays import load_library
 from services.plays import get_play_run, list_play_runs, retry_step, start_play_run, update_run
+from services.visibility import check_account_in_body
 from workflows.play import PlayWorkflow
 
 router = APIRouter(tags=["plays"], responses=ERROR_RESPONSES)
@@ -33,18 +37,27 @@ def get_plays(_: CurrentUser) -> list[PlayDef]:
 @router.post("/api/v1/play-runs", status_code=status.HTTP_201_CREATED, response_model=PlayRunCreated)
 async def create_play_run(body: PlayRunIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRunCreated:
     """Start the play's current version for the account. With a `signal_id`, its family must be in the play's
-    entry criteria (422 otherwise). The run keeps this version whatever the library becomes."""
+    entry criteria (422 otherwise). The run keeps this version whatever the library becomes. An account or signal
+    the caller may not see is unknown (422)."""
+    await in_session(session, check_account_in_body, user, body.account_id)
+    if body.signal_id:
+        try:
+            await check_visible(session, user, "signal", body.signal_id)
+        except PillarError as error:
+            if error.code != "not_found":
+                raise
+            raise PillarError("invalid", f"unknown signal {body.signal_id!r}", {"field": "signal_id"}) from error
     return await start_play_run(session, client, body, started_by=user.id)
 
 
 @router.get("/api/v1/play-runs", response_model=list[PlayRunSummary], responses=PAGED, description=(
-    "The manager's view: for each run, its open steps and what it is stuck on (step, owner, since when, seconds "
+    "The manager's view: for each run (on the accounts the caller may see), its open steps and what it is stuck on (step, owner, since when, seconds "
     "overdue). `stuck=true` keeps runs with an open step past its due date or a failed step (`stuck.failure` says "
     "why), longest waiting first; otherwise the newest first. One query on the read model the play workflows keep; "
     "`owner_id` matches anyone who owns a step of the run; `motion` keeps runs on accounts of that motion." + PAGING_NOTE))
 def get_play_runs(
     session: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     paging: PagingDep,
     status_: RunStatus | None = Query(default=None, alias="status"),
     play_key: str | None = None,
@@ -54,16 +67,17 @@ def get_play_runs(
     stuck: bool = False,
 ) -> list[PlayRunSummary]:
     return paging.send(list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id,
-                                      account_id=account_id, motion=motion, stuck=stuck, page=paging.page))
+                                      account_id=account_id, motion=motion, stuck=stuck, page=paging.page,
+                                      viewer=user))
 
 
-@router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun)
+@router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def read_play_run(run_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
     """The full step picture, from the workflow itself."""
     return await get_play_run(session, client, run_id)
 
 
-@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/complete", response_model=PlayRun)
+@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/complete", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def complete_step(
     run_id: str, step_key: str, body: StepCompleteRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> PlayRun:
@@ -75,7 +89,7 @@ async def complete_step(
     return await update_run(session, client, run_id, PlayWorkflow.complete_step, request)
 
 
-@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/retry", response_model=PlayRun)
+@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/retry", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def retry_failed_step(
     run_id: str, step_key: str, session: AsyncSessionDep, client: TemporalDep, user: OpsUser,
     body: StepRetryRequest | None = Body(default=None),
@@ -86,7 +100,7 @@ async def retry_failed_step(
     return await retry_step(session, client, run_id, step_key, await user.actor(session), body or StepRetryRequest())
 
 
-@router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun)
+@router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def exit_play_run(run_id: str, body: ExitRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
     """End the run with one of the play's exit outcomes (anything else → 422 listing them); a run started from a
     signal's task feeds the outcome back to that task."""

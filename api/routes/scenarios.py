@@ -9,15 +9,17 @@ from models.financials import LostAccount, NrrScenario, NrrScenarioIn
 from models.tables import Account
 from services.events import latest_score
 from services.financials import nrr_scenario
+from services.visibility import only_visible
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["decisions"], responses=ERROR_RESPONSES)
 
 
 @router.post("/nrr", response_model=NrrScenario)
-def nrr(body: NrrScenarioIn, session: SessionDep, _: CurrentUser) -> NrrScenario:
-    """NRR of the whole book if the given accounts are lost (and `expansion_arr` is won)."""
+def nrr(body: NrrScenarioIn, session: SessionDep, user: CurrentUser) -> NrrScenario:
+    """NRR of the whole book if the given accounts are lost (and `expansion_arr` is won). An account the caller
+    may not see counts as unknown."""
     ids = list(dict.fromkeys(body.account_ids))
-    accounts = {a.id: a for a in session.exec(select(Account).where(Account.id.in_(ids)))}
+    accounts = {a.id: a for a in session.exec(only_visible(select(Account).where(Account.id.in_(ids)), Account, user))}
     unknown = [i for i in ids if i not in accounts]
     if unknown:
         raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})

@@ -8,8 +8,10 @@ from models.scoring import AccountScore, ScorePoint
 from models.tables import Account
 from services.accounts import financials_now
 from services.events import latest_score, score_history
+from api.visibility import sees
 
-router = APIRouter(prefix="/api/v1/accounts", tags=["scores"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/accounts", tags=["scores"], responses=ERROR_RESPONSES,
+                   dependencies=[sees("account", "account_id")])
 
 
 def _account(session, account_id: str) -> Account:

@@ -3,6 +3,7 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import AsyncSessionDep, CurrentUser, ReadCacheDep, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
+from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
 from core.temporal import run_update
@@ -21,6 +22,7 @@ from models.tasks import Task, TaskIn
 from services.signals import acknowledge, get_signal, open_signal, signal_handle
 from services.signals import list_signals as signals_list
 from services.tasks import add_task
+from services.visibility import check_account_in_body
 from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
@@ -35,7 +37,8 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_R
 async def create_signal(body: SignalIn, response: Response, session: AsyncSessionDep, client: TemporalDep,
                         user: CurrentUser, cache: ReadCacheDep):
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
-    with the signal it first created."""
+    with the signal it first created. An account the caller may not see is an unknown account (422)."""
+    await in_session(session, check_account_in_body, user, body.account_id)
     created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache)
     if not is_new:
         response.status_code = status.HTTP_200_OK
@@ -43,31 +46,31 @@ async def create_signal(body: SignalIn, response: Response, session: AsyncSessio
 
 
 @router.get("", response_model=list[SignalSummary], responses=PAGED, description=(
-    "Signals from the read model the workflows keep, newest first." + PAGING_NOTE))
+    "Signals from the read model the workflows keep, on the accounts the caller may see, newest first." + PAGING_NOTE))
 def list_signals(
     session: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     paging: PagingDep,
     status_: SignalStatus | None = Query(default=None, alias="status"),
     owner_id: str | None = None,
     account_id: str | None = None,
 ) -> list[SignalSummary]:
-    return paging.send(signals_list(session, status_, owner_id, account_id, paging.page))
+    return paging.send(signals_list(session, status_, owner_id, account_id, paging.page, viewer=user))
 
 
-@router.get("/{signal_id}", response_model=SignalDetail)
+@router.get("/{signal_id}", response_model=SignalDetail, dependencies=[sees("signal", "signal_id")])
 async def read_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
     return await get_signal(session, client, signal_id)
 
 
-@router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult)
+@router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult, dependencies=[sees("signal", "signal_id")])
 async def acknowledge_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
     """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403. The answer offers the
     best three task templates for the signal's family and the account's segment."""
     return await acknowledge(session, client, signal_id, await user.actor(session))
 
 
-@router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task)
+@router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task, dependencies=[sees("signal", "signal_id")])
 async def create_task(signal_id: str, body: TaskIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """Turn an acknowledged signal into a task from a template (409 before acknowledgement). `owner_id` defaults to
     the caller when they own the signal, `due_at` to the severity's (critical P1D, warning P3D, info P7D). A template
@@ -75,7 +78,7 @@ async def create_task(signal_id: str, body: TaskIn, session: AsyncSessionDep, cl
     return await add_task(session, client, signal_id, body, await user.actor(session))
 
 
-@router.post("/{signal_id}/reassign", response_model=SignalDetail)
+@router.post("/{signal_id}/reassign", response_model=SignalDetail, dependencies=[sees("signal", "signal_id")])
 async def reassign_signal(
     signal_id: str, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:

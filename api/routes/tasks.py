@@ -8,6 +8,7 @@ from core.errors import PillarError
 from models.routing import ConfigVersionRef
 from models.tasks import OutcomeIn, Task
 from models.templates import TaskTemplates, TaskTemplatesIn
+from api.visibility import sees
 from services.tasks import TASK_TEMPLATES, current_templates, list_tasks, set_outcome
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
@@ -18,15 +19,15 @@ router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
     + PAGING_NOTE))
 def get_tasks(
     session: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     paging: PagingDep,
     owner_id: str | None = None,
     open_: bool | None = Query(default=None, alias="open"),
 ) -> list[Task]:
-    return paging.send(list_tasks(session, owner_id, open_, paging.page))
+    return paging.send(list_tasks(session, owner_id, open_, paging.page, viewer=user))
 
 
-@router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task)
+@router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task, dependencies=[sees("task", "task_id")])
 async def post_outcome(task_id: str, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """The task's owner or their manager records its outcome: renewed, churned, expanded, lost, reassigned, or
     blocked_waiting_on (with blocked_on). There is no `done`. The signal resolves when every task has a final one."""

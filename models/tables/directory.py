@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, delete, event, insert
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from models.tables.types import UTCDateTime, utcnow
@@ -30,3 +31,30 @@ class Account(SQLModel, table=True):
     renewal_date: date | None = None
     team: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AccountMember(SQLModel, table=True):
+    """One row per (account, team role): the account team as an indexed table, so "the accounts a person's team
+    holds" is a join, not a scan of every team. Kept by the ORM listener below from `Account.team`."""
+
+    __tablename__ = "account_members"
+
+    account_id: str = Field(primary_key=True, foreign_key="accounts.id", max_length=64)
+    role: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=64, index=True)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _sync_account_members(session: OrmSession, _context) -> None:
+    """Every account written through the ORM (the API, the handoff team change, the seed) rewrites its members in the
+    same transaction."""
+    changed = [row for row in (*session.new, *session.dirty) if isinstance(row, Account)]
+    gone = [row.id for row in session.deleted if isinstance(row, Account)]
+    if not changed and not gone:
+        return
+    connection = session.connection()
+    connection.execute(delete(AccountMember).where(AccountMember.account_id.in_([a.id for a in changed] + gone)))
+    members = [{"account_id": a.id, "role": role, "user_id": user_id}
+               for a in changed for role, user_id in (a.team or {}).items() if user_id]
+    if members:
+        connection.execute(insert(AccountMember), members)
