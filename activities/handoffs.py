@@ -9,8 +9,10 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
+from activities.notifications import write_notifications
 from core.errors import PillarError
 from models.handoffs import GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, GovernanceViolation, HandoffTransition, TeamChangeRequest
+from models.notifications import NotifyRequest
 from models.signals import SignalIn
 from models.tables import Account, HandoffAuditRow, HandoffRow
 from models.tables.types import utcnow
@@ -57,11 +59,14 @@ class HandoffActivities(activity_types.HandoffActivities):
             account = session.get(Account, request.account_id, with_for_update=True)
             if account is None:
                 raise ApplicationError(f"account {request.account_id!r} no longer exists", non_retryable=True)
-            if account.team.get(request.role.value) == request.user_id:
+            displaced = account.team.get(request.role.value)
+            if displaced == request.user_id:
                 return
             account.team = {**account.team, request.role.value: request.user_id}
             account.updated_at = utcnow()
             session.add(account)
+            if displaced:  # in the same transaction as the change: a retry finds the team set and pages nobody twice
+                write_notifications(session, displaced_page(account, request, displaced))
 
     @activity.defn
     async def open_governance_violation(self, violation: GovernanceViolation) -> str:
@@ -81,3 +86,12 @@ class HandoffActivities(activity_types.HandoffActivities):
                 raise ApplicationError(error.message, type=error.code, non_retryable=True) from error
         return created.id
 
+
+
+def displaced_page(account: Account, request: TeamChangeRequest, displaced: str) -> NotifyRequest:
+    """The page to whoever a handoff's team change takes the role from (issue 15: no seat changes silently)."""
+    return NotifyRequest(
+        key=f"team-change:{account.id}:{request.role.value}:{request.user_id}", user_ids=[displaced],
+        kind="team_change", subject_type="account", subject_id=account.id, at=utcnow(),
+        text=f"You are no longer the {request.role.value} of {account.name}: {request.user_id} took the seat through a handoff.",
+    )

@@ -18,6 +18,7 @@ from models.common import Role
 from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffIn, HandoffSpecs, HandoffSpecsIn, HandoffStart, HandoffStatus
 from models.signals import AccountSnapshot
 from models.tables import Account, HandoffAuditRow, HandoffRow, User
+from services.directory import all_reports
 from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.handoff import HandoffWorkflow
@@ -76,12 +77,10 @@ def build_start(session: Session, request: HandoffIn, sender_id: str, sender_rol
     if spec is None:
         known = ", ".join(s.kind for s in specs.specs)
         raise PillarError("invalid", f"unknown handoff kind {request.kind!r} (known: {known})", {"field": "kind"})
-    if sender_role not in spec.sender_roles:
-        roles = ", ".join(r.value for r in spec.sender_roles)
-        raise PillarError("forbidden", f"a {spec.kind} handoff is sent by: {roles} (you are {sender_role.value})")
     account = session.get(Account, request.account_id)
     if account is None:
         raise PillarError("invalid", f"unknown account {request.account_id!r}", {"field": "account_id"})
+    check_sender(session, spec, account, sender_id, sender_role)
     receiver = session.get(User, request.to_user_id)
     if receiver is None:
         raise PillarError("invalid", f"unknown user {request.to_user_id!r}", {"field": "to_user_id"})
@@ -105,6 +104,22 @@ def build_start(session: Session, request: HandoffIn, sender_id: str, sender_rol
         fields=request.fields,
         created_at=datetime.now(UTC),
     )
+
+
+def check_sender(session: Session, spec, account: Account, sender_id: str, sender_role: Role) -> None:
+    """The sender holds one of the kind's sender roles on this very account (the role alone is not enough: a
+    handoff's acceptance rewrites the account team), or manages whoever holds it; admin may always."""
+    roles = ", ".join(r.value for r in spec.sender_roles)
+    holders = [account.team[r.value] for r in spec.sender_roles if account.team.get(r.value)]
+    if sender_role == Role.admin or sender_id in holders:
+        return
+    if holders and set(holders) & set(all_reports(session, sender_id)):
+        return
+    if sender_role not in spec.sender_roles:
+        raise PillarError("forbidden", f"a {spec.kind} handoff is sent by: {roles} (you are {sender_role.value})")
+    who = ", ".join(holders) or "nobody"
+    raise PillarError("forbidden", f"a {spec.kind} handoff for {account.id} is sent by the account's {roles} ({who}) "
+                      "or their manager; you do not hold that role on this account")
 
 
 async def start_handoff(session: Session | AsyncSession, client: Client, request: HandoffIn, sender_id: str,

@@ -247,3 +247,32 @@ async def test_a_refused_submit_leaves_the_history_untouched(api):
     assert_error(await post(api, handoff["id"], "submit", "alex"), 422, "invalid", "buying_criteria")
     assert_error(await post(api, handoff["id"], "submit", "lee"), 403, "forbidden", "sender")
     assert (await handle.fetch_history()).events == before
+
+
+async def test_only_the_holder_of_the_sender_role_on_that_account_or_their_manager_sends_a_handoff(api):
+    """Issue 15 item 3: an ae who is not this account's ae may not hand its csm seat to anyone (acceptance would
+    rewrite the team); the account's ae and that ae's manager may."""
+    other_ae = await new_user(api, "ae", manager_id="maya")
+    account_id = unique("ho-acct")
+    body = {"name": account_id, "arr": 50000, "team": {"ae": "alex", "csm": "casey", "support": other_ae}}
+    assert (await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))).status_code == 200
+    assert_error(await create(api, account_id, as_user=other_ae), 403, "forbidden", "alex", "or their manager")
+    assert_error(await create(api, account_id, as_user="casey"), 403, "forbidden", "ae")
+    assert (await create(api, account_id, as_user="alex")).status_code == 201
+    by_manager = await create(api, account_id, as_user="maya")
+    assert by_manager.status_code == 201 and by_manager.json()["from_user_id"] == "maya", by_manager.text
+
+
+async def test_a_team_change_pages_the_person_it_displaces(api):
+    account_id = await new_account(api)  # casey is its csm
+    receiver = await new_user(api, "csm", manager_id="lee")
+    handoff = (await create(api, account_id, COMPLETE, to_user_id=receiver)).json()
+    assert (await post(api, handoff["id"], "submit", "alex")).status_code == 200
+    assert (await post(api, handoff["id"], "accept", receiver)).status_code == 200
+
+    async def paged():
+        rows = (await api.http.get("/api/v1/me/notifications", headers=api.auth("casey"))).json()
+        return [r for r in rows if r["kind"] == "team_change" and r["subject_id"] == account_id]
+
+    [page] = await eventually(paged)
+    assert page["subject_type"] == "account" and receiver in page["text"] and "no longer the csm" in page["text"]
