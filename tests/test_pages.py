@@ -241,3 +241,18 @@ async def test_ops_retries_a_failed_step_from_the_pages(api, own_task_queue):
             after = html.unescape((await olga.get(f"/runs/{run_id}")).text)
             assert "Retried Engage an executive sponsor on both sides: it went through" in after
             assert "Retry a failed step" not in after
+
+
+async def test_the_session_cookie_is_secure_when_the_public_url_is_https_behind_a_plain_http_hop(api, monkeypatch):
+    """Issue 15 item 8: TLS ends at the proxy, the hop to the API is http; PUBLIC_URL says people use https."""
+    from core.settings import get_settings
+
+    monkeypatch.setenv("PUBLIC_URL", "https://pillar.example.com")
+    get_settings.cache_clear()
+    try:
+        async with browser(api) as client:
+            response = await client.post("/sign-in", data={"token": api.tokens["casey"], "next": "/inbox"})
+            assert response.status_code == 303 and "Secure" in response.headers["set-cookie"], response.headers
+    finally:
+        monkeypatch.delenv("PUBLIC_URL")
+        get_settings.cache_clear()

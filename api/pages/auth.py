@@ -8,9 +8,16 @@ from api.deps import AsyncSessionDep, SESSION_COOKIE, SessionDep, cookie_princip
 from api.pages.web import WebUser, from_this_site, posted_form, redirect, render, safe_next
 from core.db import in_session
 from core.security import hash_token
+from core.settings import get_settings
 from services.web_sessions import SESSION_LIFETIME, close_session, open_session
 
 router = APIRouter(include_in_schema=False)
+
+
+def secure_cookie(request: Request) -> bool:
+    """Secure whenever people reach the pages over https (PUBLIC_URL), whatever the scheme of the hop from a proxy
+    that ends TLS in front of the API."""
+    return get_settings().public_url.lower().startswith("https://") or request.url.scheme == "https"
 
 
 @router.get("/")
@@ -43,7 +50,7 @@ async def sign_in(request: Request, session: AsyncSessionDep) -> Response:
     cookie = await in_session(session, open_session, principal.id, hash_token(token))
     response = redirect(next_url)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path="/",
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                        httponly=True, samesite="lax", secure=secure_cookie(request))
     return response
 
 
@@ -54,5 +61,5 @@ async def sign_out(request: Request, session: AsyncSessionDep) -> Response:
         await posted_form(request, WebUser(*found))
         await in_session(session, close_session, request.cookies.get(SESSION_COOKIE))
     response = redirect("/sign-in?signed_out=true")
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookie(request))
     return response
