@@ -37,10 +37,14 @@ from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
 
 
-def signal_id_for(dedup_key: str | None) -> str:
-    """The same dedup_key always names the same signal, so Temporal's id uniqueness does the dedup."""
+CALLER_KEYS = "caller:"  # the namespace of dedup keys sent through the API (see open_signal)
+
+
+def signal_id_for(dedup_key: str | None, namespace: str = "") -> str:
+    """The same dedup_key always names the same signal, so Temporal's id uniqueness does the dedup. Keys callers send
+    are hashed inside their own namespace: no caller can name (and so pre-empt) a detection's or an override's."""
     if dedup_key:
-        return "sig-" + hashlib.sha256(dedup_key.encode()).hexdigest()[:24]
+        return "sig-" + hashlib.sha256((namespace + dedup_key).encode()).hexdigest()[:24]
     return "sig-" + uuid.uuid4().hex[:24]
 
 
@@ -55,7 +59,8 @@ def current_routing(session: Session) -> RoutingConfig:
     return RoutingConfig.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
 
 
-def build_start(session: Session, request: SignalIn, created_by: str | None, cache: ReadCache | None = None) -> SignalStart:
+def build_start(session: Session, request: SignalIn, created_by: str | None, cache: ReadCache | None = None,
+                key_namespace: str = "") -> SignalStart:
     """Resolve account, routing rule and owners now, once; refuse with a 422 that says what is missing."""
     account = cached(cache, ("account", request.account_id), lambda: account_snapshot(session, request.account_id))
     if account is None:
@@ -79,7 +84,7 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
         )
     now = datetime.now(UTC)
     return SignalStart(
-        id=signal_id_for(request.dedup_key),
+        id=signal_id_for(request.dedup_key, key_namespace),
         family=request.family,
         severity=request.severity,
         account=account,
@@ -103,9 +108,11 @@ def account_snapshot(session: Session, account_id: str) -> AccountSnapshot | Non
 
 
 async def open_signal(session: Session | AsyncSession, client: Client, request: SignalIn, created_by: str | None,
-                      cache: ReadCache | None = None) -> tuple[SignalCreated, bool]:
-    """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen)."""
-    start = await in_session(session, build_start, request, created_by, cache)
+                      cache: ReadCache | None = None, key_namespace: str = "") -> tuple[SignalCreated, bool]:
+    """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen with the
+    same family, severity and account; with another one it is a 409). The API passes CALLER_KEYS as `key_namespace`;
+    detection and handoff overrides keep the bare namespace, which no caller can write."""
+    start = await in_session(session, build_start, request, created_by, cache, key_namespace)
     workflow_id = workflow_id_for(start.id)
     try:
         await client.start_workflow(
@@ -129,6 +136,10 @@ async def open_signal(session: Session | AsyncSession, client: Client, request: 
         )
     except WorkflowAlreadyStartedError:
         existing = await get_signal(session, client, start.id)
+        if (existing.family, existing.severity, existing.account_id) != (start.family, start.severity, start.account.id):
+            raise PillarError("conflict", f"dedup_key {request.dedup_key!r} already names another signal (another "
+                              "family, severity or account): use a key of its own for this one",
+                              {"field": "dedup_key"}) from None
         return created_from(existing), False
     return SignalCreated(
         id=start.id, workflow_id=workflow_id, owners=start.owners, sla_due_at=start.sla_due_at, routing_version=start.routing_version

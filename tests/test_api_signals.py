@@ -196,9 +196,9 @@ async def test_signal_refusals_say_what_is_wrong_and_start_nothing(api):
     assert_error(await post_signal(api, family="moon_phase", dedup_key=key), 422, "invalid", "no routing rule", "moon_phase")
     assert_error(await post_signal(api, severity="catastrophic", dedup_key=key), 422, "invalid", "severity")
     assert_error(await post_signal(api, family="Bad Family!", dedup_key=key), 422, "invalid", "family")
-    from services.signals import signal_id_for
+    from services.signals import CALLER_KEYS, signal_id_for
 
-    workflows = [w async for w in api.client.list_workflows(f"WorkflowId = 'signal-{signal_id_for(key)}'")]
+    workflows = [w async for w in api.client.list_workflows(f"WorkflowId = 'signal-{signal_id_for(key, CALLER_KEYS)}'")]
     assert workflows == []
     unauthenticated = await api.http.post("/api/v1/signals", json={"family": "renewal_risk", "severity": "critical", "account_id": "acme"})
     assert_error(unauthenticated, 401, "unauthorized")
@@ -323,3 +323,23 @@ async def test_a_signal_stays_readable_when_no_worker_answers_its_query(api):
         assert_error(missing, 404, "not_found")
     finally:
         await handle.terminate("test over")
+
+
+async def test_a_caller_cannot_take_an_internal_dedup_key_and_a_key_of_another_signal_is_a_409(api):
+    """Issue 15 item 2: a support user pre-empting the key of a handoff override (or a detection) used to be given
+    that signal's id, silencing the real one; a key reused with another family answered 500."""
+    from services.signals import signal_id_for
+
+    internal = f"handoff-override-{unique('ho')}"
+    taken = await post_signal(api, family="nps_decline", severity="info", as_user="sky", dedup_key=internal)
+    assert taken.status_code == 202, taken.text
+    assert taken.json()["id"] != signal_id_for(internal)  # the override's own signal id stays free
+
+    key = unique("caller-key")
+    first = await post_signal(api, family="nps_decline", severity="info", as_user="sky", dedup_key=key)
+    again = await post_signal(api, family="nps_decline", severity="info", as_user="casey", dedup_key=key)
+    assert first.status_code == 202 and again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert_error(await post_signal(api, family="adoption_decay", severity="warning", dedup_key=key), 409, "conflict",
+                 "dedup_key")
+    assert_error(await post_signal(api, family="nps_decline", severity="info", account_id="globex", dedup_key=key),
+                 409, "conflict", "dedup_key")

@@ -19,7 +19,7 @@ from models.signals import (
 )
 from models.tables import User
 from models.tasks import Task, TaskIn
-from services.signals import acknowledge, get_signal, open_signal, signal_handle
+from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, signal_handle
 from services.signals import list_signals as signals_list
 from services.tasks import add_task
 from services.visibility import check_account_in_body
@@ -39,7 +39,7 @@ async def create_signal(body: SignalIn, response: Response, session: AsyncSessio
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
     with the signal it first created. An account the caller may not see is an unknown account (422)."""
     await in_session(session, check_account_in_body, user, body.account_id)
-    created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache)
+    created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache, key_namespace=CALLER_KEYS)
     if not is_new:
         response.status_code = status.HTTP_200_OK
     return created
