@@ -343,3 +343,20 @@ async def test_a_caller_cannot_take_an_internal_dedup_key_and_a_key_of_another_s
                  "dedup_key")
     assert_error(await post_signal(api, family="nps_decline", severity="info", account_id="globex", dedup_key=key),
                  409, "conflict", "dedup_key")
+
+
+async def test_users_show_contact_details_only_to_admins_and_themselves(api):
+    """Issue 15 item 7 (the directory part): emails and webhook URLs are not everyone's to read."""
+    user_id = unique("contact")
+    body = {"id": user_id, "name": "Contact", "role": "csm", "manager_id": "lee", "email": "c@example.com",
+            "webhook_url": "https://hooks.example.com/c"}
+    created = await api.http.post("/api/v1/users", json=body, headers=api.auth("admin"))
+    assert created.status_code == 201, created.text
+    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    for headers in (api.auth("admin"), token):
+        me = (await api.http.get(f"/api/v1/users/{user_id}", headers=headers)).json()
+        assert me["email"] == "c@example.com" and me["webhook_url"] == "https://hooks.example.com/c"
+    other = (await api.http.get(f"/api/v1/users/{user_id}", headers=api.auth("casey"))).json()
+    assert other["email"] is None and other["webhook_url"] is None and other["name"] == "Contact"
+    listed = (await api.http.get("/api/v1/users", params={"limit": 500}, headers=api.auth("maya"))).json()
+    assert all(u["email"] is None and u["webhook_url"] is None for u in listed if u["id"] != "maya")

@@ -1,12 +1,13 @@
 from fastapi import APIRouter, status
 
-from api.deps import AdminUser, CurrentUser, SessionDep
+from api.deps import AdminUser, CurrentUser, Principal, SessionDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
 from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
 from core.settings import get_settings
+from models.common import Role
 from models.directory import UserCreated, UserIn, UserOut
 from models.tables import User
 from services import directory
@@ -15,8 +16,12 @@ from services.directory import ADMIN_ID
 router = APIRouter(prefix="/api/v1/users", tags=["directory"], responses=ERROR_RESPONSES)
 
 
-def user_out(user: User) -> UserOut:
-    return UserOut.model_validate(user, from_attributes=True)
+def user_out(user: User, viewer: Principal | None = None) -> UserOut:
+    """The user as `viewer` may read them: contact details (email, webhook URL) only for an admin or themself."""
+    out = UserOut.model_validate(user, from_attributes=True)
+    if viewer is not None and viewer.role != Role.admin and viewer.id != user.id:
+        out = out.model_copy(update={"email": None, "webhook_url": None})
+    return out
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserCreated)
@@ -43,14 +48,16 @@ def create_user(body: UserIn, session: SessionDep, _: AdminUser) -> UserCreated:
     return UserCreated(**user_out(user).model_dump(), token=token)
 
 
-@router.get("", response_model=list[UserOut], responses=PAGED, description="The directory's users, by id." + PAGING_NOTE)
-def list_users(session: SessionDep, _: CurrentUser, paging: PagingDep) -> list[UserOut]:
-    return [user_out(u) for u in paging.send(directory.list_users(session, paging.page))]
+@router.get("", response_model=list[UserOut], responses=PAGED, description=(
+    "The directory's users, by id; `email` and `webhook_url` are null except for an admin and the user themself."
+    + PAGING_NOTE))
+def list_users(session: SessionDep, viewer: CurrentUser, paging: PagingDep) -> list[UserOut]:
+    return [user_out(u, viewer) for u in paging.send(directory.list_users(session, paging.page))]
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: str, session: SessionDep, _: CurrentUser) -> UserOut:
+def get_user(user_id: str, session: SessionDep, viewer: CurrentUser) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
         raise PillarError("not_found", f"no user {user_id!r}")
-    return user_out(user)
+    return user_out(user, viewer)
