@@ -6,39 +6,44 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AsyncSessionDep, current_principal, temporal_client
 from core.db import in_session
 from core.errors import PillarError
-from services.handoffs import get_handoff
-from services.plays import get_play_run
-from services.signals import get_signal
+from core.temporal import rpc_timeout
+from services import handoffs, plays, signals
 from services.tasks import signal_id_of
 from services.visibility import Viewer, book_wide, can_see, hidden, stored_visibility
+from workflows import search_attributes as sa
 
-# A subject the read model has no row for yet (its workflow started a moment ago): ask the workflow itself for its
-# account and the people it involves.
-ASK_WORKFLOW = {
-    "signal": (lambda session, client, id_: get_signal(session, client, id_),
-               lambda signal: [*signal.owners, *signal.escalated_to]),
-    "task": (lambda session, client, id_: get_signal(session, client, signal_id_of(id_)),
-             lambda signal: [t.owner_id for t in signal.tasks]),
-    "play_run": (lambda session, client, id_: get_play_run(session, client, id_),
-                 lambda run: [s.owner_id for s in run.steps if s.owner_id]),
-    "handoff": (lambda session, client, id_: get_handoff(session, client, id_),
-                lambda handoff: [handoff.from_user_id, handoff.to_user_id]),
+# A subject the read model has no row for yet (its workflow started a moment ago): its account and the people it
+# involves are search attributes its start set, which Temporal describes without a worker.
+WORKFLOW_ID = {
+    "signal": signals.workflow_id_for,
+    "task": lambda task_id: signals.workflow_id_for(signal_id_of(task_id)),
+    "play_run": plays.workflow_id_for,
+    "handoff": handoffs.workflow_id_for,
 }
 
 
 async def visible_from_workflow(session, viewer: Viewer, kind: str, subject_id: str) -> bool:
-    ask, involved = ASK_WORKFLOW[kind]
     try:
-        subject = await ask(session, await temporal_client(), subject_id)
-    except PillarError as error:
+        workflow_id = WORKFLOW_ID[kind](subject_id)
+        client = await temporal_client()
+        described = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=rpc_timeout())
+    except PillarError as error:  # a task id of no signal's shape
         if error.code != "not_found":
             raise
         return False
-    return await in_session(session, can_see, viewer, subject.account_id, involved(subject))
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise PillarError("unavailable", f"Temporal did not describe {subject_id}: try again shortly") from error
+    attributes = described.typed_search_attributes
+    account_id = attributes.get(sa.ACCOUNT_ID)
+    involved = list(attributes.get(sa.OWNER_IDS) or [])
+    return account_id is not None and await in_session(session, can_see, viewer, account_id, involved)
 
 
 async def check_visible(session, viewer: Viewer, kind: str, subject_id: str) -> None:

@@ -190,7 +190,7 @@ def all_routes() -> set[str]:
     return found
 
 
-def test_every_route_is_classified():
+async def test_every_route_is_classified():
     found = all_routes()
     assert not found - set(ROUTES), f"routes missing from the authorization matrix: {sorted(found - set(ROUTES))}"
     assert not set(ROUTES) - found, f"matrix entries that name no route: {sorted(set(ROUTES) - found)}"
@@ -298,6 +298,11 @@ def fill(path: str, world: World, which: str) -> str:
 
 
 INCOMPLETE = {"matrix": "an incomplete body"}
+# Bodies that stop an allowed call at validation where the incomplete one would be accepted and start work on the
+# shared stack (agendas, a sweep of the book), and a route with no body at all whose allowed call is left out.
+BODIES = {"POST /api/v1/rituals/{ritual_key}/trigger": {"motion": "matrix-no-such-motion"},
+          "POST /api/v1/detection/run": {"as_of": "not a time"}}
+REFUSALS_ONLY = {"POST /api/v1/flywheel/run"}
 
 
 async def page_client(world: World, role: str) -> httpx.AsyncClient:
@@ -338,21 +343,21 @@ async def test_authorization_matrix(api, world, route):
     method, path = route.split(" ", 1)
     api_route = path.startswith(PAGE_PREFIXES)
     failures = []
-    checked = 0
     for role in ROLE_USERS:
         for which in ("own", "other"):
             if rule[0] in {"public", "any", "roles"} and which == "other":
                 continue  # not account-scoped: one call per role
             if rule[0] == "public" or (method == "POST" and path == "/sign-out"):
                 continue  # nothing to authorize (sign-out ends the caller's own session)
-            checked += 1
+            if route in REFUSALS_ONLY and rule[0] == "roles" and role in rule[1]:
+                continue
             label = f"{role} on the {which} account"
             if rule[0] == "listing":
                 problem = await check_listing(world, role, route, which, rule[1])
             elif rule[0] == "body_account":
                 problem = await check_body_account(world, role, route, which, rule[1])
             else:
-                response = await request(world, role, route, which)
+                response = await request(world, role, route, which, BODIES.get(route, INCOMPLETE))
                 problem = None
                 if response.status_code in (401, 500):
                     problem = f"got {response.status_code}: {response.text[:200]}"
@@ -373,7 +378,6 @@ async def test_authorization_matrix(api, world, route):
             if problem:
                 failures.append(f"{label}: {problem}")
     assert not failures, f"{route}:\n" + "\n".join(failures)
-    world.api.matrix_checks = getattr(world.api, "matrix_checks", 0) + checked
 
 
 async def check_listing(world: World, role: str, route: str, which: str, key: str) -> str | None:
