@@ -43,7 +43,9 @@ async def visible_from_workflow(session, viewer: Viewer, kind: str, subject_id: 
     attributes = described.typed_search_attributes
     account_id = attributes.get(sa.ACCOUNT_ID)
     involved = list(attributes.get(sa.OWNER_IDS) or [])
-    return account_id is not None and await in_session(session, can_see, viewer, account_id, involved)
+    if account_id is None:  # it exists, but nothing says whose it is yet: the service's trouble, not the caller's
+        raise PillarError("unavailable", f"{workflow_id} has no stored state yet: try again shortly")
+    return await in_session(session, can_see, viewer, account_id, involved)
 
 
 async def check_visible(session, viewer: Viewer, kind: str, subject_id: str) -> None:
