@@ -66,6 +66,7 @@ ROUTES = {
     "GET /api/v1/users": any_role(),
     "GET /api/v1/users/{user_id}": any_role(),
     "GET /api/v1/me/notifications": any_role(),
+    "GET /api/v1/me/webhook-secret": any_role(),  # the caller's own
     "PUT /api/v1/accounts/{account_id}": roles("revops"),
     "GET /api/v1/accounts": listing("id"),
     "GET /api/v1/accounts/{account_id}": subject("account"),
