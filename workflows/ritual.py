@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Revision, Role
+    from models.common import Revision, Role, is_filled
     from models.rituals import (
         ActionItem,
         ActionItemOutcomeInput,
@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyRitualWorkflow
     from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, page
-    from workflows.signal import refuse
+    from workflows.refusals import refuse
 
 # Temporal sets it on every workflow a schedule starts: the nominal time of that action.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -161,7 +161,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
             raise refuse("not_found", f"agenda {self._agenda_id} has no action item {request.item_id!r}")
         if item.is_final:
             raise refuse("conflict", f"action item {item.id} already has the final outcome {item.outcome.value}")
-        if request.outcome == Outcome.blocked_waiting_on and not (request.blocked_on or "").strip():
+        if request.outcome == Outcome.blocked_waiting_on and not is_filled(request.blocked_on):
             raise refuse("invalid", "blocked_waiting_on needs blocked_on: say who or what the item is waiting on")
         actor = request.actor
         if not (actor.id in (item.owner_id, item.created_by) or actor.manages(item.owner_id) or actor.role == Role.admin):

@@ -4,7 +4,6 @@ and the signal's tasks with their due timers and structured outcomes (seam 02)."
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.common import Revision, Role, TimelineEntry
@@ -24,17 +23,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
     from workflows.paging import DB_ACTIVITY, deliver_in_background, notify_request, page
+    from workflows.refusals import refuse
 
 # The SLA and the tasks' due dates run on the escalation ladder (workflows/escalation.py) and the read model is
 # saved by typed activities; executions started before replay their own code (workflows/legacy.py).
 LADDER_PATCH = "signal-escalation-ladder"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
-
-
-def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
-    """A refusal raised by an update validator; `code` maps to the HTTP status (see api/errors.py), and
-    `details` (e.g. the missing fields) reach the error body's `details`."""
-    return ApplicationError(message, *([details] if details else []), type=code, non_retryable=True)
 
 
 @workflow.defn
