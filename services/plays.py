@@ -37,6 +37,7 @@ from models.tables import Account, OpsAuditRow, PlayRunOwnerRow, PlayRunRow
 from plays import load_library
 from services.directory import holder_of_role
 from services.ops import record_audit
+from services.signals import get_signal
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow
 
@@ -104,8 +105,6 @@ async def start_play_run(
     library: dict[str, PlayDef] | None = None,
 ) -> PlayRunCreated:
     """Start a run of the library's current version of the play; a signal must meet the play's entry criteria."""
-    from services.signals import get_signal
-
     play = find_play(request.play_key, library)
     signal = None
     if request.signal_id:

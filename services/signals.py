@@ -32,6 +32,7 @@ from models.signals import (
 from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
+from services.task_templates import candidates_for
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
 
@@ -155,8 +156,6 @@ async def get_signal(session: Session | AsyncSession, client: Client, signal_id:
 
 async def acknowledge(session: Session | AsyncSession, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
     """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
-    from services.tasks import candidates_for
-
     handle = signal_handle(client, signal_id)
     result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
     signal = await handle.query(SignalWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
