@@ -11,7 +11,6 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, SignalTasks, Task, TaskOutcomeInput
     from models.signals import (
         AcknowledgeInput,
-        AcknowledgeResult,
         ReassignInput,
         SignalDetail,
         SignalPage,
@@ -97,13 +96,14 @@ class SignalWorkflow(LegacySignalWorkflow):
     # --- acknowledgement -------------------------------------------------------------------------------
 
     @workflow.update
-    async def acknowledge(self, request: AcknowledgeInput) -> AcknowledgeResult:
+    async def acknowledge(self, request: AcknowledgeInput) -> SignalDetail:
+        """Answers with the signal (the API offers task candidates for it without querying again)."""
         self._acknowledged_by = request.actor.id
         self._status = SignalStatus.acknowledged
         self._ladder.stop(SLA)
         self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
         await self._changed()
-        return AcknowledgeResult(status=self._status)
+        return self.state()
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeInput) -> None:
