@@ -33,14 +33,6 @@ from core.outbound import fenced_client
 from core.settings import Settings, get_settings
 from core.temporal import get_temporal_client, worker_runtime
 from core.tracing import start_tracing
-from workflows.detection import DetectionSweepWorkflow
-from workflows.flywheel import FlywheelWorkflow
-from workflows.handoff import HandoffWorkflow
-from workflows.play import PlayWorkflow
-from workflows.ritual import RitualWorkflow
-from workflows.signal import SignalWorkflow
-
-WORKFLOWS = [SignalWorkflow, PlayWorkflow, HandoffWorkflow, RitualWorkflow, FlywheelWorkflow, DetectionSweepWorkflow]
 
 
 def async_session() -> AsyncSession:
@@ -99,7 +91,7 @@ def build_worker(client: Client, task_queue: str | None = None, activities: Acti
     return Worker(
         client,
         task_queue=task_queue or get_settings().temporal_task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows.WORKFLOWS,
         activities=(activities or Activities.build(client)).all(),
         activity_executor=ThreadPoolExecutor(max_workers=20),
         **{"graceful_shutdown_timeout": timedelta(seconds=get_settings().worker_shutdown_grace_seconds), **options},

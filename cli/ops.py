@@ -106,7 +106,7 @@ def replay_command(
 ) -> None:
     """Replay histories against the workflow code installed here; exit 1 on any non-determinism."""
     from services import ops
-    from worker import WORKFLOWS
+    from workflows import WORKFLOWS
 
     if histories is not None:
         results = asyncio.run(replay_files(sorted(histories.glob("*.json")), WORKFLOWS))

@@ -12,7 +12,7 @@ from services.cadence_baseline import load_baseline_history
 from services.layer_config import load_defaults as load_layer_defaults
 from services.rituals import load_default_rituals
 from services.handoffs import load_default_specs as load_handoff_specs
-from services.tasks import load_default_templates as load_task_templates
+from services.task_templates import load_default_templates as load_task_templates
 
 
 def _rule(family, severity, owners, sla, escalation):

@@ -121,3 +121,19 @@ class Revision(BaseModel, Generic[State]):
 
     revision: int
     state: State
+
+
+def is_filled(value: Any) -> bool:
+    """A field counts only when it carries content: None, blank strings (whitespace too) and empty lists or objects
+    are missing. The one rule for a play step's output fields and a handoff's context fields."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict | tuple | set):
+        return bool(value)
+    return True
+
+
+def missing_fields(required: list[str], fields: dict[str, Any]) -> list[str]:
+    return [name for name in required if not is_filled(fields.get(name))]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Identifier, PositiveDuration, Role
+from models.common import Actor, Identifier, PositiveDuration, Role, is_filled, missing_fields
 from models.routing import EscalationStep
 from models.signals import AccountSnapshot
 
@@ -68,21 +68,6 @@ class HandoffSpecs(HandoffSpecsIn):
     version: int
     created_at: datetime | None = None
     created_by: str | None = None
-
-
-def is_filled(value: Any) -> bool:
-    """A field counts only when it carries content: None, blank strings and empty lists or objects are missing."""
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, list | dict | tuple | set):
-        return bool(value)
-    return True
-
-
-def missing_fields(required: list[str], fields: dict[str, Any]) -> list[str]:
-    return [name for name in required if not is_filled(fields.get(name))]
 
 
 def filled_fields(fields: dict[str, Any]) -> list[str]:

@@ -401,7 +401,3 @@ class PlayOutcomeReport(BaseModel):
     task_id: str
     outcome: Outcome
     note: str | None = None
-
-
-def missing_fields(required: list[str], fields: dict[str, Any]) -> list[str]:
-    return [name for name in required if fields.get(name) in (None, "", [], {})]

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Instant
+from models.common import Actor, Instant, is_filled
 
 
 class Outcome(StrEnum):
@@ -84,7 +84,7 @@ class OutcomeIn(BaseModel):
 
     @model_validator(mode="after")
     def _blocked_needs_blocked_on(self) -> "OutcomeIn":
-        if self.outcome == Outcome.blocked_waiting_on and not (self.blocked_on or "").strip():
+        if self.outcome == Outcome.blocked_waiting_on and not is_filled(self.blocked_on):
             raise ValueError("blocked_waiting_on needs blocked_on: say who or what the task is waiting on")
         return self
 

@@ -9,7 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.db import in_session
 from core.errors import PillarError
-from core.paging import Page, PageRequest, SortKey, page_of
+from core.paging import MAX_LIMIT, Page, PageRequest, SortKey, page_of
 from core.temporal import run_update
 from models.common import Actor
 from models.rituals import (
@@ -168,3 +168,8 @@ def _ritual_names(session: Session) -> dict[str, str]:
     for row in session.exec(select(ConfigVersion).where(ConfigVersion.kind == RITUALS).order_by(ConfigVersion.version)):
         names.update({r.key: r.name for r in config_out(row).rituals})
     return names
+
+
+def action_items_for(session: Session, user_id: str) -> list:
+    """The open action items `user_id` owns, soonest due first (the inbox page lists them)."""
+    return list_action_items(session, owner_id=user_id, open_only=True, page=PageRequest(limit=MAX_LIMIT)).items

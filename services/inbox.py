@@ -13,7 +13,8 @@ from models.plays import OPEN_STEP_STATUSES, PlayRun, RunStep
 from models.signals import SignalDetail, SignalStatus
 from models.tables import NotificationRow, PlayRunOpenStepRow, PlayRunRow, SignalRow, SignalToAcknowledgeRow
 from models.tasks import Task, TaskCandidate
-from services.tasks import candidates_for, current_templates, list_tasks, tasks_query
+from services.task_templates import candidates_for, current_templates
+from services.tasks import list_tasks, tasks_query
 
 SHOWN = 50  # items drawn per section (the pages show these); the counts cover everything
 

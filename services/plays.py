@@ -37,6 +37,7 @@ from models.tables import Account, OpsAuditRow, PlayRunOwnerRow, PlayRunRow
 from plays import load_library
 from services.directory import holder_of_role
 from services.ops import record_audit
+from services.signals import get_signal
 from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow
@@ -105,8 +106,6 @@ async def start_play_run(
     library: dict[str, PlayDef] | None = None,
 ) -> PlayRunCreated:
     """Start a run of the library's current version of the play; a signal must meet the play's entry criteria."""
-    from services.signals import get_signal
-
     play = find_play(request.play_key, library)
     signal = None
     if request.signal_id:
@@ -148,9 +147,10 @@ async def get_play_run(session: Session | AsyncSession, client: Client, run_id: 
 
 
 async def update_run(session: Session | AsyncSession, client: Client, run_id: str, update, request) -> PlayRun:
-    """Send a step completion or an exit; a run that has already ended answers 409, not 404."""
+    """Send a step completion or an exit and answer with the run the update returns; a run that has already ended
+    answers 409, not 404."""
     try:
-        await run_update(play_handle(client, run_id), update, request)
+        return (await run_update(play_handle(client, run_id), update, request)).as_of(datetime.now(UTC))
     except PillarError as error:
         if error.code != "not_found":
             raise
@@ -158,7 +158,6 @@ async def update_run(session: Session | AsyncSession, client: Client, run_id: st
         if run.status == RunStatus.running:  # the run is there: the validator found no such step
             raise
         raise PillarError("conflict", f"play run {run_id} is {run.status.value}") from error
-    return await get_play_run(session, client, run_id)
 
 
 async def retry_step(

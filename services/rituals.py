@@ -34,6 +34,7 @@ from core.db import in_session
 from core.errors import PillarError
 from core.settings import get_settings
 from core.temporal import rpc_timeout
+from models.flywheel import FlywheelRun
 from models.rituals import (
     ALL_MOTIONS,
     WEEK,
@@ -50,6 +51,8 @@ from models.rituals import (
     TriggeredRun,
 )
 from models.tables import Account, AgendaRow, ConfigVersion
+from workflows.flywheel import FlywheelWorkflow
+from workflows.ritual import RitualWorkflow
 
 RITUALS = "rituals"
 RITUAL_SCHEDULE_PREFIX = "ritual-"
@@ -304,10 +307,6 @@ def flywheel_calendar(settings: FlywheelSettings) -> ScheduleSpec:
 
 
 def desired_schedules(config: RitualsConfig) -> dict[str, Schedule]:
-    from workflows.flywheel import FlywheelWorkflow
-    from models.flywheel import FlywheelRun
-    from workflows.ritual import RitualWorkflow
-
     queue = get_settings().temporal_task_queue
     note = f"Pillar rituals config v{config.version}"
     schedules: dict[str, Schedule] = {}
@@ -401,8 +400,6 @@ def _motions_to_trigger(session: Session, ritual_key: str, motion: str | None) -
 
 async def trigger(session: Session | AsyncSession, client: Client, ritual_key: str, motion: str | None) -> list[TriggeredRun]:
     """Build the ritual's agenda now (for a meeting `lead` from now), outside its schedule."""
-    from workflows.ritual import RitualWorkflow
-
     runs = []
     for each in await in_session(session, _motions_to_trigger, ritual_key, motion):
         workflow_id = f"{schedule_id(ritual_key, each)}-manual-{uuid.uuid4().hex[:10]}"
@@ -410,11 +407,3 @@ async def trigger(session: Session | AsyncSession, client: Client, ritual_key: s
                                     task_queue=get_settings().temporal_task_queue, rpc_timeout=rpc_timeout())
         runs.append(TriggeredRun(motion=each, workflow_id=workflow_id))
     return runs
-
-
-def action_items_for(session: Session, user_id: str) -> list:
-    """The open action items `user_id` owns, soonest due first (the inbox page lists them)."""
-    from core.paging import MAX_LIMIT, PageRequest
-    from services.action_items import list_action_items
-
-    return list_action_items(session, owner_id=user_id, open_only=True, page=PageRequest(limit=MAX_LIMIT)).items

@@ -15,7 +15,7 @@ from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.db import in_session
-from core.temporal import QUERY_TIMEOUT, query_or_read_model, rpc_timeout, run_update
+from core.temporal import query_or_read_model, rpc_timeout, run_update
 from models.common import Actor
 from models.routing import RoutingConfig
 from models.signals import (
@@ -32,6 +32,7 @@ from models.signals import (
 from models.tables import Account, SignalOwnerRow, SignalRow
 from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
+from services.task_templates import candidates_for
 from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
 from workflows.signal import SignalWorkflow
@@ -167,13 +168,8 @@ async def get_signal(session: Session | AsyncSession, client: Client, signal_id:
 
 async def acknowledge(session: Session | AsyncSession, client: Client, signal_id: str, actor: Actor) -> AcknowledgeResult:
     """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
-    from services.tasks import candidates_for
-
-    handle = signal_handle(client, signal_id)
-    result = await run_update(handle, SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
-    signal = await handle.query(SignalWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
-    result.task_candidates = await in_session(session, candidates_for, signal)
-    return result
+    signal = await run_update(signal_handle(client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
+    return AcknowledgeResult(status=signal.status, task_candidates=await in_session(session, candidates_for, signal))
 
 
 def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,

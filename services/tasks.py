@@ -1,5 +1,5 @@
-"""Tasks (seam 02): the template library, the candidates an acknowledgement offers, creating a task (and the
-play its template starts), setting an outcome, and the tasks read model."""
+"""Tasks (seam 02): creating a task from a template (and the play it starts), setting an outcome, and the tasks
+read model. The template library and the candidates are in services/task_templates.py."""
 
 from datetime import UTC, datetime
 
@@ -7,7 +7,6 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core import config_store
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
@@ -15,84 +14,14 @@ from core.temporal import run_update
 from models.common import Actor
 from models.plays import PlayDef, PlayStart
 from models.signals import SignalDetail
-from models.tables import Account, TaskRow, User
-from models.tasks import AddTaskInput, OutcomeIn, Task, TaskCandidate, TaskIn, TaskOutcomeInput
-from models.templates import TaskTemplates, TaskTemplatesIn, due_after
-from plays import load_library
-from services.visibility import Viewer, only_visible
+from models.tables import TaskRow, User
+from models.tasks import AddTaskInput, OutcomeIn, Task, TaskIn, TaskOutcomeInput
+from models.templates import due_after
 from services.plays import build_play_start, find_play, launch, new_run_id
 from services.signals import get_signal, signal_handle
+from services.task_templates import current_templates
+from services.visibility import Viewer, only_visible
 from workflows.signal import SignalWorkflow
-
-TASK_TEMPLATES = "task_templates"
-
-
-def _t(key, family, title, segments=(), play_key=None):
-    return {"key": key, "family": family, "title": title, "segments": list(segments), "play_key": play_key}
-
-
-DEFAULT_TASK_TEMPLATES = {
-    "escalate_after": "P1D",
-    "templates": [
-        _t("renewal_save_play", "renewal_risk", "Run the Renewal Save play", play_key="renewal_save"),
-        _t("renewal_exec_call", "renewal_risk", "Executive call with the economic buyer", ["enterprise"]),
-        _t("renewal_health_review", "renewal_risk", "Review account health with the champion"),
-        _t("renewal_offer", "renewal_risk", "Prepare a renewal offer with multi-year terms", ["mid_market", "smb"]),
-        _t("champion_new_contact", "champion_departed", "Identify and meet the new champion"),
-        _t("champion_exec_sponsor", "champion_departed", "Secure an executive sponsor", ["enterprise"]),
-        _t("champion_rescue_play", "champion_departed", "Run the Deal Rescue play", play_key="deal_rescue"),
-        _t("adoption_enablement", "adoption_decay", "Book an enablement session for inactive users"),
-        _t("adoption_assessment_prep", "adoption_decay", "Plan usage around the next assessment window", ["mid_market"]),
-        _t("adoption_success_plan", "adoption_decay", "Refresh the success plan with the admin"),
-        _t("expansion_play", "expansion_trigger", "Run the Expansion play", play_key="expansion"),
-        _t("expansion_discovery", "expansion_trigger", "Discovery call on the new use cases"),
-        _t("expansion_pricing", "expansion_trigger", "Prepare an expansion quote"),
-        _t("nps_follow_up", "nps_decline", "Call the detractor back within the week"),
-        _t("nps_root_cause", "nps_decline", "Find the root cause with support and product"),
-        _t("nps_exec_note", "nps_decline", "Executive note to the account's sponsor", ["enterprise"]),
-        _t("governance_review", "handoff_governance_violation", "Review the overridden handoff with both teams"),
-        _t("governance_fill_context", "handoff_governance_violation", "Fill the missing handoff context"),
-        _t("governance_coaching", "handoff_governance_violation", "Coach the sender on the handoff spec"),
-        _t("cross_sell_play", "cross_sell_watermark", "Run the Cross-Sell play", play_key="cross_sell"),
-        _t("cross_sell_intro", "cross_sell_watermark", "Introduce the motion-B team"),
-        _t("cross_sell_displacement", "cross_sell_watermark", "Run the Competitor Displacement play",
-           play_key="competitor_displacement"),
-        _t("stalled_deal_rescue", "stalled_deal", "Run the Deal Rescue play", play_key="deal_rescue"),
-        _t("stalled_deal_next_step", "stalled_deal", "Agree a dated next step with the buyer"),
-        _t("stalled_deal_review", "stalled_deal", "Review the deal with the manager"),
-        _t("close_date_rescue", "close_date_drift", "Run the Deal Rescue play", play_key="deal_rescue"),
-        _t("close_date_recommit", "close_date_drift", "Re-confirm the close plan with the champion"),
-        _t("close_date_forecast", "close_date_drift", "Update the forecast category and close date"),
-    ],
-}
-
-
-def load_default_templates(session: Session) -> None:
-    """Write version 1 of the template library if there is none (never overwrites an edited one)."""
-    config_store.seed(session, TASK_TEMPLATES, TaskTemplatesIn.model_validate(DEFAULT_TASK_TEMPLATES).model_dump(mode="json"))
-
-
-def current_templates(session: Session) -> TaskTemplates:
-    row = config_store.latest(session, TASK_TEMPLATES)
-    if row is None:
-        raise PillarError("invalid", "no task-template library is configured: PUT /api/v1/config/task-templates first")
-    return TaskTemplates.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
-
-
-def candidates_for(session: Session, signal: SignalDetail, now: datetime | None = None,
-                   library: TaskTemplates | None = None) -> list[TaskCandidate]:
-    """The best three templates for the signal's family and its account's segment, each with its due date
-    (`library`: the template library in force, when the caller has read it already)."""
-    account = session.get(Account, signal.account_id)
-    now = now or datetime.now(UTC)
-    templates = (library or current_templates(session)).candidates(signal.family, account.segment if account else None)
-    plays = load_library() if any(t.play_key for t in templates) else {}
-
-    def due_at(play_key: str | None) -> datetime:
-        play = plays.get(play_key) if play_key else None
-        return now + (play.planned_duration() if play else due_after(signal.severity))
-
-    return [TaskCandidate(template_key=t.key, title=t.title, due_at=due_at(t.play_key), play_key=t.play_key) for t in templates]
 
 
 async def add_task(

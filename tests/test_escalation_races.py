@@ -36,7 +36,8 @@ from workflows.handoff import HandoffWorkflow
 from workflows.play import PlayWorkflow
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
-from worker import WORKFLOWS, Activities
+from worker import Activities
+from workflows import WORKFLOWS
 
 
 class Gate:

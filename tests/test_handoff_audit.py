@@ -18,7 +18,8 @@ from models.tables import HandoffAuditRow, HandoffRow
 from services.handoffs import handoff_handle, start_handoff
 from tests.conftest import seed
 from tests.test_handoff_workflow import COMPLETE
-from worker import WORKFLOWS, Activities, async_session
+from worker import Activities, async_session
+from workflows import WORKFLOWS
 from workflows.handoff import HandoffWorkflow
 
 ATTEMPTS: list[tuple[str, int, int]] = []

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowHistory
 from typer.testing import CliRunner
 
-import worker
+import workflows
 from cli import app
 from core.db import get_engine
 from models.tables import ExecutionFailureRow, OpsAuditRow
@@ -39,12 +39,12 @@ def test_pillar_ops_replay_exits_non_zero_on_non_determinism(monkeypatch):
     assert good.exit_code == 0, good.output
     assert "0 not" in good.output
 
-    monkeypatch.setattr(worker, "WORKFLOWS", [SignalWorkflowWithUnguardedPause, *worker.WORKFLOWS[1:]])
+    monkeypatch.setattr(workflows, "WORKFLOWS", [SignalWorkflowWithUnguardedPause, *workflows.WORKFLOWS[1:]])
     broken = runner.invoke(app, ["ops", "replay", "--histories", str(HISTORIES)])
     assert broken.exit_code == 1
     assert "NON-DETERMINISTIC" in broken.output and SIGNAL_HISTORY.stem in broken.output
 
-    monkeypatch.setattr(worker, "WORKFLOWS", [SignalWorkflowWithPatchedPause, *worker.WORKFLOWS[1:]])
+    monkeypatch.setattr(workflows, "WORKFLOWS", [SignalWorkflowWithPatchedPause, *workflows.WORKFLOWS[1:]])
     assert runner.invoke(app, ["ops", "replay", "--histories", str(HISTORIES)]).exit_code == 0
 
 

@@ -101,6 +101,10 @@ async def test_a_play_run_through_the_api_with_every_refusal_leaving_no_trace(ap
     missing = assert_error(await api.http.post(diagnose, json={"fields": {"root_cause": "x"}}, headers=api.auth("casey")),
                            422, "invalid", "health_evidence")
     assert missing["details"] == {"missing_fields": ["health_evidence"]}
+    blank = {**FIELDS["diagnose"], "health_evidence": "   "}  # whitespace is missing, as in a handoff
+    blank_refused = assert_error(await api.http.post(diagnose, json={"fields": blank}, headers=api.auth("casey")),
+                                 422, "invalid", "health_evidence")
+    assert blank_refused["details"] == {"missing_fields": ["health_evidence"]}
     assert_error(await api.http.post(diagnose, json={"fields": FIELDS["diagnose"]}, headers=api.auth("alex")), 403, "forbidden")
     bad_exit = assert_error(await api.http.post(f"{run_url}/exit", json={"outcome": "done"}, headers=api.auth("casey")),
                             422, "invalid", "renewed, churned, expanded")

@@ -245,7 +245,8 @@ def own_task_queue():
 
 def worker_on(client, queue: str, step_actions: type[StepActionActivities]) -> Worker:
     """A worker whose play step actions are `step_actions` (the real ones, or a buggy release)."""
-    from worker import WORKFLOWS, Activities
+    from worker import Activities
+    from workflows import WORKFLOWS
 
     activities = Activities.build(client)
     activities.step_actions = step_actions(activities.step_actions.http, get_settings)

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 
 from services.ops import replay
-from worker import WORKFLOWS
+from workflows import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -13,7 +13,8 @@ from models.signals import AcknowledgeInput, SignalIn, SignalStatus
 from models.tables import TaskRow
 from models.tasks import OutcomeIn, TaskIn
 from services.signals import open_signal, signal_handle
-from services.tasks import add_task, candidates_for, set_outcome
+from services.task_templates import candidates_for
+from services.tasks import add_task, set_outcome
 from tests.conftest import actor, inbox, record_history
 from workflows.signal import SignalWorkflow
 

@@ -2,10 +2,10 @@
 escalation, accept / reject / manager override, and an audit row for every transition (seam 04)."""
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Role
+    from models.common import Role, is_filled, missing_fields
     from models.handoffs import (
         FINAL_STATUSES,
         OVERRIDE_ROLES,
@@ -18,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
         HandoffTransition,
         TeamChangeRequest,
         filled_fields,
-        missing_fields,
     )
     from models.routing import EscalationStep
     from workflows import search_attributes as sa
@@ -26,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder
     from workflows.legacy import LegacyHandoffWorkflow
     from workflows.paging import DB_ACTIVITY, page
-    from workflows.signal import refuse
+    from workflows.refusals import refuse
 
 # The acceptance SLA runs on the escalation ladder (workflows/escalation.py); executions started before replay
 # their own code (workflows/legacy.py).
@@ -102,12 +101,8 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         self._require_status(HandoffStatus.draft, "submitted")
         missing = self._handoff.missing_fields
         if missing:
-            raise ApplicationError(
-                f"required fields missing for a {self._handoff.kind} handoff: {', '.join(missing)}",
-                {"missing_fields": missing},
-                type="invalid",
-                non_retryable=True,
-            )
+            raise refuse("invalid", f"required fields missing for a {self._handoff.kind} handoff: {', '.join(missing)}",
+                         {"missing_fields": missing})
 
     # --- the receiver: accept or reject -----------------------------------------------------------------
 
@@ -140,7 +135,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
     def _validate_reject(self, action: HandoffAction) -> None:
         self._require_receiver(action, "reject")
         self._require_status(HandoffStatus.submitted, "rejected")
-        if not (action.reason or "").strip():
+        if not is_filled(action.reason):
             raise refuse("invalid", "a rejection needs a reason the sender can act on")
 
     # --- a manager's override: completes without the gate, and is reported -------------------------------
@@ -186,7 +181,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
             raise refuse("forbidden", "only a manager of the sender or the receiver may override this handoff")
         if self._handoff.status in FINAL_STATUSES:
             raise refuse("conflict", f"handoff {self._handoff.id} is already {self._handoff.status}")
-        if not (action.reason or "").strip():
+        if not is_filled(action.reason):
             raise refuse("invalid", "an override needs a reason")
 
     # --- the acceptance SLA, on the escalation ladder ------------------------------------------------------

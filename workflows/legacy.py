@@ -57,18 +57,18 @@ class LegacySignalWorkflow:
         await save("save_signal", self._revision, self.state())
 
     async def _save_tasks_legacy(self) -> None:
-        await save("save_tasks", self._task_revision, self._start.account.id, self._tasks)
+        await save("save_tasks", self._task_revision, self._start.account.id, self._signal.tasks)
 
     async def _watch_tasks_legacy(self) -> None:
         """Each open task's due timer: overdue pages the owner, then `escalate_at` pages the owner's manager."""
-        while self._status != SignalStatus.resolved:
-            deadlines = [d for t in self._tasks if not t.is_final and (d := self._task_deadline_legacy(t))]
+        while self._signal.status != SignalStatus.resolved:
+            deadlines = [d for t in self._signal.tasks if not t.is_final and (d := self._task_deadline_legacy(t))]
             seen = self._task_changes
             remaining = min(deadlines) - workflow.now() if deadlines else None
             if remaining is None or remaining > timedelta(0):
                 try:
                     await workflow.wait_condition(
-                        lambda: self._task_changes != seen or self._status == SignalStatus.resolved, timeout=remaining
+                        lambda: self._task_changes != seen or self._signal.status == SignalStatus.resolved, timeout=remaining
                     )
                     continue
                 except asyncio.TimeoutError:
@@ -86,7 +86,7 @@ class LegacySignalWorkflow:
 
     async def _fire_task_deadlines_legacy(self) -> None:
         now = workflow.now()
-        for task in [t for t in self._tasks if not t.is_final]:
+        for task in [t for t in self._signal.tasks if not t.is_final]:
             if not task.overdue_paged and now >= task.due_at:
                 task.overdue_paged = True
                 task.escalate_at = max(task.escalate_at or now, now)
@@ -105,9 +105,9 @@ class LegacySignalWorkflow:
 
     async def _watch_sla_legacy(self) -> None:
         """Wait for acknowledgement; each lapse fires the next escalation level. A reassignment restarts it."""
-        while self._acknowledged_by is None:
+        while self._signal.acknowledged_by is None:
             self._sla_restarted = False
-            if not await self._wait_for_action_legacy(until=self._sla_due_at):
+            if not await self._wait_for_action_legacy(until=self._signal.sla_due_at):
                 continue
             self._record("sla_lapsed", None, f"SLA of {self._start.rule.sla} lapsed unacknowledged")
             metrics.sla_breached(self._start.family, self._start.severity.value)
@@ -115,16 +115,16 @@ class LegacySignalWorkflow:
             for level, step in enumerate(self._start.rule.escalation, start=1):
                 if not await self._wait_for_action_legacy(until=workflow.now() + step.after):
                     break
-                targets = await look_up(step.to, self._start.account.team, self._owners)
-                if (self._acknowledged_by is not None or self._sla_restarted) and workflow.patched(self.ESCALATION_RACE_PATCH):
+                targets = await look_up(step.to, self._start.account.team, self._signal.owners)
+                if (self._signal.acknowledged_by is not None or self._sla_restarted) and workflow.patched(self.ESCALATION_RACE_PATCH):
                     continue
                 await self._escalate_sla(level, step.to, targets)
             else:
-                await workflow.wait_condition(lambda: self._acknowledged_by is not None or self._sla_restarted)
+                await workflow.wait_condition(lambda: self._signal.acknowledged_by is not None or self._sla_restarted)
 
     async def _wait_for_action_legacy(self, until) -> bool:
         """True when `until` passed with nobody acting; False on acknowledgement or reassignment."""
-        acted = lambda: self._acknowledged_by is not None or self._sla_restarted  # noqa: E731
+        acted = lambda: self._signal.acknowledged_by is not None or self._sla_restarted  # noqa: E731
         return not await wait_until(acted, until, self.EARLY_TIMER_PATCH)
 
 
@@ -235,9 +235,9 @@ class LegacyRitualWorkflow:
         await save("save_ritual", self._revision, self.state())
 
     async def _track_legacy(self) -> None:
-        while not (self._status == AgendaStatus.closed and all(i.is_final for i in self._items)):
-            deadlines = [d for i in self._items if not i.is_final and (d := self._deadline_legacy(i))]
-            if self._status == AgendaStatus.open:
+        while not (self._agenda.status == AgendaStatus.closed and all(i.is_final for i in self._agenda.action_items)):
+            deadlines = [d for i in self._agenda.action_items if not i.is_final and (d := self._deadline_legacy(i))]
+            if self._agenda.status == AgendaStatus.open:
                 deadlines.append(self._start.closes_at)
             seen = self._changes
             remaining = min(deadlines) - workflow.now() if deadlines else None
@@ -257,9 +257,9 @@ class LegacyRitualWorkflow:
 
     async def _fire_deadlines_legacy(self) -> None:
         now = workflow.now()
-        if self._status == AgendaStatus.open and now >= self._start.closes_at:
-            self._status = AgendaStatus.closed
-        for item in [i for i in self._items if not i.is_final]:
+        if self._agenda.status == AgendaStatus.open and now >= self._start.closes_at:
+            self._agenda.status = AgendaStatus.closed
+        for item in [i for i in self._agenda.action_items if not i.is_final]:
             if not item.overdue_paged and now >= item.due_at:
                 item.overdue_paged = True
                 await self._page(item, [item.owner_id], "overdue", f"Action item overdue ({self._start.ritual.name}): {item.title}")

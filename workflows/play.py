@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Revision, Role, TimelineEntry
+    from models.common import Revision, Role, TimelineEntry, missing_fields
     from models.plays import (
         STEP_ACTIONS,
         ExitInput,
@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         StepFailure,
         StepRetryInput,
         StepStatus,
-        missing_fields,
     )
     from models.routing import EscalationStep
     from workflows import search_attributes as sa
@@ -32,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyPlayWorkflow
     from workflows.paging import DB_ACTIVITY, page
-    from workflows.signal import refuse
+    from workflows.refusals import refuse
 
 # Steps with an automated action: executions started before it existed never reach this path (their plays have no
 # actions), and the marker keeps it explicit in the history of those that do.

@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Revision, Role
+    from models.common import Revision, Role, is_filled
     from models.rituals import (
         ActionItem,
         ActionItemOutcomeInput,
@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyRitualWorkflow
     from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, page
-    from workflows.signal import refuse
+    from workflows.refusals import refuse
 
 # Temporal sets it on every workflow a schedule starts: the nominal time of that action.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -48,9 +48,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
         self._run = run
         self._ladder = EscalationLadder(self._deadline_passed, self._escalate, account_team={})
         self._start: RitualStart | None = None
-        self._agenda_id: str | None = None
-        self._status = AgendaStatus.open
-        self._items: list[ActionItem] = []
+        self._agenda = RitualState(ritual_key=run.ritual_key, motion=run.motion)
         self._changes = 0
         self._revision = 0
         self._pages = 0
@@ -68,6 +66,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
             workflow.logger.info("ritual %s (%s) not run: %s", run.ritual_key, run.motion, prepared.reason)
             return self.state()
         self._start = start = prepared.start
+        self._agenda.meeting_at, self._agenda.closes_at = start.meeting_at, start.closes_at
         agenda = await workflow.execute_activity_method(
             RitualActivities.build_agenda,
             BuildAgendaRequest(start=start, as_of=workflow.now(), workflow_id=workflow.info().workflow_id),
@@ -77,7 +76,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
         if not agenda.owned:  # decided by the activity, so a replay under another workflow id takes the same path
             workflow.logger.info("agenda %s is already tracked by %s", agenda.id, agenda.workflow_id)
             return self.state()
-        self._agenda_id = agenda.id
+        self._agenda.agenda_id = agenda.id
         if start.ritual.webhook_url:
             asyncio.create_task(self._post_agenda(str(start.ritual.webhook_url)))
         await self._track()
@@ -86,16 +85,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
 
     @workflow.query
     def state(self) -> RitualState:
-        start = self._start
-        return RitualState(
-            agenda_id=self._agenda_id,
-            ritual_key=self._run.ritual_key,
-            motion=self._run.motion,
-            meeting_at=start.meeting_at if start else None,
-            closes_at=start.closes_at if start else None,
-            status=self._status,
-            action_items=self._items,
-        )
+        return self._agenda
 
     # --- adding an action item -------------------------------------------------------------------------
 
@@ -104,8 +94,8 @@ class RitualWorkflow(LegacyRitualWorkflow):
         start = self._start
         due_at = request.due_at or start.meeting_at + start.ritual.action_item_due
         item = ActionItem(
-            id=f"{self._agenda_id}-a{len(self._items) + 1}",
-            agenda_id=self._agenda_id,
+            id=f"{self._agenda.agenda_id}-a{len(self._agenda.action_items) + 1}",
+            agenda_id=self._agenda.agenda_id,
             ritual_key=start.ritual.key,
             motion=start.motion,
             title=request.title,
@@ -116,7 +106,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
             ref_id=request.ref_id,
             escalate_at=due_at + start.ritual.escalate_after,
         )
-        self._items.append(item)
+        self._agenda.action_items.append(item)
         self._ladder.arm(Deadline(key=item.id, due_at=due_at, owners=[item.owner_id], from_due=True,
                                   levels=to_manager(start.ritual.escalate_after)))
         await self._save()
@@ -127,10 +117,10 @@ class RitualWorkflow(LegacyRitualWorkflow):
 
     @add_action_item.validator
     def _validate_add_action_item(self, request: AddActionItemInput) -> None:
-        if self._agenda_id is None:
+        if self._agenda.agenda_id is None:
             raise refuse("conflict", "the agenda is still being built: try again in a moment")
-        if self._status == AgendaStatus.closed:
-            raise refuse("conflict", f"agenda {self._agenda_id} closed at the next meeting "
+        if self._agenda.status == AgendaStatus.closed:
+            raise refuse("conflict", f"agenda {self._agenda.agenda_id} closed at the next meeting "
                                      f"({self._start.closes_at.isoformat()}): add the item there")
         if request.due_at is not None and request.due_at <= workflow.now():
             raise refuse("invalid", f"due_at {request.due_at.isoformat()} is not in the future", {"field": "due_at"})
@@ -158,10 +148,10 @@ class RitualWorkflow(LegacyRitualWorkflow):
     def _validate_set_action_item_outcome(self, request: ActionItemOutcomeInput) -> None:
         item = self._item(request.item_id)
         if item is None:
-            raise refuse("not_found", f"agenda {self._agenda_id} has no action item {request.item_id!r}")
+            raise refuse("not_found", f"agenda {self._agenda.agenda_id} has no action item {request.item_id!r}")
         if item.is_final:
             raise refuse("conflict", f"action item {item.id} already has the final outcome {item.outcome.value}")
-        if request.outcome == Outcome.blocked_waiting_on and not (request.blocked_on or "").strip():
+        if request.outcome == Outcome.blocked_waiting_on and not is_filled(request.blocked_on):
             raise refuse("invalid", "blocked_waiting_on needs blocked_on: say who or what the item is waiting on")
         actor = request.actor
         if not (actor.id in (item.owner_id, item.created_by) or actor.manages(item.owner_id) or actor.role == Role.admin):
@@ -179,11 +169,11 @@ class RitualWorkflow(LegacyRitualWorkflow):
         if self._legacy:
             return await self._track_legacy()
         self._ladder.arm(Deadline(key=AGENDA, due_at=self._start.closes_at))
-        await self._ladder.run(done=lambda: self._status == AgendaStatus.closed and all(i.is_final for i in self._items))
+        await self._ladder.run(done=lambda: self._agenda.status == AgendaStatus.closed and all(i.is_final for i in self._agenda.action_items))
 
     async def _deadline_passed(self, deadline: Deadline) -> None:
         if deadline.key == AGENDA:
-            self._status = AgendaStatus.closed
+            self._agenda.status = AgendaStatus.closed
         else:
             item = self._item(deadline.key)
             item.overdue_paged = True
@@ -200,7 +190,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
     # --- side effects ------------------------------------------------------------------------------------
 
     def _item(self, item_id: str) -> ActionItem | None:
-        return next((i for i in self._items if i.id == item_id), None)
+        return next((i for i in self._agenda.action_items if i.id == item_id), None)
 
     async def _page(self, item: ActionItem, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1
@@ -209,10 +199,10 @@ class RitualWorkflow(LegacyRitualWorkflow):
     async def _post_agenda(self, url: str) -> None:
         """Runs beside the tracking: a slow or dead webhook never holds up the action items."""
         try:
-            await workflow.execute_activity_method(RitualActivities.post_agenda, AgendaPost(url=url, agenda_id=self._agenda_id),
+            await workflow.execute_activity_method(RitualActivities.post_agenda, AgendaPost(url=url, agenda_id=self._agenda.agenda_id),
                                                    start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY)
         except ActivityError:
-            workflow.logger.warning("webhook %s gave up on agenda %s", url, self._agenda_id)
+            workflow.logger.warning("webhook %s gave up on agenda %s", url, self._agenda.agenda_id)
 
     async def _save(self) -> None:
         """Wake the timer loop and write the read model (agenda status and action items)."""

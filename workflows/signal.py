@@ -4,7 +4,6 @@ and the signal's tasks with their due timers and structured outcomes (seam 02)."
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.common import Revision, Role, TimelineEntry
@@ -12,7 +11,6 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, SignalTasks, Task, TaskOutcomeInput
     from models.signals import (
         AcknowledgeInput,
-        AcknowledgeResult,
         ReassignInput,
         SignalDetail,
         SignalPage,
@@ -24,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
     from workflows.paging import DB_ACTIVITY, deliver_in_background, notify_request, page
+    from workflows.refusals import refuse
 
 # The SLA and the tasks' due dates run on the escalation ladder (workflows/escalation.py) and the read model is
 # saved by typed activities; executions started before replay their own code (workflows/legacy.py).
@@ -31,129 +30,110 @@ LADDER_PATCH = "signal-escalation-ladder"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
 
 
-def refuse(code: str, message: str, details: dict | None = None) -> ApplicationError:
-    """A refusal raised by an update validator; `code` maps to the HTTP status (see api/errors.py), and
-    `details` (e.g. the missing fields) reach the error body's `details`."""
-    return ApplicationError(message, *([details] if details else []), type=code, non_retryable=True)
-
-
 @workflow.defn
 class SignalWorkflow(LegacySignalWorkflow):
     @workflow.init
     def __init__(self, start: SignalStart) -> None:
         self._start = start
-        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, start.account.team)
-        self._status = SignalStatus.open
-        self._owners = list(start.owners)
-        self._sla_due_at = start.sla_due_at
-        self._arm_sla()  # before any handler runs: an acknowledgement may come in while the first page is sent
-        self._escalation_level = 0
-        self._escalated_to: list[str] = []
-        self._acknowledged_by: str | None = None
-        self._sla_restarted = False
-        self._revision = 0
-        self._pages = 0
-        self._tasks: list[Task] = []
-        self._task_revision = 0
-        self._task_changes = 0
-        self._timeline = [
-            TimelineEntry(
+        self._signal = SignalDetail(
+            id=start.id,
+            family=start.family,
+            severity=start.severity,
+            account_id=start.account.id,
+            status=SignalStatus.open,
+            owners=list(start.owners),
+            sla_due_at=start.sla_due_at,
+            routing_version=start.routing_version,
+            created_at=start.created_at,
+            evidence=start.evidence,
+            timeline=[TimelineEntry(
                 at=start.created_at,
                 type="created",
                 actor=start.created_by,
                 detail=f"{start.severity} {start.family} on {start.account.name}, routing v{start.routing_version}",
-            )
-        ]
+            )],
+        )
+        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, start.account.team)
+        self._arm_sla()  # before any handler runs: an acknowledgement may come in while the first page is sent
+        self._sla_restarted = False
+        self._revision = 0
+        self._pages = 0
+        self._task_revision = 0
+        self._task_changes = 0
 
     @workflow.run
     async def run(self, start: SignalStart) -> SignalDetail:
         legacy = self._legacy
         self._publish()
         metrics.signal_opened(start.family, start.severity.value)
-        await self._page(self._owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
+        await self._page(self._signal.owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")
         if legacy:
             await self._watch_legacy()
         else:
-            await self._ladder.run(done=lambda: self._status == SignalStatus.resolved)
-        await workflow.wait_condition(lambda: self._status == SignalStatus.resolved)
+            await self._ladder.run(done=lambda: self._signal.status == SignalStatus.resolved)
+        await workflow.wait_condition(lambda: self._signal.status == SignalStatus.resolved)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
     @workflow.query
     def state(self) -> SignalDetail:
-        start = self._start
-        return SignalDetail(
-            id=start.id,
-            family=start.family,
-            severity=start.severity,
-            account_id=start.account.id,
-            status=self._status,
-            owners=self._owners,
-            acknowledged_by=self._acknowledged_by,
-            escalation_level=self._escalation_level,
-            escalated_to=self._escalated_to,
-            sla_due_at=self._sla_due_at,
-            routing_version=start.routing_version,
-            created_at=start.created_at,
-            evidence=start.evidence,
-            tasks=self._tasks,
-            timeline=self._timeline,
-        )
+        return self._signal
 
     # --- acknowledgement -------------------------------------------------------------------------------
 
     @workflow.update
-    async def acknowledge(self, request: AcknowledgeInput) -> AcknowledgeResult:
-        self._acknowledged_by = request.actor.id
-        self._status = SignalStatus.acknowledged
+    async def acknowledge(self, request: AcknowledgeInput) -> SignalDetail:
+        """Answers with the signal (the API offers task candidates for it without querying again)."""
+        self._signal.acknowledged_by = request.actor.id
+        self._signal.status = SignalStatus.acknowledged
         self._ladder.stop(SLA)
         self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
         await self._changed()
-        return AcknowledgeResult(status=self._status)
+        return self.state()
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeInput) -> None:
-        if self._status not in (SignalStatus.open, SignalStatus.escalated):
-            raise refuse("conflict", f"signal {self._start.id} is already {self._status}")
-        if request.actor.id not in self._owners + self._escalated_to:
+        if self._signal.status not in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is already {self._signal.status}")
+        if request.actor.id not in self._signal.owners + self._signal.escalated_to:
             raise refuse(
                 "forbidden",
-                f"only an owner ({', '.join(self._owners)}) or an escalation target may acknowledge this signal",
+                f"only an owner ({', '.join(self._signal.owners)}) or an escalation target may acknowledge this signal",
             )
 
     # --- reassignment ----------------------------------------------------------------------------------
 
     @workflow.update
     async def reassign(self, request: ReassignInput) -> SignalDetail:
-        previous = ", ".join(self._owners)
-        self._owners = [request.to_user_id]
-        self._escalation_level = 0
-        self._escalated_to = []
-        self._status = SignalStatus.open
-        self._sla_due_at = self._ladder.due(self._start.rule.sla)
+        previous = ", ".join(self._signal.owners)
+        self._signal.owners = [request.to_user_id]
+        self._signal.escalation_level = 0
+        self._signal.escalated_to = []
+        self._signal.status = SignalStatus.open
+        self._signal.sla_due_at = self._ladder.due(self._start.rule.sla)
         self._sla_restarted = True
         self._arm_sla()
         self._record(
             "reassigned", request.actor.id, f"from {previous} to {request.to_user_id}: {request.reason}"
         )
         await self._changed()
-        await self._page(self._owners, "page", f"Signal {self._start.family} on {self._start.account.name} reassigned to you")
+        await self._page(self._signal.owners, "page", f"Signal {self._start.family} on {self._start.account.name} reassigned to you")
         return self.state()
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignInput) -> None:
-        if self._status not in (SignalStatus.open, SignalStatus.escalated):
-            raise refuse("conflict", f"signal {self._start.id} is {self._status}; reassign its tasks instead")
+        if self._signal.status not in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is {self._signal.status}; reassign its tasks instead")
         actor = request.actor
         allowed = (
-            actor.id in self._owners
-            or actor.id in self._escalated_to
+            actor.id in self._signal.owners
+            or actor.id in self._signal.escalated_to
             or actor.role == Role.admin
-            or any(actor.manages(owner) for owner in self._owners)
+            or any(actor.manages(owner) for owner in self._signal.owners)
         )
         if not allowed:
             raise refuse("forbidden", "only an owner of this signal or their manager may reassign it")
-        if request.to_user_id in self._owners and len(self._owners) == 1:
+        if request.to_user_id in self._signal.owners and len(self._signal.owners) == 1:
             raise refuse("conflict", f"{request.to_user_id} already owns this signal")
 
     # --- tasks (seam 02) -------------------------------------------------------------------------------
@@ -162,7 +142,7 @@ class SignalWorkflow(LegacySignalWorkflow):
     async def add_task(self, request: AddTaskInput) -> Task:
         due_at = request.due_at
         task = Task(
-            id=f"{self._start.id}-t{len(self._tasks) + 1}",
+            id=f"{self._start.id}-t{len(self._signal.tasks) + 1}",
             signal_id=self._start.id,
             template_key=request.template_key,
             title=request.title,
@@ -172,7 +152,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             created_at=workflow.now(),
             escalate_at=due_at + timedelta(seconds=request.escalate_after_seconds),
         )
-        self._tasks.append(task)
+        self._signal.tasks.append(task)
         if not task.play_run_id:  # a play's steps carry its due dates and escalation
             self._ladder.arm(Deadline(key=task.id, due_at=due_at, owners=[task.owner_id], from_due=True,
                                       levels=to_manager(timedelta(seconds=request.escalate_after_seconds))))
@@ -184,12 +164,12 @@ class SignalWorkflow(LegacySignalWorkflow):
 
     @add_task.validator
     def _validate_add_task(self, request: AddTaskInput) -> None:
-        if self._status in (SignalStatus.open, SignalStatus.escalated):
-            raise refuse("conflict", f"signal {self._start.id} is {self._status}: acknowledge it before adding tasks")
-        if self._status == SignalStatus.resolved:
+        if self._signal.status in (SignalStatus.open, SignalStatus.escalated):
+            raise refuse("conflict", f"signal {self._start.id} is {self._signal.status}: acknowledge it before adding tasks")
+        if self._signal.status == SignalStatus.resolved:
             raise refuse("conflict", f"signal {self._start.id} is already resolved")
         actor = request.actor
-        involved = self._owners + self._escalated_to + [self._acknowledged_by]
+        involved = self._signal.owners + self._signal.escalated_to + [self._signal.acknowledged_by]
         if not (actor.id in involved or actor.role == Role.admin or any(actor.manages(u) for u in involved)):
             raise refuse("forbidden", "only an owner of this signal, an escalation target or their manager may add tasks")
 
@@ -205,8 +185,8 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._record("task_outcome", task.outcome_by, detail)
         if task.is_final:
             self._ladder.stop(task.id)
-        if all(t.outcome in FINAL_OUTCOMES for t in self._tasks):
-            self._status = SignalStatus.resolved
+        if all(t.outcome in FINAL_OUTCOMES for t in self._signal.tasks):
+            self._signal.status = SignalStatus.resolved
             self._record("resolved", None, "every task has a final outcome")
         await self._tasks_changed()
         return task
@@ -229,7 +209,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             raise refuse("forbidden", f"only the task's owner ({task.owner_id}) or their manager may set its outcome")
 
     def _task(self, task_id: str) -> Task | None:
-        return next((t for t in self._tasks if t.id == task_id), None)
+        return next((t for t in self._signal.tasks if t.id == task_id), None)
 
     async def _page_task(self, task: Task, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1
@@ -241,7 +221,7 @@ class SignalWorkflow(LegacySignalWorkflow):
         if self._legacy:
             await self._save_tasks_legacy()
         else:
-            tasks = SignalTasks(account_id=self._start.account.id, tasks=self._tasks)
+            tasks = SignalTasks(account_id=self._start.account.id, tasks=self._signal.tasks)
             await self._save(SignalActivities.save_signal_tasks, Revision(revision=self._task_revision, state=tasks))
         await self._changed()
 
@@ -253,7 +233,7 @@ class SignalWorkflow(LegacySignalWorkflow):
 
     def _arm_sla(self) -> None:
         """Each lapse fires the next escalation level; acknowledging stops it and a reassignment restarts it."""
-        self._ladder.arm(Deadline(key=SLA, due_at=self._sla_due_at, owners=self._owners, levels=self._start.rule.escalation))
+        self._ladder.arm(Deadline(key=SLA, due_at=self._signal.sla_due_at, owners=self._signal.owners, levels=self._start.rule.escalation))
 
     async def _deadline_passed(self, deadline: Deadline) -> None:
         if deadline.key == SLA:
@@ -281,14 +261,14 @@ class SignalWorkflow(LegacySignalWorkflow):
         await self._escalate_sla(deadline.level, level.to, targets)
 
     async def _escalate_sla(self, level: int, to: str, targets: list[str]) -> None:
-        self._escalation_level = level
-        self._status = SignalStatus.escalated
+        self._signal.escalation_level = level
+        self._signal.status = SignalStatus.escalated
         if not targets:
             metrics.escalation_fired("signal")  # fired all the same: it pages nobody
             self._record("escalation_unassigned", None, f"level {level}: nobody holds {to!r} for this account")
             await self._changed()
             return
-        self._escalated_to += [t for t in targets if t not in self._escalated_to]
+        self._signal.escalated_to += [t for t in targets if t not in self._signal.escalated_to]
         self._record("escalated", None, f"level {level} to {to}: {', '.join(targets)}")
         await self._changed()
         await self._page(
@@ -301,7 +281,7 @@ class SignalWorkflow(LegacySignalWorkflow):
     # --- bookkeeping -----------------------------------------------------------------------------------
 
     def _record(self, type_: str, actor: str | None, detail: str) -> None:
-        self._timeline.append(TimelineEntry(at=workflow.now(), type=type_, actor=actor, detail=detail))
+        self._signal.timeline.append(TimelineEntry(at=workflow.now(), type=type_, actor=actor, detail=detail))
 
     async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1
@@ -345,9 +325,9 @@ class SignalWorkflow(LegacySignalWorkflow):
             sa.ACCOUNT_ID.value_set(start.account.id),
             sa.FAMILY.value_set(start.family),
             sa.SEVERITY.value_set(start.severity.value),
-            sa.STATUS.value_set(self._status.value),
-            sa.OWNER_IDS.value_set(self._owners),
-            sa.ESCALATION_LEVEL.value_set(self._escalation_level),
+            sa.STATUS.value_set(self._signal.status.value),
+            sa.OWNER_IDS.value_set(self._signal.owners),
+            sa.ESCALATION_LEVEL.value_set(self._signal.escalation_level),
         ]
         if not self._legacy:  # each upsert is a visibility write on the server: send only what changed
             current = workflow.info().typed_search_attributes

@@ -16,8 +16,8 @@ from plays import load_library
 from services import action_items
 from services import signals as signal_service
 from services.inbox import inbox_for, notifications_for
-from services.rituals import action_items_for
-from services.tasks import add_task, candidates_for, set_outcome
+from services.task_templates import candidates_for
+from services.tasks import add_task, set_outcome
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +29,7 @@ def inbox_context(session, user) -> dict:
         "inbox": inbox,
         "counts": inbox.counts,
         "notifications": notifications_for(session, user.id, PageRequest(limit=8)).items,
-        "action_items": action_items_for(session, user.id),
+        "action_items": action_items.action_items_for(session, user.id),
         "names": names(session),
         "accounts": account_names(session, shown),  # the names of the accounts shown, not of the whole book
         "plays": {p.key: p for p in load_library().values()},

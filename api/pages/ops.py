@@ -13,6 +13,7 @@ from core.errors import PillarError
 from core.paging import PageRequest
 from models.ops import ExecutionStatus, ResetRequest
 from services import ops
+import workflows
 
 router = APIRouter(include_in_schema=False)
 SHOWN = {"failed": ExecutionStatus.failed, "timed_out": ExecutionStatus.timed_out,
@@ -39,12 +40,10 @@ async def ops_page(request: Request, session: AsyncSessionDep, user: OpsPageUser
 
 @router.post("/ops/executions/{workflow_id}/replay")
 async def replay(workflow_id: str, request: Request, session: AsyncSessionDep, user: OpsPageUser, client: TemporalDep) -> Response:
-    from worker import WORKFLOWS
-
     form = await posted_form(request, user)
     back = ops_url(form.get("status"))
     try:
-        result = await ops.replay(await ops.fetch_history(client, workflow_id), WORKFLOWS)
+        result = await ops.replay(await ops.fetch_history(client, workflow_id), workflows.WORKFLOWS)
     except PillarError as error:
         return await refused(session, user, error, back, f"exec-{workflow_id}")
     if result.deterministic:

@@ -7,6 +7,7 @@ from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PagingDep
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
 from services import ops
+import workflows
 
 router = APIRouter(prefix="/api/v1/ops", tags=["operations"], responses=ERROR_RESPONSES)
 
@@ -36,10 +37,8 @@ async def list_executions(
 @router.post("/executions/{workflow_id}/replay", response_model=ReplayResult)
 async def replay_execution(workflow_id: str, client: TemporalDep, _: OpsUser, run_id: str | None = None) -> ReplayResult:
     """Replay the recorded history against the workflow code this server runs now."""
-    from worker import WORKFLOWS
-
     history = await ops.fetch_history(client, workflow_id, run_id)
-    return await ops.replay(history, WORKFLOWS, run_id)
+    return await ops.replay(history, workflows.WORKFLOWS, run_id)
 
 
 @router.post("/executions/{workflow_id}/reset", response_model=ResetResult)

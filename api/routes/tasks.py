@@ -9,7 +9,8 @@ from models.routing import ConfigVersionRef
 from models.tasks import OutcomeIn, Task
 from models.templates import TaskTemplates, TaskTemplatesIn
 from api.visibility import sees
-from services.tasks import TASK_TEMPLATES, current_templates, list_tasks, set_outcome
+from services.task_templates import TASK_TEMPLATES, current_templates
+from services.tasks import list_tasks, set_outcome
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
