@@ -202,7 +202,7 @@ def main() -> int:
         print("devstack: PILLAR_ADMIN_TOKEN must be at least 16 characters", file=sys.stderr)
         return 2
     os.environ["PILLAR_ADMIN_TOKEN"] = token
-    os.environ["WEBHOOK_SIGNING_KEY"] = saved_secret("WEBHOOK_SIGNING_KEY", "webhook-signing-key", size=32)
+    os.environ["PILLAR_SIGNING_KEY"] = saved_secret("PILLAR_SIGNING_KEY", "signing-key", size=32)
     # receivers on this machine (a local Slack stand-in, `nc -l`): never in production
     os.environ.setdefault("OUTBOUND_ALLOW_HTTP", "true")
     os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")

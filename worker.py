@@ -127,8 +127,8 @@ async def register_schedules(client: Client) -> None:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
-    if not settings.webhook_signing_key:
-        raise SystemExit("WEBHOOK_SIGNING_KEY is not set: every webhook delivery is signed with it (32+ characters; "
+    if not settings.pillar_signing_key:
+        raise SystemExit("PILLAR_SIGNING_KEY is not set: updates and webhook deliveries are signed with it (32+ characters; "
                          "`make run` keeps one under .pillar/)")
     migrate()
     compile_workflows()

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core.settings import get_settings
+
 
 def _build(routes) -> None:
     for route in routes:
@@ -25,6 +27,9 @@ def warm_up(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if not get_settings().pillar_signing_key:
+        raise RuntimeError("PILLAR_SIGNING_KEY is not set: workflows refuse updates it does not sign (the worker holds "
+                           "the same key; `make run` keeps one under .pillar/)")
     await asyncio.to_thread(warm_up, app)
     gc.freeze()  # what startup built lives as long as the process: full collections under load need not walk it
     yield

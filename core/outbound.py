@@ -82,11 +82,11 @@ def check_outbound_url(url: str, settings: Settings, field: str) -> str:
 
 
 def destination_secret(settings: Settings, destination: str) -> str:
-    """Each destination's signing secret (`user:<id>`, `ritual:<key>`, `crm`), derived from WEBHOOK_SIGNING_KEY: a
+    """Each destination's signing secret (`user:<id>`, `ritual:<key>`, `crm`), derived from PILLAR_SIGNING_KEY: a
     receiver holds only its own, and rotating the key rotates them all."""
-    if not settings.webhook_signing_key:
-        raise RuntimeError("WEBHOOK_SIGNING_KEY is not set: deliveries cannot be signed")
-    digest = hmac.new(settings.webhook_signing_key.encode(), destination.encode(), hashlib.sha256).hexdigest()
+    if not settings.pillar_signing_key:
+        raise RuntimeError("PILLAR_SIGNING_KEY is not set: deliveries cannot be signed")
+    digest = hmac.new(settings.pillar_signing_key.encode(), destination.encode(), hashlib.sha256).hexdigest()
     return f"whsec_{digest}"
 
 

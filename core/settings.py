@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     # http and loopback for receivers on this machine (core/outbound.py).
     outbound_allow_http: bool = False
     outbound_allow_loopback: bool = False
-    # Signs every delivery (Pillar-Signature); each destination's secret derives from it. The worker needs it.
-    webhook_signing_key: str | None = Field(default=None, min_length=32)
+    # Signs every webhook delivery (each destination's secret derives from it) and every update the API sends a
+    # workflow (workflows refuse unsigned ones: core/update_signing.py). The API and the worker need the same one.
+    pillar_signing_key: str | None = Field(default=None, min_length=32)
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
     # On SIGTERM the worker stops polling and gives running activities this long to finish before cancelling them
     # (compose's stop_grace_period for the worker is longer, so `docker compose stop` does not SIGKILL them first).

@@ -1,6 +1,8 @@
 """The one place that connects to Temporal."""
 
 import asyncio
+import hashlib
+import hmac
 import shutil
 import typing
 import sys
@@ -13,6 +15,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings, get_settings
 from core.tracing import temporal_interceptors
+from core.update_signing import UpdateSigning
 
 _client: Client | None = None
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -28,10 +31,19 @@ async def get_temporal_client(runtime: Runtime | None = None) -> Client:
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=pydantic_data_converter,
-            interceptors=temporal_interceptors(settings),
+            interceptors=update_signing(settings) + temporal_interceptors(settings),
             runtime=runtime,
         )
     return _client
+
+
+def update_signing(settings: Settings) -> list[UpdateSigning]:
+    """Signs the updates this process sends and, on a worker built on its client, refuses unsigned ones. Without
+    PILLAR_SIGNING_KEY, neither (the worker refuses to start without it)."""
+    if not settings.pillar_signing_key:
+        return []
+    key = hmac.new(settings.pillar_signing_key.encode(), b"updates", hashlib.sha256).hexdigest()
+    return [UpdateSigning(key, pydantic_data_converter.payload_converter)]
 
 
 def worker_runtime(settings: Settings) -> Runtime | None:

@@ -453,7 +453,7 @@ class Stack:
         http_port = free_port()
         self.api_url = f"http://127.0.0.1:{http_port}"
         env = {**os.environ, "DATABASE_URL": self.database_url, "PILLAR_ADMIN_TOKEN": self.admin_token,
-               "WEBHOOK_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+               "PILLAR_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
                "TEMPORAL_ADDRESS": self.temporal_address, "TEMPORAL_TASK_QUEUE": self.task_queue,
                "PUBLIC_URL": self.api_url, "PYTHONUNBUFFERED": "1"}
         for n in range(self.workers):

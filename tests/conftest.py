@@ -14,20 +14,21 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+# Set before Pillar's modules are imported (one of them may read the settings). The suite's webhook receivers listen on this machine (http, loopback); tests/test_outbound.py checks the fence itself.
+os.environ.setdefault("OUTBOUND_ALLOW_HTTP", "true")
+os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")
+os.environ.setdefault("PILLAR_SIGNING_KEY", "test-signing-key-0123456789abcdef")
+
 from core.db import get_engine, migrate, reset_engine
 from core.seed import load_default_config, load_demo_directory
 from core.settings import get_settings
 from models.tables import NotificationRow
 from services.directory import actor_for
-from core.temporal import find_binary, set_temporal_client
+from core.temporal import find_binary, set_temporal_client, update_signing
 from tests.loop_guard import LoopGuard
 from workflows import search_attributes as sa
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-# The suite's webhook receivers listen on this machine (http, loopback); tests/test_outbound.py checks the fence itself.
-os.environ.setdefault("OUTBOUND_ALLOW_HTTP", "true")
-os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")
-os.environ.setdefault("WEBHOOK_SIGNING_KEY", "test-webhook-signing-key-0123456789abcdef")
 PG_SERVER_URL = os.environ.get("PILLAR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -99,7 +100,8 @@ async def register_search_attributes(client) -> None:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal test server, one per test (a shared one stops skipping reliably)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        interceptors=update_signing(get_settings()),
     )
     await register_search_attributes(env.client)
     set_temporal_client(env.client)
@@ -157,6 +159,7 @@ async def start_dev_server() -> WorkflowEnvironment:
         data_converter=pydantic_data_converter,
         search_attributes=sa.ALL,
         dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"],
+        interceptors=update_signing(get_settings()),
     )
 
 

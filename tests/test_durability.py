@@ -15,7 +15,7 @@ from core import config_store
 from core.db import get_engine
 from core.seed import DEFAULT_ROUTING
 from core.settings import get_settings
-from core.temporal import find_binary
+from core.temporal import find_binary, update_signing
 from models.signals import SignalIn, SignalStatus
 from models.tables import NotificationRow
 from services.signals import open_signal, signal_handle
@@ -33,6 +33,7 @@ async def start_server(db_file) -> WorkflowEnvironment:
         dev_server_database_filename=str(db_file),
         data_converter=pydantic_data_converter,
         search_attributes=sa.ALL,
+        interceptors=update_signing(get_settings()),
     )
 
 

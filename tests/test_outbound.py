@@ -82,7 +82,7 @@ def test_urls_are_checked_when_saved():
 
 
 def test_each_destination_has_its_own_secret_and_the_signature_is_over_the_time_and_body():
-    settings = Settings(webhook_signing_key="k" * 40)
+    settings = Settings(pillar_signing_key="k" * 40)
     lee, casey = destination_secret(settings, "user:lee"), destination_secret(settings, "user:casey")
     assert lee != casey and lee.startswith("whsec_")
     header = signature(lee, b'{"a":1}', at=1_760_000_000)
@@ -93,7 +93,7 @@ def test_each_destination_has_its_own_secret_and_the_signature_is_over_the_time_
 
 
 async def test_a_fenced_delivery_fails_for_good_instead_of_retrying():
-    settings = Settings(webhook_signing_key="k" * 40)
+    settings = Settings(pillar_signing_key="k" * 40)
     async with httpx.AsyncClient(transport=FencedTransport(allow_loopback=False)) as http:
         activities = NotificationActivities(sessions=None, http=http, settings=lambda: settings)
         delivery = WebhookDelivery(url="http://169.254.169.254/", user_id="lee", notification=Notification(
