@@ -6,7 +6,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.flywheel import FlywheelRun, ProposalCreated, ProposalStatus, ProposeRequest
     from workflows.activity_types import FlywheelActivities
-    from workflows.paging import DB_ACTIVITY, page
+    from workflows.paging import DB_ACTIVITY, deliveries_finished, page
     from workflows.ritual import SCHEDULED_START
 
 
@@ -23,4 +23,5 @@ class FlywheelWorkflow:
         if created.status == ProposalStatus.proposed:
             await page(created.notify, kind="proposal", subject_type="flywheel_proposal", subject_id=created.id,
                        text=f"Flywheel proposal {created.id} waits for your decision: {created.summary}", key="proposal")
+        await deliveries_finished()
         return created

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_types import HandoffActivities
     from workflows.escalation import Deadline, EscalationLadder
     from workflows.legacy import LegacyHandoffWorkflow
-    from workflows.paging import DB_ACTIVITY, page
+    from workflows.paging import DB_ACTIVITY, deliveries_finished, page
     from workflows.refusals import refuse
 
 # The acceptance SLA runs on the escalation ladder (workflows/escalation.py); executions started before replay
@@ -54,6 +54,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         else:
             await self._ladder.run(done=lambda: self._handoff.status in FINAL_STATUSES)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await deliveries_finished()
         return self.state()
 
     @workflow.query

@@ -1,7 +1,9 @@
 """Paging from inside a workflow: an inbox row per user (idempotent), then webhook deliveries in the background."""
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,6 +24,9 @@ WEBHOOK_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=8,
 )
+# Longer than WEBHOOK_RETRY's eight attempts (backoff about 8.5 min, plus eight 30 s timeouts)
+DELIVERY_WAIT = timedelta(minutes=15)
+WAIT_FOR_DELIVERIES_PATCH = "workflow-waits-for-its-webhook-deliveries"
 
 
 async def page(
@@ -56,7 +61,32 @@ def notify_request(
 
 def deliver_in_background(deliveries: list[WebhookDelivery]) -> None:
     for delivery in deliveries:
-        asyncio.create_task(_deliver(delivery))
+        in_background(_deliver(delivery))
+
+
+def in_background(delivery: Coroutine[Any, Any, None]) -> None:
+    """Run a delivery beside the workflow (a slow receiver never holds up an escalation); `deliveries_finished` waits
+    for it before the workflow completes."""
+    _deliveries().append(asyncio.create_task(delivery))
+
+
+def _deliveries() -> list[asyncio.Task]:
+    """This workflow's webhook deliveries (kept on its instance: this module is shared by every workflow run)."""
+    instance = workflow.instance()
+    if not hasattr(instance, "_webhook_deliveries"):
+        instance._webhook_deliveries = []
+    return instance._webhook_deliveries
+
+
+async def deliveries_finished() -> None:
+    """Before a workflow completes: a completed workflow's pending activities are dropped, so its webhook deliveries
+    (and their retries) get to finish first, for at most DELIVERY_WAIT."""
+    if all(task.done() for task in _deliveries()) or not workflow.patched(WAIT_FOR_DELIVERIES_PATCH):
+        return
+    try:
+        await workflow.wait_condition(lambda: all(task.done() for task in _deliveries()), timeout=DELIVERY_WAIT)
+    except asyncio.TimeoutError:
+        workflow.logger.warning("completing with webhook deliveries still retrying after %s", DELIVERY_WAIT)
 
 
 async def _deliver(delivery: WebhookDelivery) -> None:

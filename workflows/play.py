@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_types import PlayActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyPlayWorkflow
-    from workflows.paging import DB_ACTIVITY, page
+    from workflows.paging import DB_ACTIVITY, deliveries_finished, page
     from workflows.refusals import refuse
 
 # Steps with an automated action: executions started before it existed never reach this path (their plays have no
@@ -83,6 +83,7 @@ class PlayWorkflow(LegacyPlayWorkflow):
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._run.status == RunStatus.completed and start.signal_id and start.task_id:
             await self._report_outcome()
+        await deliveries_finished()
         return self._run
 
     @workflow.query

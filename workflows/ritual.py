@@ -3,7 +3,6 @@ It builds and stores the agenda, posts it to the ritual's webhook, then tracks t
 next meeting closes the agenda and every item has a final outcome: an overdue item pages its owner, then the
 owner's manager. Adding an item and recording its outcome are Updates with validators (Layer IV)."""
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -28,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_types import RitualActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyRitualWorkflow
-    from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, page
+    from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, deliveries_finished, in_background, page
     from workflows.refusals import refuse
 
 # Temporal sets it on every workflow a schedule starts: the nominal time of that action.
@@ -78,9 +77,10 @@ class RitualWorkflow(LegacyRitualWorkflow):
             return self.state()
         self._agenda.agenda_id = agenda.id
         if start.ritual.webhook_url:
-            asyncio.create_task(self._post_agenda(str(start.ritual.webhook_url)))
+            in_background(self._post_agenda(str(start.ritual.webhook_url)))
         await self._track()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await deliveries_finished()
         return self.state()
 
     @workflow.query

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_types import SignalActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
-    from workflows.paging import DB_ACTIVITY, deliver_in_background, notify_request, page
+    from workflows.paging import DB_ACTIVITY, deliver_in_background, deliveries_finished, notify_request, page
     from workflows.refusals import refuse
 
 # The SLA and the tasks' due dates run on the escalation ladder (workflows/escalation.py) and the read model is
@@ -73,6 +73,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             await self._ladder.run(done=lambda: self._signal.status == SignalStatus.resolved)
         await workflow.wait_condition(lambda: self._signal.status == SignalStatus.resolved)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await deliveries_finished()
         return self.state()
 
     @workflow.query
