@@ -115,6 +115,12 @@ async def open_signal(session: Session | AsyncSession, client: Client, request: 
     detection and handoff overrides keep the bare namespace, which no caller can write."""
     start = await in_session(session, build_start, request, created_by, cache, key_namespace)
     workflow_id = workflow_id_for(start.id)
+    if request.dedup_key:
+        # The read model keeps the key's signal for good; Temporal forgets a closed workflow after its retention, and
+        # would then start the same id again (whose writes the stored row, at a higher revision, would ignore).
+        stored = await in_session(session, stored_signal, start.id)
+        if stored is not None:
+            return seen_before(stored, start, request), False
     try:
         await client.start_workflow(
             SignalWorkflow.run,
@@ -136,15 +142,23 @@ async def open_signal(session: Session | AsyncSession, client: Client, request: 
             rpc_timeout=rpc_timeout(),
         )
     except WorkflowAlreadyStartedError:
-        existing = await get_signal(session, client, start.id)
-        if (existing.family, existing.severity, existing.account_id) != (start.family, start.severity, start.account.id):
-            raise PillarError("conflict", f"dedup_key {request.dedup_key!r} already names another signal (another "
-                              "family, severity or account): use a key of its own for this one",
-                              {"field": "dedup_key"}) from None
-        return created_from(existing), False
+        return seen_before(await get_signal(session, client, start.id), start, request), False
     return SignalCreated(
         id=start.id, workflow_id=workflow_id, owners=start.owners, sla_due_at=start.sla_due_at, routing_version=start.routing_version
     ), True
+
+
+def stored_signal(session: Session, signal_id: str) -> SignalDetail | None:
+    row = session.get(SignalRow, signal_id)
+    return SignalDetail.model_validate(row.state) if row is not None else None
+
+
+def seen_before(existing: SignalDetail, start: SignalStart, request: SignalIn) -> SignalCreated:
+    """The signal a dedup_key already names; a 409 when it is of another family, severity or account."""
+    if (existing.family, existing.severity, existing.account_id) != (start.family, start.severity, start.account.id):
+        raise PillarError("conflict", f"dedup_key {request.dedup_key!r} already names another signal (another "
+                          "family, severity or account): use a key of its own for this one", {"field": "dedup_key"})
+    return created_from(existing)
 
 
 def created_from(signal: SignalDetail) -> SignalCreated:

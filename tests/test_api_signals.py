@@ -360,3 +360,36 @@ async def test_users_show_contact_details_only_to_admins_and_themselves(api):
     assert other["email"] is None and other["webhook_url"] is None and other["name"] == "Contact"
     listed = (await api.http.get("/api/v1/users", params={"limit": 500}, headers=api.auth("maya"))).json()
     assert all(u["email"] is None and u["webhook_url"] is None for u in listed if u["id"] != "maya")
+
+
+async def test_a_dedup_key_outlives_the_workflows_retention(api):
+    """Temporal forgets a closed workflow after its namespace's retention (P90D dedup windows outlive a 30-day
+    retention); the read model keeps the key's signal, which stays the answer: no second workflow starts under the
+    same id (issue 14, item 6)."""
+    from sqlmodel import Session
+
+    from core.db import get_engine
+    from models.tables import SignalRow
+    from services.signals import CALLER_KEYS, signal_id_for
+    from temporalio.service import RPCError
+
+    first = (await post_signal(api, dedup_key=unique("kept"))).json()
+
+    def stored() -> SignalRow | None:
+        with Session(get_engine()) as session:
+            return session.get(SignalRow, first["id"])
+
+    await eventually(stored)
+    key = unique("retained")
+    forgotten_id = signal_id_for(key, CALLER_KEYS)
+    row = stored()
+    with Session(get_engine()) as session:  # the row a signal left, whose workflow Temporal no longer has
+        session.add(SignalRow(**{**row.model_dump(), "id": forgotten_id, "workflow_id": f"signal-{forgotten_id}",
+                                 "state": {**row.state, "id": forgotten_id}}))
+        session.commit()
+
+    again = await post_signal(api, dedup_key=key)
+    assert again.status_code == 200 and again.json()["id"] == forgotten_id
+    with pytest.raises(RPCError):
+        await signal_handle(api.client, forgotten_id).describe()  # nothing started under that id
+    assert_error(await post_signal(api, family="nps_decline", severity="info", dedup_key=key), 409, "conflict", key)
