@@ -9,10 +9,11 @@ from temporalio.exceptions import ApplicationError
 from activities import Sessions
 from core.db import once_more_on_insert_race
 from models.common import Revision
-from models.plays import PlayOutcomeReport, PlayRun, RunStatus
+from models.plays import PlayOutcomeReport, PlayRun, PlayStart, RunStatus
 from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
+from services.plays import launch
 from services.signals import signal_handle
 from workflows import activity_types
 from workflows.signal import SignalWorkflow
@@ -65,6 +66,11 @@ class PlayActivities(activity_types.PlayActivities):
             session.flush()
             session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
             session.add_all(open_step_rows(run))
+
+    @activity.defn
+    async def start_play(self, start: PlayStart) -> None:
+        """Start the run under the id the API assigned when it recorded the task: a retry finds it started."""
+        await launch(self.client, start)
 
     @activity.defn
     async def report_play_outcome(self, report: PlayOutcomeReport) -> None:

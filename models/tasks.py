@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -68,6 +69,9 @@ class AddTaskInput(BaseModel):
     due_at: datetime
     escalate_after_seconds: int
     play_run_id: str | None = None
+    # the PlayStart (models/plays.py, which imports this module) of the play the template starts: the signal's
+    # workflow starts it once the task is recorded
+    play_start: dict[str, Any] | None = None
 
 
 class OutcomeIn(BaseModel):

@@ -17,7 +17,7 @@ from models.signals import SignalDetail
 from models.tables import TaskRow, User
 from models.tasks import AddTaskInput, OutcomeIn, Task, TaskIn, TaskOutcomeInput
 from models.templates import due_after
-from services.plays import build_play_start, find_play, launch, new_run_id
+from services.plays import build_play_start, find_play, new_run_id
 from services.signals import get_signal, signal_handle
 from services.task_templates import current_templates
 from services.visibility import Viewer, only_visible
@@ -32,10 +32,9 @@ async def add_task(
     Everything that can refuse is checked before anything starts."""
     signal = await get_signal(session, client, signal_id)
     request, play_start = await in_session(session, task_request, signal, body, actor, library)
-    task = await run_update(signal_handle(client, signal_id), SignalWorkflow.add_task, request)
-    if play_start:
-        await launch(client, play_start.model_copy(update={"task_id": task.id}))
-    return task
+    if play_start:  # the signal's workflow starts it once the task is recorded
+        request.play_start = play_start.model_dump(mode="json")
+    return await run_update(signal_handle(client, signal_id), SignalWorkflow.add_task, request)
 
 
 def task_request(session: Session, signal: SignalDetail, body: TaskIn, actor: Actor,

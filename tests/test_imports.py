@@ -13,6 +13,7 @@ KNOWN_UPWARD = {
     ("activities.directory", "services.directory"),
     ("activities.flywheel", "services.flywheel"),
     ("activities.handoffs", "services.signals"),
+    ("activities.plays", "services.plays"),
     ("activities.plays", "services.signals"),
     ("activities.rituals", "services.agendas"),
     ("activities.rituals", "services.rituals"),

@@ -3,16 +3,20 @@ refusals (each leaving the history untouched), and the manager's list."""
 
 import pytest
 from sqlmodel import Session
+from temporalio import client
 from temporalio.client import Client
-from temporalio.service import RetryConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import get_engine
 from core.errors import PillarError
-from core.temporal import find_binary
+from core.settings import get_settings
+from core.temporal import find_binary, set_temporal_client, update_signing
 from models.plays import PlayRunIn
 from services.plays import play_handle, start_play_run
-from tests.conftest import eventually
+from services.signals import signal_handle
+from tests.conftest import eventually, record_history
 from tests.test_api_signals import _idle, assert_error, post_signal, unique
 from tests.test_play_workflow import FIELDS
 
@@ -204,3 +208,43 @@ async def test_temporal_unreachable_while_reading_the_linked_signal_is_not_an_un
     with Session(get_engine()) as session, pytest.raises(PillarError) as raised:
         await start_play_run(session, unreachable, PlayRunIn(play_key="renewal_save", account_id="acme", signal_id="sig-1"), "casey")
     assert raised.value.code == "unavailable"
+
+
+class _NoPlayStarts(client.Interceptor):
+    """The API's view of Temporal refusing to start a play (an outage between recording the task and starting its
+    play): every other call goes through."""
+
+    def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
+        class Refusing(client.OutboundInterceptor):
+            async def start_workflow(self, input: client.StartWorkflowInput):
+                if input.workflow == "PlayWorkflow":
+                    raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
+                return await super().start_workflow(input)
+
+        return Refusing(next)
+
+
+async def test_a_task_that_names_a_play_starts_it_once_even_when_the_api_cannot_reach_temporal_after(api):
+    """The play starts from the signal's workflow, under the run id the task records (issue 14, item 4): before, the
+    API recorded the task and then started the play itself, and an error in between left a task with no run."""
+    signal, _ = await acknowledged_signal(api)
+    flaky = Client(api.client.service_client, namespace=api.client.namespace, data_converter=pydantic_data_converter,
+                          interceptors=update_signing(get_settings()) + [_NoPlayStarts()])
+    set_temporal_client(flaky)
+    try:
+        response = await api.http.post(f"/api/v1/signals/{signal['id']}/tasks", json={"template_key": "renewal_save_play"},
+                                       headers=api.auth("lee"))
+    finally:
+        set_temporal_client(api.client)
+    assert response.status_code == 201, response.text
+    run_id = response.json()["play_run_id"]
+    run = await eventually(lambda: _run_of(api, run_id))
+    assert run["task_id"] == response.json()["id"] and run["status"] == "running"
+    started = [w async for w in api.client.list_workflows(f"WorkflowId = 'play-{run_id}'")]
+    assert len(started) <= 1
+    await record_history(signal_handle(api.client, signal["id"]), "signal_task_started_its_play")
+
+
+async def _run_of(api, run_id: str) -> dict | None:
+    response = await api.http.get(f"/api/v1/play-runs/{run_id}", headers=api.auth("lee"))
+    return response.json() if response.status_code == 200 else None

@@ -13,7 +13,7 @@ from models.detection import DetectionSweep, SweepResult
 from models.flywheel import ProposalCreated, ProposeRequest
 from models.handoffs import GovernanceViolation, HandoffTransition, TeamChangeRequest
 from models.notifications import NotifyRequest, WebhookDelivery
-from models.plays import PlayOutcomeReport, PlayRun, StepActionRequest, StepActionResult
+from models.plays import PlayOutcomeReport, PlayRun, PlayStart, StepActionRequest, StepActionResult
 from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState
 from models.signals import EscalationTargetRequest, SignalDetail, SignalPage
 from models.tasks import SignalTasks
@@ -49,6 +49,9 @@ class PlayActivities:
 
     @activity.defn
     async def report_play_outcome(self, report: PlayOutcomeReport) -> None: ...
+
+    @activity.defn
+    async def start_play(self, start: PlayStart) -> None: ...
 
 
 class StepActionActivities:

@@ -18,7 +18,8 @@ with workflow.unsafe.imports_passed_through():
         SignalStatus,
     )
     from workflows import metrics, search_attributes as sa
-    from workflows.activity_types import SignalActivities
+    from models.plays import PlayStart
+    from workflows.activity_types import PlayActivities, SignalActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
     from workflows.paging import DB_ACTIVITY, deliver_in_background, deliveries_finished, notify_request, page
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
 # The SLA and the tasks' due dates run on the escalation ladder (workflows/escalation.py) and the read model is
 # saved by typed activities; executions started before replay their own code (workflows/legacy.py).
 LADDER_PATCH = "signal-escalation-ladder"
+PLAY_FROM_SIGNAL_PATCH = "signal-starts-the-play-its-task-names"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
 
 
@@ -159,6 +161,11 @@ class SignalWorkflow(LegacySignalWorkflow):
                                       levels=to_manager(timedelta(seconds=request.escalate_after_seconds))))
         self._record("task_added", request.actor.id, f"{task.id} {task.title!r} for {task.owner_id}, due {due_at.isoformat()}")
         await self._tasks_changed()
+        if request.play_start and workflow.patched(PLAY_FROM_SIGNAL_PATCH):
+            # Started from here, under the run id the API assigned: once the task is recorded its play starts,
+            # exactly once, whatever fails in between (a retry finds the run already started).
+            start = PlayStart.model_validate(request.play_start).model_copy(update={"task_id": task.id})
+            await workflow.execute_activity_method(PlayActivities.start_play, start, **DB_ACTIVITY)
         if task.owner_id != request.actor.id:
             await self._page_task(task, [task.owner_id], "page", f"New task on {self._start.account.name}: {task.title}")
         return task
@@ -173,6 +180,11 @@ class SignalWorkflow(LegacySignalWorkflow):
         involved = self._signal.owners + self._signal.escalated_to + [self._signal.acknowledged_by]
         if not (actor.id in involved or actor.role == Role.admin or any(actor.manages(u) for u in involved)):
             raise refuse("forbidden", "only an owner of this signal, an escalation target or their manager may add tasks")
+        if request.play_start is not None:
+            try:
+                PlayStart.model_validate(request.play_start)
+            except ValueError as error:
+                raise refuse("invalid", f"the play to start is not valid: {error}") from None
 
     @workflow.update
     async def set_task_outcome(self, request: TaskOutcomeInput) -> Task:
