@@ -1,8 +1,9 @@
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import AsyncSessionDep, CurrentUser, ReadCacheDep, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
+from api.paging_lag import paging_lag_for
 from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
@@ -34,13 +35,18 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_R
     response_model=SignalCreated,
     responses={200: {"model": SignalCreated, "description": "The dedup_key was seen: the existing signal"}},
 )
-async def create_signal(body: SignalIn, response: Response, session: AsyncSessionDep, client: TemporalDep,
-                        user: CurrentUser, cache: ReadCacheDep):
+async def create_signal(body: SignalIn, request: Request, response: Response, session: AsyncSessionDep,
+                        client: TemporalDep, user: CurrentUser, cache: ReadCacheDep):
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
-    with the signal it first created. An account the caller may not see is an unknown account (422)."""
+    with the signal it first created. An account the caller may not see is an unknown account (422). While the
+    worker is behind paging the signals already accepted, the request waits for it (bounded), then answers 503."""
     await in_session(session, check_account_in_body, user, body.account_id)
+    lag = paging_lag_for(request)
+    await lag.admit()
     created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache, key_namespace=CALLER_KEYS)
-    if not is_new:
+    if is_new:
+        lag.accepted(created.id)
+    else:
         response.status_code = status.HTTP_200_OK
     return created
 
