@@ -25,7 +25,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
-# Re-record the workflow histories under tests/histories/ (replayed by tests/test_replay_histories.py).
+# Re-record the workflow histories under tests/histories/ (replayed by tests/workflows/test_replay_histories.py).
 histories: $(VENV)/.installed-test
 	PILLAR_RECORD_HISTORIES=1 $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 

@@ -26,7 +26,7 @@ def seed_book(session, accounts: int, now: datetime) -> dict[str, int]:
     from models.tasks import Task
     from services.scoring import compute_scores
     from services.layer_config import current_weights
-    from tests.reference_events import BASELINE_END, as_stored, bad_week, baseline
+    from tests.support.events import BASELINE_END, as_stored, bad_week, baseline
 
     weights = current_weights(session)
     score, _ = compute_scores("x", None, as_stored(baseline("x") + bad_week("x")), BASELINE_END + timedelta(days=7), weights, weights.version)

@@ -21,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import ADMIN_TOKEN  # noqa: E402
+from tests.support.stack import ADMIN_TOKEN  # noqa: E402
 
 
 TARGET_EVENTS_PER_SECOND = 1000
@@ -62,7 +62,7 @@ async def main(total_events: int, batch_size: int, pages: int) -> None:
     from core.db import get_engine, migrate, reset_engine
     from core.temporal import set_temporal_client
     from models.tables import NotificationRow
-    from tests.conftest import start_dev_server, seed
+    from tests.support.stack import start_dev_server, seed
     from worker import build_worker
 
     env = await start_dev_server()

@@ -59,7 +59,7 @@ def main(runs: int, requests: int) -> None:
     from core.db import migrate, reset_engine, session_scope
     from models.common import Revision
     from plays import load_library
-    from tests.conftest import seed
+    from tests.support.stack import seed
 
     reset_engine()
     migrate()

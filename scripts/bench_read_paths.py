@@ -57,7 +57,7 @@ async def measure(http: httpx.AsyncClient, path: str, requests: int, headers=Non
 def fresh_database(folder: Path, size: int) -> dict[str, str]:
     from core.db import migrate, reset_engine, session_scope
     from scripts.book import seed_book
-    from tests.conftest import seed
+    from tests.support.stack import seed
 
     os.environ.update(DATABASE_URL=f"sqlite:///{folder}/book-{size}.db", PILLAR_ADMIN_TOKEN=ADMIN_TOKEN)
     reset_engine()
@@ -132,7 +132,7 @@ async def fail_executions(client, count: int) -> None:
 
 async def main(sizes: list[int], requests: int, failed: int, as_json: bool) -> None:
     from core.temporal import set_temporal_client
-    from tests.conftest import start_dev_server
+    from tests.support.stack import start_dev_server
 
     logging.getLogger("temporalio.activity").setLevel(logging.CRITICAL)  # the failures are on purpose
     folder = Path(tempfile.mkdtemp())

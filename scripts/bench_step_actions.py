@@ -46,7 +46,7 @@ def ms(values: list[float]) -> str:
 async def main(runs: int, failing: int) -> None:
     from core.db import migrate, reset_engine
     from core.temporal import set_temporal_client
-    from tests.conftest import ADMIN_TOKEN, seed, start_dev_server
+    from tests.support.stack import ADMIN_TOKEN, seed, start_dev_server
     from worker import build_worker
 
     crm = ThreadingHTTPServer(("127.0.0.1", 0), Crm)

@@ -25,8 +25,8 @@ async def main(runs: int, requests: int) -> None:
     from core.db import get_engine, migrate, reset_engine
     from core.temporal import set_temporal_client
     from models.tables import PlayRunRow
-    from tests.conftest import ADMIN_TOKEN, seed, start_dev_server
-    from tests.test_play_stuck_view import probe_library, start_runs
+    from tests.support.plays import probe_library, start_runs
+    from tests.support.stack import ADMIN_TOKEN, seed, start_dev_server
     from worker import build_worker
 
     env = await start_dev_server()

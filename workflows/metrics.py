@@ -2,8 +2,8 @@
 `worker_runtime`), next to the SDK's metrics on the worker's Prometheus endpoint.
 
 `workflow.metric_meter()` records nothing while a workflow replays and adds no command to its history, so these
-calls need no `workflow.patched`: recorded histories replay unchanged (tests/test_replay_histories.py). The meter
-adds `workflow_type`, `namespace` and `task_queue`; every other attribute here has a handful of values."""
+calls need no `workflow.patched`: recorded histories replay unchanged (tests/workflows/test_replay_histories.py).
+The meter adds `workflow_type`, `namespace` and `task_queue`; every other attribute here has a handful of values."""
 
 from temporalio import workflow
 

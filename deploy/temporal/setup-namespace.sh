@@ -1,6 +1,6 @@
 #!/bin/sh
 # One-shot (temporalio/admin-tools): the namespace and Pillar's custom search attributes
-# (keep in step with workflows/search_attributes.py; tests/test_devstack.py checks it). Safe to re-run.
+# (keep in step with workflows/search_attributes.py; tests/api/test_devstack.py checks it). Safe to re-run.
 set -eu
 NS="${TEMPORAL_NAMESPACE:-default}"
 

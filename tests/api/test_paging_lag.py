@@ -1,0 +1,32 @@
+"""POST /signals waits for a worker that is behind paging, then answers 503 with Retry-After (issue 12, item 2:
+backpressure when the worker is saturated), and accepts again once it has caught up."""
+
+import asyncio
+import time
+
+import pytest
+
+from core.settings import get_settings
+from tests.support.http import assert_error, post_signal
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_signals_wait_for_a_worker_behind_paging_then_are_refused_with_retry_after(api, monkeypatch):
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", "no-worker-polls-this")  # accepted signals stay unpaged
+    monkeypatch.setenv("API_PAGING_LAG_LIMIT", "0.3")
+    get_settings.cache_clear()
+    try:
+        first = await post_signal(api)
+        assert first.status_code == 202, first.text
+        await asyncio.sleep(0.4)  # the worker is now 0.4 s behind with that signal's page
+        began = time.monotonic()
+        refused = await post_signal(api)
+        waited = time.monotonic() - began
+        assert_error(refused, 503, "unavailable", "behind paging")
+        assert refused.headers["retry-after"] and waited >= get_settings().api_queue_timeout
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    caught_up = await post_signal(api)  # the default limit, the real worker: a fresh tracker accepts at once
+    assert caught_up.status_code == 202, caught_up.text

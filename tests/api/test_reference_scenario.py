@@ -1,0 +1,92 @@
+"""DESIGN.md's reference scenario end to end on the dev server: one $180K account, one bad week."""
+
+import pytest
+
+from tests.support.accounts import make_account, signals_of
+from tests.support.events import bad_week, baseline
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_priced_renewal_save(api):
+    account_id = await make_account(api, "acme-ref")
+    steady = await api.http.post("/api/v1/events/batch", json={"events": baseline(account_id)}, headers=api.auth("rory"))
+    assert steady.status_code == 201, steady.text
+    assert steady.json()["signals"] == []
+    before = (await api.http.get(f"/api/v1/accounts/{account_id}/score", headers=api.auth("casey"))).json()
+    assert before["health"]["value"] == 72 and before["renewal_risk"]["tier"] == "low"
+
+    opened = []
+    for event in bad_week(account_id):  # the week arrives as a stream, one event at a time
+        response = await api.http.post("/api/v1/events", json=event, headers=api.auth("rory"))
+        assert response.status_code == 201, response.text
+        opened += [s for s in response.json()["signals"] if s["family"] == "renewal_risk"]
+
+    score = (await api.http.get(f"/api/v1/accounts/{account_id}/score", headers=api.auth("casey"))).json()
+    assert score["health"]["value"] < 30
+    assert score["renewal_risk"]["tier"] == "critical"
+    assert abs(score["forecast_confidence"]["value"] - 15) <= 1
+    assert score["health"]["explanation"].startswith("health 25: usage down 35% vs the prior 30 days (−18), champion left (−12)")
+    stored_ids = {e["id"] for e in (await api.http.get("/api/v1/events", params={"account_id": account_id},
+                                                        headers=api.auth("casey"))).json()}
+    assert len(stored_ids) == len(baseline(account_id)) + len(bad_week(account_id))
+    for component in score["health"]["components"]:
+        assert {"key", "label", "value", "weight", "contribution", "evidence"} <= set(component)
+        assert set(component["evidence"]) <= stored_ids
+    assert any(c["evidence"] for c in score["health"]["components"] if c["contribution"] < 0)
+
+    history = (await api.http.get(f"/api/v1/accounts/{account_id}/score/history", headers=api.auth("maya"))).json()
+    assert history[0]["health"] == 72 and history[-1]["health"] < 30 and history[-1]["risk_tier"] == "critical"
+    assert [p["as_of"] for p in history] == sorted(p["as_of"] for p in history)
+
+    # renewal_risk fired once, however many events kept the condition true, and paged its owners
+    assert len({s["signal_id"] for s in opened}) == 1 and sum(s["new"] for s in opened) == 1
+    signal_id = opened[0]["signal_id"]
+    replay = await api.http.post("/api/v1/events/batch", json={"events": bad_week(account_id)}, headers=api.auth("rory"))
+    assert replay.json()["duplicates"] == len(bad_week(account_id))
+    assert [s["new"] for s in replay.json()["signals"] if s["family"] == "renewal_risk"] == [False]
+    risk_signals = await eventually(lambda: signals_of(api, account_id, "renewal_risk"))
+    assert [s["id"] for s in risk_signals] == [signal_id]
+    detail = (await api.http.get(f"/api/v1/signals/{signal_id}", headers=api.auth("lee"))).json()
+    assert detail["severity"] == "critical" and detail["owners"] == ["lee", "alex"]
+    assert detail["evidence"]["measured"] == {"renewal_risk_tier_rank": 4} and detail["evidence"]["play_key"] == "renewal_save"
+    assert set(detail["evidence"]["event_ids"]) <= stored_ids
+
+    for owner in ("lee", "alex"):
+        async def paged(owner=owner):
+            notes = (await api.http.get("/api/v1/me/notifications", headers=api.auth(owner))).json()
+            return [n for n in notes if n["subject_id"] == signal_id and n["kind"] == "page"]
+
+        assert len(await eventually(paged)) == 1
+
+    # the CSM lead acknowledges and assigns the Renewal Save, owned step by step by the account's CSM
+    ack = await api.http.post(f"/api/v1/signals/{signal_id}/acknowledge", headers=api.auth("lee"))
+    assert ack.status_code == 200, ack.text
+    assert "renewal_save_play" in [c["template_key"] for c in ack.json()["task_candidates"]]
+    chosen = await api.http.post(f"/api/v1/signals/{signal_id}/tasks", json={"template_key": "renewal_save_play",
+                                 "owner_id": "casey"}, headers=api.auth("lee"))
+    assert chosen.status_code == 201, chosen.text
+    run_id = chosen.json()["play_run_id"]
+    run = (await api.http.get(f"/api/v1/play-runs/{run_id}", headers=api.auth("maya"))).json()
+    assert (run["play_key"], run["account_id"], run["status"]) == ("renewal_save", account_id, "running")
+    assert run["steps"][0]["status"] == "ready" and run["steps"][0]["owner_id"] == "casey"
+
+    async def on_the_board():
+        rows = (await api.http.get("/api/v1/play-runs", params={"status": "running", "account_id": account_id},
+                                   headers=api.auth("maya"))).json()
+        return [r for r in rows if r["id"] == run_id]
+
+    assert (await eventually(on_the_board))[0]["current_steps"] == [run["steps"][0]["key"]]
+
+    money = (await api.http.get(f"/api/v1/accounts/{account_id}/financials", headers=api.auth("maya"))).json()
+    assert money["cost_to_save"] == 14_000 and money["cost_to_replace"] == 54_000
+    assert money["arr_at_risk"] == 180_000 and money["risk_tier"] == "critical" and money["recommendation"] == "save"
+    assert [i["item"] for i in money["save_items"]] == ["csm_escalation", "executive_engagement"]
+    impact = money["nrr_impact"]
+    assert impact["lost_arr"] == 180_000 and impact["nrr_impact_points"] > 0
+    assert impact["nrr_if_lost_pct"] == round(100 * (impact["starting_arr"] - 180_000) / impact["starting_arr"], 2)
+
+    scenario = await api.http.post("/api/v1/scenarios/nrr", json={"account_ids": [account_id]}, headers=api.auth("maya"))
+    assert scenario.status_code == 200 and scenario.json()["accounts"] == [{"id": account_id, "arr": 180_000, "risk_tier": "critical"}]
+    assert scenario.json()["nrr_impact_points"] == impact["nrr_impact_points"]

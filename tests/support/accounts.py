@@ -1,0 +1,19 @@
+"""Accounts through the API, and the signals listed for one."""
+
+from tests.support.http import unique
+
+TEAM = {"ae": "alex", "csm": "casey", "csm_lead": "lee", "sdr": "sam", "support": "sky"}
+
+
+async def make_account(api, prefix: str, arr: float = 180_000, motion: str = "academic", **extra) -> str:
+    account_id = unique(prefix)
+    body = {"name": f"{prefix} University", "arr": arr, "motion": motion, "segment": "enterprise",
+            "renewal_date": "2027-03-31", "team": TEAM, **extra}
+    response = await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))
+    assert response.status_code == 200, response.text
+    return account_id
+
+
+async def signals_of(api, account_id: str, family: str | None = None) -> list[dict]:
+    rows = (await api.http.get("/api/v1/signals", params={"account_id": account_id}, headers=api.auth("maya"))).json()
+    return [r for r in rows if family is None or r["family"] == family]

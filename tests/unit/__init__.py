@@ -1,0 +1,1 @@
+"""Pure logic and the database layer (SQLite and PostgreSQL): no Temporal server."""
