@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Instant
+from models.common import Actor, Identifier, Instant
 
 
 class Outcome(StrEnum):
@@ -39,6 +39,7 @@ class Task(BaseModel):
     overdue_paged: bool = False
     escalated_at: datetime | None = None
     escalated_to: list[str] = []
+    unowned: bool = Field(default=False, description="No final outcome yet, and its owner is disabled")
 
     @property
     def is_final(self) -> bool:
@@ -54,7 +55,7 @@ class TaskCandidate(BaseModel):
 
 class TaskIn(BaseModel):
     template_key: str = Field(min_length=1, max_length=64)
-    owner_id: str | None = Field(default=None, max_length=64)
+    owner_id: Identifier | None = None
     due_at: Instant | None = None
 
 
@@ -71,7 +72,8 @@ class AddTaskInput(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    outcome: str = Field(description=f"One of: {VALID_OUTCOMES}")
+    outcome: str = Field(max_length=32, description=f"One of: {VALID_OUTCOMES}",
+                         json_schema_extra={"enum": [o.value for o in Outcome]})
     note: str | None = Field(default=None, max_length=4000)
     blocked_on: str | None = Field(default=None, max_length=500)
 
