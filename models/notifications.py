@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Notification(BaseModel):
@@ -12,6 +12,7 @@ class Notification(BaseModel):
     subject_type: str
     subject_id: str
     text: str
+    suppressed: bool = Field(default=False, description="Past the per-user page rate: in the inbox, not sent to the webhook")
 
 
 class NotifyRequest(BaseModel):
