@@ -57,7 +57,7 @@ def _hh_mm(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
-TimeOfDay = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$"), AfterValidator(_hh_mm)]
+TimeOfDay = Annotated[str, Field(max_length=5, json_schema_extra={"pattern": r"^\d{2}:\d{2}$"}), AfterValidator(_hh_mm)]
 
 
 class RitualDef(BaseModel):

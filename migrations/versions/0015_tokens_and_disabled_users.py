@@ -16,9 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("disabled_at", UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("token_rotated_at", UTCDateTime(timezone=True), nullable=True))
+    # plain ADD COLUMN (nullable): SQLite's batch mode would copy and drop `users`, which other tables reference
+    op.add_column("users", sa.Column("disabled_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("token_rotated_at", UTCDateTime(timezone=True), nullable=True))
     op.create_table(
         "admin_credentials",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -31,6 +31,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("admin_credentials")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("token_rotated_at")
-        batch.drop_column("disabled_at")
+    op.drop_column("users", "token_rotated_at")  # ALTER TABLE … DROP COLUMN (SQLite 3.35+): no copy of `users`
+    op.drop_column("users", "disabled_at")

@@ -13,12 +13,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("notifications") as batch:
-        batch.add_column(sa.Column("suppressed", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("notifications", sa.Column("suppressed", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_index("ix_notifications_user_at", "notifications", ["user_id", "at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_notifications_user_at", table_name="notifications")
-    with op.batch_alter_table("notifications") as batch:
-        batch.drop_column("suppressed")
+    op.drop_column("notifications", "suppressed")
