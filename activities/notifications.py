@@ -1,15 +1,16 @@
 """Paging: inbox rows (idempotent per key and user) and webhook deliveries."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, select
 from temporalio import activity
 
 from activities import Sessions
 from core.outbound import destination_secret, post_signed
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from models.notifications import Notification, NotifyRequest, WebhookDelivery
 from models.tables import NotificationRow, User
 from workflows import activity_types
@@ -42,13 +43,29 @@ class NotificationActivities(activity_types.NotificationActivities):
         response.raise_for_status()
 
 
-def write_notifications(session: Session, request: NotifyRequest) -> tuple[list[WebhookDelivery], int]:
-    """The inbox rows this page still lacks (one insert), and the webhook deliveries it makes; how many rows were new."""
+RATE_WINDOW = timedelta(minutes=1)
+
+
+def write_notifications(session: Session, request: NotifyRequest,
+                        per_minute: int | None = None) -> tuple[list[WebhookDelivery], int]:
+    """The inbox rows this page still lacks (one insert), and the webhook deliveries it makes; how many rows were new.
+
+    Rate limit: a user who already has `per_minute` (PAGES_PER_USER_PER_MINUTE) unsuppressed notifications in the
+    minute up to this one's `at` still gets the inbox row, marked `suppressed`, but no webhook delivery: an inbox is
+    never silently short of a page, and a loop cannot flood a phone. The window is counted on `at` (the workflow's
+    time), and a retry finds its rows already written, so a retried page is judged once."""
+    per_minute = per_minute or get_settings().pages_per_user_per_minute
     ids = {user_id: f"{request.key}:{user_id}" for user_id in request.user_ids}
     existing = {row.id: row for row in session.exec(select(NotificationRow).where(NotificationRow.id.in_(ids.values())))}
+    fresh = [user_id for user_id, row_id in ids.items() if row_id not in existing]
+    recent = dict(session.exec(
+        select(NotificationRow.user_id, func.count()).where(
+            NotificationRow.user_id.in_(fresh), NotificationRow.at > request.at - RATE_WINDOW,
+            NotificationRow.at <= request.at, NotificationRow.suppressed.is_(False))
+        .group_by(NotificationRow.user_id)).all()) if fresh else {}
     rows = [existing.get(row_id) or NotificationRow(id=row_id, user_id=user_id, at=request.at, kind=request.kind,
                                                    subject_type=request.subject_type, subject_id=request.subject_id,
-                                                   text=request.text)
+                                                   text=request.text, suppressed=recent.get(user_id, 0) >= per_minute)
             for user_id, row_id in ids.items()]
     new = [row.model_dump() for row in rows if row.id not in existing]
     if new:
@@ -56,7 +73,7 @@ def write_notifications(session: Session, request: NotifyRequest) -> tuple[list[
     webhooks = dict(session.exec(select(User.id, User.webhook_url).where(User.id.in_(ids), User.webhook_url.is_not(None))).all())
     deliveries = [WebhookDelivery(url=webhooks[row.user_id], notification=Notification.model_validate(row, from_attributes=True),
                                   user_id=row.user_id)
-                  for row in rows if webhooks.get(row.user_id)]
+                  for row in rows if webhooks.get(row.user_id) and not row.suppressed]
     return deliveries, len(new)
 
 

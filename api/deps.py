@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -18,11 +18,19 @@ from models.common import Actor, Role
 from models.tables import User, WebSessionRow
 from services.directory import ADMIN_ID, actor_for
 from services.read_cache import ReadCache
+from services.users import admin_token_hash
 from services.web_sessions import find_session
 
 SessionDep = Annotated[Session, Depends(get_session)]  # sync routes only: FastAPI runs them in its threadpool
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]  # async routes: never blocks the event loop
 SESSION_COOKIE = "pillar_session"
+
+# Bounds stated in /openapi.json: an id in a path is at most 200 characters, a filter at most 200, a config version
+# fits a 32-bit integer (SQLite and PostgreSQL would fail on larger ones: a 500 before these bounds).
+MAX_VERSION = 2**31 - 1
+PathId = Annotated[str, Path(min_length=1, max_length=200)]
+QueryText = Annotated[str | None, Query(max_length=200)]
+ConfigVersion = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A config version (1, 2, ...)")]
 
 
 async def temporal_client() -> Client:
@@ -53,10 +61,10 @@ def bearer_token(request: Request) -> str | None:
 
 def principal_for_hash(session: Session, token_hash: str) -> Principal | None:
     """Who holds the token with this hash: the bearer header and a page's session cookie both resolve here."""
-    admin_token = get_settings().pillar_admin_token
-    if admin_token and same_token(token_hash, hash_token(admin_token)):
+    admin_hash = admin_token_hash(session, get_settings().pillar_admin_token)  # a rotated one wins over the env's
+    if admin_hash and same_token(token_hash, admin_hash):
         return Principal(id=ADMIN_ID, role=Role.admin, name="Administrator")
-    user = session.exec(select(User).where(User.token_hash == token_hash)).first()
+    user = session.exec(select(User).where(User.token_hash == token_hash, User.disabled_at.is_(None))).first()
     return Principal(id=user.id, role=Role(user.role), name=user.name) if user else None
 
 

@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
                    handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, metrics):
         app.include_router(module.router)
+    app.include_router(users.admin_router)
     pages.install(app)
     return app
 

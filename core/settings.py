@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     http_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     webhook_timeout_seconds: float = 5.0
+    # A loop (or a flood of signals) cannot bury an inbox: past this many notifications for one user in a minute,
+    # each further one is still recorded in the inbox, marked `suppressed`, and not sent to the webhook.
+    pages_per_user_per_minute: int = Field(default=30, ge=1, le=10_000)
     # Outbound URLs (webhooks, agendas, the CRM) must be https and reach public addresses only; `make run` allows
     # http and loopback for receivers on this machine (core/outbound.py).
     outbound_allow_http: bool = False

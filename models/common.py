@@ -1,5 +1,6 @@
 """Shared vocabulary: roles, severities, durations, actors, timelines. Pure Pydantic (workflows import it)."""
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -93,6 +94,44 @@ PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+# --- bounded input (issue 15, item 5): each limit is in the model, so /openapi.json states it -----------------------
+MAX_JSON_BYTES = 64 * 1024  # evidence, a handoff's or a step's fields: what a person or a feed sends, not a file
+MAX_KEYS = 100
+MAX_NUMBER = 1e12  # money, counts and thresholds: far beyond any book, and never inf or nan
+MAX_POINTS = 10_000  # a score weight or a points value
+
+
+def _json_at_most(limit: int):
+    def check(value: Any) -> Any:
+        size = len(json.dumps(value, default=str, separators=(",", ":")).encode())
+        if size > limit:
+            raise ValueError(f"{size} bytes as JSON: at most {limit // 1024} KB")
+        return value
+
+    return check
+
+
+KEY_PATTERN_ANY = r"^[A-Za-z0-9_.:@-]+$"
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN_ANY)]
+
+
+def _keys_in_property_names(schema: dict[str, Any]) -> None:
+    """JSON Schema's `patternProperties` does not refuse other keys: say it as `propertyNames`, which does."""
+    for pattern in schema.pop("patternProperties", {}):
+        schema.setdefault("propertyNames", {})["pattern"] = pattern
+# A free-form JSON object (a signal's evidence, a handoff's or a play step's fields): at most MAX_KEYS keys, each an
+# identifier, and MAX_JSON_BYTES in all, however deeply nested.
+JsonObject = Annotated[
+    dict[Key, Any],
+    Field(max_length=MAX_KEYS, description=f"At most {MAX_KEYS} keys and {MAX_JSON_BYTES // 1024} KB as JSON",
+          json_schema_extra=_keys_in_property_names),
+    AfterValidator(_json_at_most(MAX_JSON_BYTES)),
+]
+Amount = Annotated[float, Field(ge=0, le=MAX_NUMBER)]  # dollars, counts: never negative
+Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]  # a threshold a condition compares with
+Points = Annotated[float, Field(ge=-MAX_POINTS, le=MAX_POINTS)]  # a weight or points in a score formula
+Share = Annotated[float, Field(ge=0, le=1)]  # a probability or a fraction
 
 
 class Actor(BaseModel):

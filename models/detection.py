@@ -2,11 +2,11 @@
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Identifier, Instant, PositiveDuration, Severity
+from models.common import Identifier, Instant, Number, PositiveDuration, Severity
 from models.routing import FAMILY_PATTERN
 
 
@@ -43,7 +43,7 @@ class Op(StrEnum):
 class Condition(BaseModel):
     metric: Metric
     op: Op
-    value: float
+    value: Number
 
     def holds(self, measured: float | None, threshold: float | None = None) -> bool:
         if measured is None:
@@ -59,12 +59,12 @@ class SignalDefinition(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     severity: Severity
     description: str = Field(min_length=1, max_length=500)
-    conditions: list[Condition] = Field(min_length=1, description="all must hold")
+    conditions: list[Condition] = Field(min_length=1, max_length=20, description="all must hold")
     dedup_window: PositiveDuration = Field(description="the same condition on the same account fires once per window")
-    motion_overrides: dict[Identifier, dict[Metric, float]] = Field(
-        default={}, description="motion → {metric: threshold}: replaces the threshold of that metric's condition"
+    motion_overrides: dict[Identifier, dict[Metric, Number]] = Field(
+        default={}, max_length=50, description="motion → {metric: threshold}: replaces the threshold of that metric's condition"
     )
-    play_key: str | None = Field(default=None, max_length=64, description="the play its owner is pointed to")
+    play_key: str | None = Field(default=None, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", description="the play its owner is pointed to")
 
     @field_validator("dedup_window")
     @classmethod
@@ -90,12 +90,13 @@ class CrossSell(BaseModel):
     """The programs the cross-sell watermark compares: adoption of `from_program`, contacts in an adjacent one."""
 
     from_program: Identifier = "motion_a"
-    adjacent_programs: list[Identifier] = Field(default=["motion_b"], min_length=1)
+    adjacent_programs: list[Identifier] = Field(default=["motion_b"], min_length=1, max_length=50)
 
 
 class SignalDefinitionsIn(BaseModel):
-    definitions: list[SignalDefinition] = Field(min_length=1)
-    risk_families: list[str] = Field(
+    definitions: list[SignalDefinition] = Field(min_length=1, max_length=200)
+    risk_families: list[Annotated[str, Field(pattern=FAMILY_PATTERN, max_length=64)]] = Field(
+        max_length=200,
         default=["renewal_risk", "champion_departed", "adoption_decay", "nps_decline"],
         description="families that count as an active risk (the cross-sell watermark needs none)",
     )
@@ -177,7 +178,7 @@ class SweepResult(BaseModel):
 
 
 class DetectionRunIn(BaseModel):
-    account_ids: list[Identifier] | None = Field(default=None, description="default: every account")
+    account_ids: list[Identifier] | None = Field(default=None, max_length=5000, description="default: every account")
     as_of: Instant | None = Field(default=None, description="default: now")
 
 

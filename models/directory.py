@@ -1,10 +1,10 @@
 """API contracts for the directory: users and accounts."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from models.common import Identifier, Role
+from models.common import Amount, Identifier, Role
 
 
 class UserIn(BaseModel):
@@ -23,6 +23,7 @@ class UserOut(BaseModel):
     manager_id: str | None
     email: str | None = None
     webhook_url: str | None = None
+    disabled_at: datetime | None = Field(default=None, description="Set: the user is disabled (no token works)")
 
 
 class UserCreated(UserOut):
@@ -31,12 +32,21 @@ class UserCreated(UserOut):
 
 class AccountIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    arr: float = Field(ge=0)
+    arr: Amount
     motion: str | None = Field(default=None, max_length=64)
     segment: str | None = Field(default=None, max_length=64)
     renewal_date: date | None = None
-    team: dict[Role, Identifier] = {}
+    team: dict[Role, Identifier] = Field(default={}, max_length=len(Role))
 
 
 class AccountOut(AccountIn):
     id: str
+
+
+class NewToken(BaseModel):
+    user_id: str
+    token: str = Field(description="Shown once; only its hash is stored. The previous token stopped working")
+
+
+class DisableIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000, description="Told to their manager")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.common import Identifier, Instant
+from models.common import Amount, Identifier, Instant
 
 
 class EventKind(StrEnum):
@@ -30,8 +30,8 @@ class _Event(BaseModel):
 
 class ProductUsageEvent(_Event):
     kind: Literal["product_usage"]
-    active_users: int = Field(ge=0)
-    seats: int | None = Field(default=None, ge=1)
+    active_users: int = Field(ge=0, le=10**9)
+    seats: int | None = Field(default=None, ge=1, le=10**9)
     program: Identifier | None = Field(default=None, description="The product line (e.g. motion_a) the usage is for")
 
 
@@ -54,7 +54,7 @@ class CrmStageChangeEvent(_Event):
     opportunity_id: Name
     opportunity_type: Literal["new_business", "renewal", "expansion", "cross_sell"] = "renewal"
     stage: Literal["prospecting", "qualification", "proposal", "negotiation", "commit", "closed_won", "closed_lost"]
-    amount: float | None = Field(default=None, ge=0)
+    amount: Amount | None = None
     close_date: date | None = None
     contract_years: int | None = Field(default=None, ge=1, le=10)
 

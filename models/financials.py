@@ -1,20 +1,21 @@
 """Decisions (Layer III): the cost model, an account's financials and the NRR scenario."""
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
-from models.common import Identifier
+from models.common import Amount, Identifier, MAX_NUMBER, Share
 from models.scoring import RiskTier
 
 
 class CostItem(BaseModel):
     item: str = Field(min_length=1, max_length=100)
-    cost: float = Field(ge=0)
+    cost: Amount
 
 
 class CostModelIn(BaseModel):
-    save_costs: dict[RiskTier, list[CostItem]] = Field(
+    save_costs: dict[RiskTier, Annotated[list[CostItem], Field(max_length=20)]] = Field(
         default={
             RiskTier.critical: [CostItem(item="csm_escalation", cost=6000), CostItem(item="executive_engagement", cost=8000)],
             RiskTier.high: [CostItem(item="csm_escalation", cost=6000)],
@@ -24,12 +25,12 @@ class CostModelIn(BaseModel):
         description="what a save costs at each renewal-risk tier",
     )
     replacement_cac_ratio: float = Field(
-        0.30, ge=0, description="new-business CAC to win an equivalent account, as a share of its ARR"
+        0.30, ge=0, le=100, description="new-business CAC to win an equivalent account, as a share of its ARR"
     )
-    churn_probability: dict[RiskTier, float] = Field(
+    churn_probability: dict[RiskTier, Share] = Field(
         default={RiskTier.low: 0.05, RiskTier.medium: 0.2, RiskTier.high: 0.5, RiskTier.critical: 0.8}
     )
-    at_risk_tiers: list[RiskTier] = Field(default=[RiskTier.high, RiskTier.critical], description="tiers whose whole ARR is at risk")
+    at_risk_tiers: list[RiskTier] = Field(default=[RiskTier.high, RiskTier.critical], max_length=len(RiskTier), description="tiers whose whole ARR is at risk")
 
     @model_validator(mode="after")
     def _every_tier(self) -> "CostModelIn":
@@ -50,7 +51,7 @@ class CostModel(CostModelIn):
 
 class NrrScenarioIn(BaseModel):
     account_ids: list[Identifier] = Field(min_length=1, max_length=5000)
-    expansion_arr: float = Field(0, ge=0, description="expansion expected across the book in the period")
+    expansion_arr: float = Field(0, ge=0, le=MAX_NUMBER, description="expansion expected across the book in the period")
 
 
 class LostAccount(BaseModel):

@@ -3,11 +3,11 @@
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Identifier, PositiveDuration, Role, is_filled, missing_fields
+from models.common import Actor, Identifier, JsonObject, PositiveDuration, Role, is_filled, missing_fields
 from models.routing import EscalationStep
 from models.signals import AccountSnapshot
 
@@ -24,11 +24,11 @@ class TeamChange(BaseModel):
 
 class HandoffSpec(BaseModel):
     kind: str = Field(pattern=KIND_PATTERN, max_length=64)
-    required_fields: list[str] = Field(min_length=1)
-    sender_roles: list[Role] = Field(min_length=1)
-    receiver_roles: list[Role] = Field(min_length=1)
+    required_fields: list[Annotated[str, Field(pattern=FIELD_PATTERN, max_length=64)]] = Field(min_length=1, max_length=50)
+    sender_roles: list[Role] = Field(min_length=1, max_length=len(Role))
+    receiver_roles: list[Role] = Field(min_length=1, max_length=len(Role))
     acceptance_sla: PositiveDuration
-    escalation: list[EscalationStep] = []
+    escalation: list[EscalationStep] = Field(default=[], max_length=20)
     team_change: TeamChange | None = None
 
     @field_validator("required_fields")
@@ -50,7 +50,7 @@ class HandoffSpec(BaseModel):
 
 
 class HandoffSpecsIn(BaseModel):
-    specs: list[HandoffSpec] = Field(min_length=1)
+    specs: list[HandoffSpec] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _one_spec_per_kind(self) -> "HandoffSpecsIn":
@@ -88,7 +88,7 @@ class HandoffIn(BaseModel):
     kind: str = Field(pattern=KIND_PATTERN, max_length=64)
     account_id: Identifier
     to_user_id: Identifier
-    fields: dict[str, Any] = {}
+    fields: JsonObject = {}
 
 
 class HandoffStart(BaseModel):
@@ -147,7 +147,7 @@ class Handoff(BaseModel):
 
 
 class FieldsPatch(BaseModel):
-    fields: dict[str, Any] = Field(min_length=1)
+    fields: JsonObject = Field(min_length=1)
 
 
 class ReasonBody(BaseModel):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Notification(BaseModel):
@@ -12,6 +12,10 @@ class Notification(BaseModel):
     subject_type: str
     subject_id: str
     text: str
+    # Only there when true (the contract's six fields otherwise): past the per-user page rate, in the inbox but not
+    # sent to the webhook (activities/notifications.py write_notifications)
+    suppressed: bool = Field(default=False, exclude_if=lambda value: not value,
+                             description="Present and true only when past the per-user page rate: not sent to the webhook")
 
 
 class NotifyRequest(BaseModel):

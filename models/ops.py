@@ -42,7 +42,7 @@ class ReplayResult(BaseModel):
 class ResetRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     event_id: int | None = Field(
-        default=None, ge=1, description="A WorkflowTaskCompleted event to reset to; default: the last one"
+        default=None, ge=1, le=2**31 - 1, description="A WorkflowTaskCompleted event to reset to; default: the last one"
     )
 
 

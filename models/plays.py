@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Duration, Identifier, PositiveDuration, Role, TimelineEntry
+from models.common import Actor, Duration, Identifier, JsonObject, PositiveDuration, Role, TimelineEntry
 from models.routing import FAMILY_PATTERN
 from models.signals import AccountSnapshot
 from models.tasks import FINAL_OUTCOMES, Outcome
@@ -345,7 +345,7 @@ class PlayStart(BaseModel):
 
 
 class StepCompleteRequest(BaseModel):
-    fields: dict[str, Any] = {}
+    fields: JsonObject = {}
 
 
 class StepCompleteInput(StepCompleteRequest):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl, field_validator, model_validator
 
-from models.common import Actor, Duration, Identifier, Instant, PositiveDuration, Severity
+from models.common import Actor, Duration, Identifier, Instant, Points, PositiveDuration, Severity
 from models.tasks import FINAL_OUTCOMES, Outcome
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -56,8 +56,8 @@ def _hh_mm(value: str) -> str:
     return value
 
 
-TimeZoneName = Annotated[str, AfterValidator(_valid_timezone)]
-TimeOfDay = Annotated[str, AfterValidator(_hh_mm)]
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
+TimeOfDay = Annotated[str, Field(max_length=5, json_schema_extra={"pattern": r"^\d{2}:\d{2}$"}), AfterValidator(_hh_mm)]
 
 
 class RitualDef(BaseModel):
@@ -72,7 +72,7 @@ class RitualDef(BaseModel):
     timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone of the meeting")
     lead: PositiveDuration = Field(default=timedelta(hours=1), description="How long before the meeting the agenda is built")
     webhook_url: HttpUrl | None = Field(default=None, description="The agenda is POSTed here as JSON once built")
-    motions: list[str] = Field(default=[ALL_MOTIONS], min_length=1, description="One agenda per motion; `all`: every account")
+    motions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[ALL_MOTIONS], min_length=1, max_length=50, description="One agenda per motion; `all`: every account")
     action_item_due: PositiveDuration = Field(default=timedelta(days=7), description="Default due date of an action item, from the meeting")
     escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue action item to its owner's manager's page")
     limit: int = Field(default=5, ge=1, le=100, description="How many accounts the at-risk review lists")
@@ -108,16 +108,16 @@ class RitualDef(BaseModel):
 class TriageWeights(BaseModel):
     """Monday triage ranks each signal by: severity + ARR + SLA state (+ overdue tasks, + new since Friday)."""
 
-    severity: dict[Severity, float] = {Severity.critical: 50, Severity.warning: 25, Severity.info: 10}
-    arr_points_per_10k: float = Field(1.0, ge=0, description="points per $10K of the account's ARR")
-    arr_cap: float = Field(30, ge=0)
-    sla_escalated: float = Field(20, description="unacknowledged and escalated")
-    sla_per_extra_level: float = Field(5, description="per escalation level above the first")
-    sla_lapsed: float = Field(15, description="unacknowledged past its SLA, not yet escalated")
-    sla_open: float = Field(5, description="unacknowledged within its SLA")
-    sla_acknowledged: float = 0
-    overdue_task: float = Field(10, description="per task of the signal past its due date")
-    new_since_friday: float = Field(5, description="fired since the previous Friday")
+    severity: dict[Severity, Points] = {Severity.critical: 50, Severity.warning: 25, Severity.info: 10}
+    arr_points_per_10k: Points = Field(1.0, ge=0, description="points per $10K of the account's ARR")
+    arr_cap: Points = Field(30, ge=0)
+    sla_escalated: Points = Field(20, description="unacknowledged and escalated")
+    sla_per_extra_level: Points = Field(5, description="per escalation level above the first")
+    sla_lapsed: Points = Field(15, description="unacknowledged past its SLA, not yet escalated")
+    sla_open: Points = Field(5, description="unacknowledged within its SLA")
+    sla_acknowledged: Points = 0
+    overdue_task: Points = Field(10, description="per task of the signal past its due date")
+    new_since_friday: Points = Field(5, description="fired since the previous Friday")
 
 
 class FlywheelSettings(BaseModel):
@@ -127,8 +127,8 @@ class FlywheelSettings(BaseModel):
     time: TimeOfDay = "06:00"
     timezone: TimeZoneName = "UTC"
     lookback: PositiveDuration = Field(default=timedelta(days=90), description="Outcomes recorded in this window are read")
-    min_sample: int = Field(5, ge=1, description="Decided outcomes (saved or lost) a band needs before it is judged")
-    tier_step: float = Field(5, gt=0, description="Points a tier threshold moves in one proposal")
+    min_sample: int = Field(5, ge=1, le=100_000, description="Decided outcomes (saved or lost) a band needs before it is judged")
+    tier_step: float = Field(5, gt=0, le=100, description="Points a tier threshold moves in one proposal")
     loss_rate_tolerance: float = Field(0.10, ge=0, le=1, description="A band losing within this of the band above behaves like it")
     weight_step: float = Field(0.25, gt=0, le=1, description="Relative change of a weight in one proposal")
     min_lift: float = Field(0.30, gt=0, le=1, description="How much more often a component must be present in losses than in saves")
@@ -136,7 +136,7 @@ class FlywheelSettings(BaseModel):
 
 
 class RitualsConfigIn(BaseModel):
-    rituals: list[RitualDef] = Field(min_length=1)
+    rituals: list[RitualDef] = Field(min_length=1, max_length=50)
     triage: TriageWeights = TriageWeights()
     flywheel: FlywheelSettings = FlywheelSettings()
 
@@ -375,7 +375,7 @@ class RitualsConfigWritten(BaseModel):
 
 
 class TriggerIn(BaseModel):
-    motion: str | None = Field(default=None, description="Default: every motion of the ritual")
+    motion: str | None = Field(default=None, min_length=1, max_length=64, description="Default: every motion of the ritual")
 
 
 class TriggeredRun(BaseModel):

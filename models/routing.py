@@ -18,9 +18,9 @@ class EscalationStep(BaseModel):
 class RoutingRule(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     severity: Severity
-    owners: list[Role] = Field(min_length=1)
+    owners: list[Role] = Field(min_length=1, max_length=len(Role))
     sla: PositiveDuration
-    escalation: list[EscalationStep] = []
+    escalation: list[EscalationStep] = Field(default=[], max_length=20)
 
     @field_validator("sla")
     @classmethod
@@ -38,7 +38,7 @@ class RoutingRule(BaseModel):
 
 
 class RoutingConfigIn(BaseModel):
-    rules: list[RoutingRule] = Field(min_length=1)
+    rules: list[RoutingRule] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
     def _one_rule_per_family_and_severity(self) -> "RoutingConfigIn":

@@ -2,9 +2,10 @@
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 from pydantic import BaseModel, Field, model_validator
 
-from models.common import PositiveDuration
+from models.common import Key, Points, PositiveDuration
 
 
 class RiskTier(StrEnum):
@@ -18,26 +19,26 @@ TIER_RANK = {RiskTier.low: 1, RiskTier.medium: 2, RiskTier.high: 3, RiskTier.cri
 
 
 class HealthWeights(BaseModel):
-    base: float = 70
-    usage_points_per_pct: float = Field(0.5, description="points per % change in usage, recent week vs the 30 days before")
-    usage_cap: float = Field(25, ge=0)
-    champion_departed: float = -12
-    nps_neutral: float = Field(7, ge=0, le=10)
-    nps_points_per_step: float = 2
-    tickets_points_per_multiple: float = Field(-4, description="points per extra multiple of the prior 30 days' tickets")
-    tickets_cap: float = Field(16, ge=0)
-    inactivity_grace_days: float = Field(14, ge=0)
-    inactivity_points_per_day: float = -0.5
-    inactivity_cap: float = Field(20, ge=0)
+    base: Points = 70
+    usage_points_per_pct: Points = Field(0.5, description="points per % change in usage, recent week vs the 30 days before")
+    usage_cap: Points = Field(25, ge=0)
+    champion_departed: Points = -12
+    nps_neutral: Points = Field(7, ge=0, le=10)
+    nps_points_per_step: Points = 2
+    tickets_points_per_multiple: Points = Field(-4, description="points per extra multiple of the prior 30 days' tickets")
+    tickets_cap: Points = Field(16, ge=0)
+    inactivity_grace_days: Points = Field(14, ge=0)
+    inactivity_points_per_day: Points = -0.5
+    inactivity_cap: Points = Field(20, ge=0)
 
 
 class RiskWeights(BaseModel):
-    health_gap: float = Field(0.9, description="points per point of health below 100")
-    renewal_window_days: int = Field(90, ge=0)
-    renewal_window_points: float = 10
+    health_gap: Points = Field(0.9, description="points per point of health below 100")
+    renewal_window_days: int = Field(90, ge=0, le=3650)
+    renewal_window_points: Points = 10
     detractor_below: int = Field(7, ge=0, le=10, description="latest NPS under this is a detractor")
-    detractor_points: float = 8
-    tiers: dict[RiskTier, float] = Field(
+    detractor_points: Points = 8
+    tiers: dict[RiskTier, Points] = Field(
         default={RiskTier.medium: 40, RiskTier.high: 60, RiskTier.critical: 75},
         description="lowest renewal-risk score of each tier above low",
     )
@@ -57,24 +58,24 @@ class RiskWeights(BaseModel):
 
 
 class ForecastWeights(BaseModel):
-    stage_probability: dict[str, float] = {
+    stage_probability: Annotated[dict[Key, Points], Field(max_length=50)] = {
         "prospecting": 10, "qualification": 20, "proposal": 40, "negotiation": 60, "commit": 85,
         "closed_won": 100, "closed_lost": 0,
     }
-    renewal_without_opportunity: float = Field(80, description="a renewal nobody has opened an opportunity for yet")
-    health_pivot: float = 70
-    health_points_per_point: float = 1.0
-    champion_departed: float = -15
-    detractor: float = -5
-    close_date_push: float = -5
-    stalled: float = -10
+    renewal_without_opportunity: Points = Field(80, description="a renewal nobody has opened an opportunity for yet")
+    health_pivot: Points = 70
+    health_points_per_point: Points = 1.0
+    champion_departed: Points = -15
+    detractor: Points = -5
+    close_date_push: Points = -5
+    stalled: Points = -10
 
 
 class PipelineWeights(BaseModel):
-    base: float = 100
-    stalled: float = -30
-    close_date_push: float = -10
-    missing_amount: float = -10
+    base: Points = 100
+    stalled: Points = -30
+    close_date_push: Points = -10
+    missing_amount: Points = -10
 
 
 class Windows(BaseModel):

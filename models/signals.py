@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from models.common import Actor, Identifier, Severity, TimelineEntry
+from models.common import Actor, Identifier, JsonObject, Severity, TimelineEntry
 from models.notifications import NotifyRequest
 from models.routing import FAMILY_PATTERN, RoutingRule
 from models.tasks import Task, TaskCandidate
@@ -27,7 +27,7 @@ class SignalIn(BaseModel):
     severity: Severity
     account_id: Identifier
     dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
-    evidence: dict[str, Any] = {}
+    evidence: JsonObject = {}
 
 
 class SignalCreated(BaseModel):
@@ -80,6 +80,7 @@ class SignalSummary(BaseModel):
     routing_version: int
     created_at: datetime
     tasks: list[Task] = []
+    unowned: bool = Field(default=False, description="Not resolved, and every owner is disabled: it needs a new owner")
 
 
 class SignalDetail(SignalSummary):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Actor, Instant, is_filled
+from models.common import Actor, Identifier, Instant, is_filled
 
 
 class Outcome(StrEnum):
@@ -40,6 +40,7 @@ class Task(BaseModel):
     overdue_paged: bool = False
     escalated_at: datetime | None = None
     escalated_to: list[str] = []
+    unowned: bool = Field(default=False, description="No final outcome yet, and its owner is disabled")
 
     @property
     def is_final(self) -> bool:
@@ -55,7 +56,7 @@ class TaskCandidate(BaseModel):
 
 class TaskIn(BaseModel):
     template_key: str = Field(min_length=1, max_length=64)
-    owner_id: str | None = Field(default=None, max_length=64)
+    owner_id: Identifier | None = None
     due_at: Instant | None = None
 
 
@@ -75,7 +76,8 @@ class AddTaskInput(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    outcome: str = Field(description=f"One of: {VALID_OUTCOMES}")
+    outcome: str = Field(max_length=32, description=f"One of: {VALID_OUTCOMES}",
+                         json_schema_extra={"enum": [o.value for o in Outcome]})
     note: str | None = Field(default=None, max_length=4000)
     blocked_on: str | None = Field(default=None, max_length=500)
 

@@ -1,6 +1,7 @@
 """The task-template library (seam 02): what an acknowledged signal can turn into, by signal family and segment."""
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -15,13 +16,13 @@ class TaskTemplate(BaseModel):
     key: str = Field(pattern=KEY_PATTERN, max_length=64)
     title: str = Field(min_length=1, max_length=200)
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
-    segments: list[str] = Field(default=[], description="Account segments it suits best; empty: any segment")
-    play_key: str | None = Field(default=None, description="Choosing it also starts this play for the account")
+    segments: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=20, description="Account segments it suits best; empty: any segment")
+    play_key: str | None = Field(default=None, pattern=KEY_PATTERN, max_length=64, description="Choosing it also starts this play for the account")
 
 
 class TaskTemplatesIn(BaseModel):
     escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue task to its owner's manager")
-    templates: list[TaskTemplate] = Field(min_length=1)
+    templates: list[TaskTemplate] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _unique_keys(self) -> "TaskTemplatesIn":

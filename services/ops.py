@@ -200,6 +200,8 @@ async def fetch_history(client: Client, workflow_id: str, run_id: str | None = N
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise PillarError("not_found", f"no execution {workflow_id!r}") from error
+        if error.status == RPCStatusCode.INVALID_ARGUMENT:  # a malformed run id, an id Temporal cannot take
+            raise PillarError("invalid", f"Temporal refused {workflow_id!r}: {error.message}") from error
         raise
 
 

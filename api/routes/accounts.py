@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 from sqlmodel import select
 
-from api.deps import ConfigEditor, CurrentUser, SessionDep
+from api.deps import ConfigEditor, CurrentUser, PathId, SessionDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
@@ -45,7 +45,7 @@ def list_accounts(session: SessionDep, user: CurrentUser, paging: PagingDep) -> 
 
 
 @router.get("/{account_id}", response_model=AccountOut, dependencies=[sees("account", "account_id")])
-def get_account(account_id: str, session: SessionDep, _: CurrentUser) -> AccountOut:
+def get_account(account_id: PathId, session: SessionDep, _: CurrentUser) -> AccountOut:
     account = session.get(Account, account_id)
     if account is None:
         raise PillarError("not_found", f"no account {account_id!r}")

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from api.deps import ConfigEditor, CurrentUser, SessionDep
+from api.deps import ConfigEditor, ConfigVersion, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
 from core import config_store
 from core.errors import PillarError
@@ -30,7 +30,7 @@ def put_routing(body: RoutingConfigIn, session: SessionDep, editor: ConfigEditor
 
 
 @router.get("/routing/{version}", response_model=RoutingConfig)
-def get_routing_version(version: int, session: SessionDep, _: CurrentUser) -> RoutingConfig:
+def get_routing_version(version: ConfigVersion, session: SessionDep, _: CurrentUser) -> RoutingConfig:
     row = config_store.get(session, config_store.ROUTING, version)
     if row is None:
         raise PillarError("not_found", f"no routing version {version}")

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, Depends, Query, status
 
 from api.deps import AsyncSessionDep, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
@@ -34,7 +34,7 @@ async def post_events(body: EventBatch, session: AsyncSessionDep, client: Tempor
 @router.get("/events", response_model=list[StoredEvent], responses=PAGED, description=(
     "An account's events, newest first (none for an account the caller may not see)." + PAGING_NOTE))
 def list_events(
-    session: SessionDep, user: CurrentUser, paging: PagingDep, account_id: str, kind: EventKind | None = None,
+    session: SessionDep, user: CurrentUser, paging: PagingDep, account_id: Annotated[str, Query(min_length=1, max_length=200)], kind: EventKind | None = None,
 ) -> list[StoredEvent]:
     return paging.send(events.list_events(session, account_id, kind.value if kind else None, paging.page, viewer=user))
 

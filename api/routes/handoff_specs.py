@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from api.deps import ConfigEditor, CurrentUser, SessionDep
+from api.deps import ConfigEditor, ConfigVersion, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
 from core import config_store
 from core.errors import PillarError
@@ -28,7 +28,7 @@ def put_handoff_specs(body: HandoffSpecsIn, session: SessionDep, editor: ConfigE
 
 
 @router.get("/handoffs/{version}", response_model=HandoffSpecs)
-def get_handoff_specs_version(version: int, session: SessionDep, _: CurrentUser) -> HandoffSpecs:
+def get_handoff_specs_version(version: ConfigVersion, session: SessionDep, _: CurrentUser) -> HandoffSpecs:
     row = config_store.get(session, HANDOFF_SPECS, version)
     if row is None:
         raise PillarError("not_found", f"no handoff specs version {version}")

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import AsyncSessionDep, CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, PathId, QueryText, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from api.visibility import sees
@@ -29,27 +29,27 @@ def read_handoffs(
     user: CurrentUser,
     paging: PagingDep,
     status_: HandoffStatus | None = Query(default=None, alias="status"),
-    account_id: str | None = None,
-    to_user_id: str | None = None,
+    account_id: QueryText = None,
+    to_user_id: QueryText = None,
 ) -> list[Handoff]:
     return paging.send(list_handoffs(session, status_, account_id, to_user_id, paging.page, viewer=user))
 
 
 @router.get("/{handoff_id}", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def read_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> Handoff:
+async def read_handoff(handoff_id: PathId, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> Handoff:
     """The handoff with its transferred context (`fields`)."""
     return await get_handoff(session, client, handoff_id)
 
 
 @router.patch("/{handoff_id}", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def patch_handoff(handoff_id: str, body: FieldsPatch, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def patch_handoff(handoff_id: PathId, body: FieldsPatch, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Merge fields into a draft (sender only)."""
     action = HandoffAction(actor=await user.actor(session), fields=body.fields)
     return await act_on(session, client, handoff_id, HandoffWorkflow.patch, action)
 
 
 @router.post("/{handoff_id}/submit", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def submit_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser):
+async def submit_handoff(handoff_id: PathId, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser):
     """The gate: every required field must carry content, else 422 with `missing_fields`. The receiver is paged."""
     try:
         return await act_on(session, client, handoff_id, HandoffWorkflow.submit, HandoffAction(actor=await user.actor(session)))
@@ -61,20 +61,20 @@ async def submit_handoff(handoff_id: str, session: AsyncSessionDep, client: Temp
 
 
 @router.post("/{handoff_id}/accept", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def accept_handoff(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def accept_handoff(handoff_id: PathId, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Receiver only. Where the kind says so, the receiver takes their role on the account team."""
     return await act_on(session, client, handoff_id, HandoffWorkflow.accept, HandoffAction(actor=await user.actor(session)))
 
 
 @router.post("/{handoff_id}/reject", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def reject_handoff(handoff_id: str, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def reject_handoff(handoff_id: PathId, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """Receiver only: back to draft with the reason, and the sender is notified."""
     action = HandoffAction(actor=await user.actor(session), reason=body.reason)
     return await act_on(session, client, handoff_id, HandoffWorkflow.reject, action)
 
 
 @router.post("/{handoff_id}/override", response_model=Handoff, dependencies=[sees("handoff", "handoff_id")])
-async def override_handoff(handoff_id: str, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
+async def override_handoff(handoff_id: PathId, body: ReasonBody, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Handoff:
     """A manager or vp of the sender or receiver (or admin) completes it without the gate; a
     handoff_governance_violation signal fires for the account with the missing fields as evidence."""
     action = HandoffAction(actor=await user.actor(session), reason=body.reason)
@@ -82,6 +82,6 @@ async def override_handoff(handoff_id: str, body: ReasonBody, session: AsyncSess
 
 
 @router.get("/{handoff_id}/audit", response_model=list[AuditEntry], dependencies=[sees("handoff", "handoff_id")])
-async def read_audit(handoff_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> list[AuditEntry]:
+async def read_audit(handoff_id: PathId, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> list[AuditEntry]:
     """Every transition, oldest first. Append-only: there is no endpoint that changes or deletes it."""
     return await audit_trail(session, client, handoff_id)

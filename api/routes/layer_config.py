@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.deps import ConfigEditor, CurrentUser, SessionDep
+from api.deps import ConfigEditor, ConfigVersion, CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
 from core import config_store
 from core.errors import PillarError
@@ -29,7 +29,7 @@ def _routes(path: str, kind: str, model_in, model_out, what: str) -> None:
         row = config_store.append(session, kind, body.model_dump(mode="json"), created_by=editor.id)
         return ConfigVersionRef(version=row.version)
 
-    def read_version(version: int, session: SessionDep, _: CurrentUser):
+    def read_version(version: ConfigVersion, session: SessionDep, _: CurrentUser):
         row = config_store.get(session, kind, version)
         if row is None:
             raise PillarError("not_found", f"no {what} version {version}")

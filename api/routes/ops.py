@@ -2,12 +2,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query
 
-from api.deps import AsyncSessionDep, OpsUser, TemporalDep
+from api.deps import AsyncSessionDep, OpsUser, PathId, QueryText, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PagingDep
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
 from services import ops
 import workflows
+
+RUN_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 router = APIRouter(prefix="/api/v1/ops", tags=["operations"], responses=ERROR_RESPONSES)
 
@@ -19,8 +21,8 @@ async def list_executions(
     _: OpsUser,
     paging: PagingDep,
     status: ExecutionStatus | None = None,
-    workflow_type: str | None = Query(default=None, pattern=r"^[A-Za-z0-9_]+$"),
-    account_id: str | None = None,
+    workflow_type: str | None = Query(default=None, max_length=100, pattern=r"^[A-Za-z0-9_]+$"),
+    account_id: QueryText = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     failed_steps: bool = Query(default=False, description="Only play runs held up by a step whose action gave up"),
@@ -35,7 +37,10 @@ async def list_executions(
 
 
 @router.post("/executions/{workflow_id}/replay", response_model=ReplayResult)
-async def replay_execution(workflow_id: str, client: TemporalDep, _: OpsUser, run_id: str | None = None) -> ReplayResult:
+async def replay_execution(
+    workflow_id: PathId, client: TemporalDep, _: OpsUser,
+    run_id: str | None = Query(default=None, pattern=RUN_ID_PATTERN, description="A run of the workflow (a UUID); default: the latest"),
+) -> ReplayResult:
     """Replay the recorded history against the workflow code this server runs now."""
     history = await ops.fetch_history(client, workflow_id, run_id)
     return await ops.replay(history, workflows.WORKFLOWS, run_id)
@@ -43,7 +48,7 @@ async def replay_execution(workflow_id: str, client: TemporalDep, _: OpsUser, ru
 
 @router.post("/executions/{workflow_id}/reset", response_model=ResetResult)
 async def reset_execution(
-    workflow_id: str, body: ResetRequest, session: AsyncSessionDep, client: TemporalDep, user: OpsUser
+    workflow_id: PathId, body: ResetRequest, session: AsyncSessionDep, client: TemporalDep, user: OpsUser
 ) -> ResetResult:
     """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit."""
     return await ops.reset_audited(session, client, workflow_id, body.reason, user.id, body.event_id)

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Body, Query, status
 
-from api.deps import AsyncSessionDep, CurrentUser, OpsUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, OpsUser, PathId, QueryText, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from api.visibility import check_visible, sees
@@ -60,10 +60,10 @@ def get_play_runs(
     user: CurrentUser,
     paging: PagingDep,
     status_: RunStatus | None = Query(default=None, alias="status"),
-    play_key: str | None = None,
-    owner_id: str | None = None,
-    account_id: str | None = None,
-    motion: str | None = None,
+    play_key: QueryText = None,
+    owner_id: QueryText = None,
+    account_id: QueryText = None,
+    motion: QueryText = None,
     stuck: bool = False,
 ) -> list[PlayRunSummary]:
     return paging.send(list_play_runs(session, status=status_, play_key=play_key, owner_id=owner_id,
@@ -72,14 +72,14 @@ def get_play_runs(
 
 
 @router.get("/api/v1/play-runs/{run_id}", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
-async def read_play_run(run_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
+async def read_play_run(run_id: PathId, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> PlayRun:
     """The full step picture, from the workflow itself."""
     return await get_play_run(session, client, run_id)
 
 
 @router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/complete", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def complete_step(
-    run_id: str, step_key: str, body: StepCompleteRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
+    run_id: PathId, step_key: PathId, body: StepCompleteRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> PlayRun:
     """The step's owner (or their manager) completes it with its output fields. Open dependencies → 409, missing
     required fields → 422 naming them, anyone else → 403. A step with an `action` (e.g. `log_to_crm`) runs it first
@@ -91,7 +91,7 @@ async def complete_step(
 
 @router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/retry", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
 async def retry_failed_step(
-    run_id: str, step_key: str, session: AsyncSessionDep, client: TemporalDep, user: OpsUser,
+    run_id: PathId, step_key: PathId, session: AsyncSessionDep, client: TemporalDep, user: OpsUser,
     body: StepRetryRequest | None = Body(default=None),
 ) -> PlayRun:
     """Ops (or an admin) runs a failed step's action again, once its cause is fixed: on success the step is done
@@ -101,7 +101,7 @@ async def retry_failed_step(
 
 
 @router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
-async def exit_play_run(run_id: str, body: ExitRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
+async def exit_play_run(run_id: PathId, body: ExitRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> PlayRun:
     """End the run with one of the play's exit outcomes (anything else → 422 listing them); a run started from a
     signal's task feeds the outcome back to that task."""
     request = ExitInput(actor=await user.actor(session), **body.model_dump())

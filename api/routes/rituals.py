@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from temporalio.service import RPCError
 
 from api.agenda_html import agenda_html
-from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.deps import AsyncSessionDep, ConfigEditor, ConfigVersion, CurrentUser, PathId, Principal, QueryText, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core import config_store
@@ -53,7 +53,7 @@ def list_rituals(session: SessionDep, user: CurrentUser) -> RitualsView:
 
 
 @router.post("/api/v1/rituals/{ritual_key}/trigger", status_code=status.HTTP_202_ACCEPTED, response_model=list[TriggeredRun])
-async def trigger_ritual(ritual_key: str, session: AsyncSessionDep, client: TemporalDep, _: RitualRunner,
+async def trigger_ritual(ritual_key: PathId, session: AsyncSessionDep, client: TemporalDep, _: RitualRunner,
                          body: TriggerIn | None = None) -> list[TriggeredRun]:
     """Build the ritual's agenda now, for a meeting `lead` from now (every motion, or the one given), outside its
     schedule (manager, vp, csm_lead, revops, admin)."""
@@ -92,7 +92,7 @@ def _write_rituals(session, body: RitualsConfigIn, editor_id: str) -> tuple[Ritu
 
 
 @router.get("/api/v1/config/rituals/{version}", response_model=RitualsConfig, tags=["config"])
-def get_rituals_config_version(version: int, session: SessionDep, user: CurrentUser) -> RitualsConfig:
+def get_rituals_config_version(version: ConfigVersion, session: SessionDep, user: CurrentUser) -> RitualsConfig:
     config = rituals.rituals_version(session, version)
     return config if _editor(user) else rituals.redact_webhooks(config)
 
@@ -102,33 +102,33 @@ def get_rituals_config_version(version: int, session: SessionDep, user: CurrentU
 
 @router.get("/api/v1/rituals/{ritual_key}/agendas", response_model=list[AgendaSummary], responses=PAGED,
             description="The ritual's agendas, newest meeting first." + PAGING_NOTE)
-def list_ritual_agendas(ritual_key: str, session: SessionDep, _: CurrentUser, paging: PagingDep,
-                        motion: str | None = None) -> list[AgendaSummary]:
+def list_ritual_agendas(ritual_key: PathId, session: SessionDep, _: CurrentUser, paging: PagingDep,
+                        motion: QueryText = None) -> list[AgendaSummary]:
     return paging.send(agendas.list_agendas(session, ritual_key, motion, paging.page))
 
 
 @router.get("/api/v1/rituals/{ritual_key}/agendas/latest", response_model=Agenda)
-def latest_agenda(ritual_key: str, session: SessionDep, _: CurrentUser, motion: str | None = None) -> Agenda:
+def latest_agenda(ritual_key: PathId, session: SessionDep, _: CurrentUser, motion: QueryText = None) -> Agenda:
     """The agenda of the ritual's latest meeting (for `motion`, or whichever motion's meeting is latest)."""
     return agendas.latest_agenda(session, ritual_key, motion)
 
 
 @router.get("/api/v1/agendas", response_model=list[AgendaSummary], responses=PAGED,
             description="Every ritual's agendas, newest meeting first." + PAGING_NOTE)
-def list_all_agendas(session: SessionDep, _: CurrentUser, paging: PagingDep, ritual_key: str | None = None,
-                     motion: str | None = None) -> list[AgendaSummary]:
+def list_all_agendas(session: SessionDep, _: CurrentUser, paging: PagingDep, ritual_key: QueryText = None,
+                     motion: QueryText = None) -> list[AgendaSummary]:
     return paging.send(agendas.list_agendas(session, ritual_key, motion, paging.page))
 
 
 @router.get("/api/v1/agendas/{agenda_id}.html", response_class=HTMLResponse,
             responses={200: {"content": {"text/html": {}}, "description": "The printable agenda"}})
-def get_agenda_html(agenda_id: str, session: SessionDep, _: CurrentUser) -> HTMLResponse:
+def get_agenda_html(agenda_id: PathId, session: SessionDep, _: CurrentUser) -> HTMLResponse:
     """The agenda as a printable HTML page (self-contained, print CSS), times in the ritual's time zone."""
     return HTMLResponse(agenda_html(session, agenda_id))
 
 
 @router.get("/api/v1/agendas/{agenda_id}", response_model=Agenda)
-def get_agenda(agenda_id: str, session: SessionDep, _: CurrentUser) -> Agenda:
+def get_agenda(agenda_id: PathId, session: SessionDep, _: CurrentUser) -> Agenda:
     """The agenda as built — sections of ranked items, each with its score in words — its status, and its action items."""
     return agendas.get_agenda(session, agenda_id)
 
@@ -137,7 +137,7 @@ def get_agenda(agenda_id: str, session: SessionDep, _: CurrentUser) -> Agenda:
 
 
 @router.post("/api/v1/agendas/{agenda_id}/action-items", status_code=status.HTTP_201_CREATED, response_model=ActionItem)
-async def add_action_item(agenda_id: str, body: ActionItemIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+async def add_action_item(agenda_id: PathId, body: ActionItemIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
     """Record a decision of the meeting as an action item with an owner and a due date (default: the meeting plus
     the ritual's `action_item_due`); the owner is paged, and paged again when it goes overdue, then their manager.
     Whoever runs rituals (manager, vp, csm_lead, revops, admin) assigns; anyone may take an item themselves."""
@@ -148,20 +148,20 @@ async def add_action_item(agenda_id: str, body: ActionItemIn, session: AsyncSess
     "Action items from the read model the ritual runs keep, soonest due first. `open=true`: no final outcome yet."
     + PAGING_NOTE))
 def list_action_items(
-    session: SessionDep, _: CurrentUser, paging: PagingDep, owner_id: str | None = None,
-    open_: bool | None = Query(default=None, alias="open"), ritual_key: str | None = None, agenda_id: str | None = None,
-    motion: str | None = None,
+    session: SessionDep, _: CurrentUser, paging: PagingDep, owner_id: QueryText = None,
+    open_: bool | None = Query(default=None, alias="open"), ritual_key: QueryText = None, agenda_id: QueryText = None,
+    motion: QueryText = None,
 ) -> list[ActionItem]:
     return paging.send(action_items.list_action_items(session, owner_id, open_, ritual_key, agenda_id, motion, paging.page))
 
 
 @router.get("/api/v1/action-items/{item_id}", response_model=ActionItem)
-def get_action_item(item_id: str, session: SessionDep, _: CurrentUser) -> ActionItem:
+def get_action_item(item_id: PathId, session: SessionDep, _: CurrentUser) -> ActionItem:
     return action_items.get_action_item(session, item_id)
 
 
 @router.post("/api/v1/action-items/{item_id}/outcome", response_model=ActionItem)
-async def post_action_item_outcome(item_id: str, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
+async def post_action_item_outcome(item_id: PathId, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> ActionItem:
     """The same outcome rule as tasks: renewed, churned, expanded, lost, reassigned, or blocked_waiting_on (with
     blocked_on). "done" and "follow up next week" are not outcomes. The owner, their manager or whoever assigned it."""
     return await action_items.set_outcome(session, client, item_id, body, await user.actor(session))

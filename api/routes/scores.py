@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, PathId, SessionDep
 from api.errors import ERROR_RESPONSES
 from core.errors import PillarError
 from models.financials import Financials
@@ -22,7 +22,7 @@ def _account(session, account_id: str) -> Account:
 
 
 @router.get("/{account_id}/score", response_model=AccountScore)
-def get_score(account_id: str, session: SessionDep, _: CurrentUser) -> AccountScore:
+def get_score(account_id: PathId, session: SessionDep, _: CurrentUser) -> AccountScore:
     """Health, renewal risk (and tier), forecast confidence and pipeline quality: every component with its value,
     weight, contribution and evidence event ids, and the explanation in words."""
     _account(session, account_id)
@@ -33,13 +33,13 @@ def get_score(account_id: str, session: SessionDep, _: CurrentUser) -> AccountSc
 
 
 @router.get("/{account_id}/score/history", response_model=list[ScorePoint])
-def get_score_history(account_id: str, session: SessionDep, _: CurrentUser, limit: int = Query(500, ge=1, le=5000)) -> list[ScorePoint]:
+def get_score_history(account_id: PathId, session: SessionDep, _: CurrentUser, limit: int = Query(500, ge=1, le=5000)) -> list[ScorePoint]:
     """Every recomputation, oldest first: how the scores moved over time."""
     _account(session, account_id)
     return score_history(session, account_id, limit)
 
 
 @router.get("/{account_id}/financials", response_model=Financials)
-def get_financials(account_id: str, session: SessionDep, _: CurrentUser) -> Financials:
+def get_financials(account_id: PathId, session: SessionDep, _: CurrentUser) -> Financials:
     """ARR at risk, cost to save vs cost to replace (from the cost model) and the NRR impact of losing the account."""
     return financials_now(session, _account(session, account_id))

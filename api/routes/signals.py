@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import AsyncSessionDep, CurrentUser, ReadCacheDep, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, CurrentUser, PathId, QueryText, ReadCacheDep, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from api.paging_lag import paging_lag_for
@@ -24,6 +24,7 @@ from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, 
 from services.signals import list_signals as signals_list
 from services.tasks import add_task
 from services.visibility import check_account_in_body
+from services.users import mark_unowned_signals
 from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
@@ -58,26 +59,28 @@ def list_signals(
     user: CurrentUser,
     paging: PagingDep,
     status_: SignalStatus | None = Query(default=None, alias="status"),
-    owner_id: str | None = None,
-    account_id: str | None = None,
+    owner_id: QueryText = None,
+    account_id: QueryText = None,
 ) -> list[SignalSummary]:
-    return paging.send(signals_list(session, status_, owner_id, account_id, paging.page, viewer=user))
+    page = signals_list(session, status_, owner_id, account_id, paging.page, viewer=user)
+    page.items = mark_unowned_signals(session, page.items)  # a disabled owner's open signals need a new owner
+    return paging.send(page)
 
 
 @router.get("/{signal_id}", response_model=SignalDetail, dependencies=[sees("signal", "signal_id")])
-async def read_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
+async def read_signal(signal_id: PathId, session: AsyncSessionDep, client: TemporalDep, _: CurrentUser) -> SignalDetail:
     return await get_signal(session, client, signal_id)
 
 
 @router.post("/{signal_id}/acknowledge", response_model=AcknowledgeResult, dependencies=[sees("signal", "signal_id")])
-async def acknowledge_signal(signal_id: str, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
+async def acknowledge_signal(signal_id: PathId, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> AcknowledgeResult:
     """Only an owner, or someone it has escalated to, may acknowledge; anyone else gets 403. The answer offers the
     best three task templates for the signal's family and the account's segment."""
     return await acknowledge(session, client, signal_id, await user.actor(session))
 
 
 @router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task, dependencies=[sees("signal", "signal_id")])
-async def create_task(signal_id: str, body: TaskIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+async def create_task(signal_id: PathId, body: TaskIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """Turn an acknowledged signal into a task from a template (409 before acknowledgement). `owner_id` defaults to
     the caller when they own the signal, `due_at` to the severity's (critical P1D, warning P3D, info P7D). A template
     with a play also starts that play for the account, linked to the signal and the task."""
@@ -86,7 +89,7 @@ async def create_task(signal_id: str, body: TaskIn, session: AsyncSessionDep, cl
 
 @router.post("/{signal_id}/reassign", response_model=SignalDetail, dependencies=[sees("signal", "signal_id")])
 async def reassign_signal(
-    signal_id: str, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
+    signal_id: PathId, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
     if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query
 
-from api.deps import AsyncSessionDep, ConfigEditor, CurrentUser, SessionDep, TemporalDep
+from api.deps import AsyncSessionDep, ConfigEditor, ConfigVersion, CurrentUser, PathId, QueryText, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core import config_store
@@ -11,6 +11,7 @@ from models.templates import TaskTemplates, TaskTemplatesIn
 from api.visibility import sees
 from services.task_templates import TASK_TEMPLATES, current_templates
 from services.tasks import list_tasks, set_outcome
+from services.users import mark_unowned_tasks
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
@@ -22,14 +23,16 @@ def get_tasks(
     session: SessionDep,
     user: CurrentUser,
     paging: PagingDep,
-    owner_id: str | None = None,
+    owner_id: QueryText = None,
     open_: bool | None = Query(default=None, alias="open"),
 ) -> list[Task]:
-    return paging.send(list_tasks(session, owner_id, open_, paging.page, viewer=user))
+    page = list_tasks(session, owner_id, open_, paging.page, viewer=user)
+    page.items = mark_unowned_tasks(session, page.items)  # a disabled owner's open tasks need a new owner
+    return paging.send(page)
 
 
 @router.post("/api/v1/tasks/{task_id}/outcome", response_model=Task, dependencies=[sees("task", "task_id")])
-async def post_outcome(task_id: str, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
+async def post_outcome(task_id: PathId, body: OutcomeIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """The task's owner or their manager records its outcome: renewed, churned, expanded, lost, reassigned, or
     blocked_waiting_on (with blocked_on). There is no `done`. The signal resolves when every task has a final one."""
     return await set_outcome(session, client, task_id, body, await user.actor(session))
@@ -49,7 +52,7 @@ def put_task_templates(body: TaskTemplatesIn, session: SessionDep, editor: Confi
 
 
 @router.get("/api/v1/config/task-templates/{version}", response_model=TaskTemplates, tags=["config"])
-def get_task_templates_version(version: int, session: SessionDep, _: CurrentUser) -> TaskTemplates:
+def get_task_templates_version(version: ConfigVersion, session: SessionDep, _: CurrentUser) -> TaskTemplates:
     row = config_store.get(session, TASK_TEMPLATES, version)
     if row is None:
         raise PillarError("not_found", f"no task-template version {version}")

@@ -1,6 +1,6 @@
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from api.deps import AdminUser, CurrentUser, Principal, SessionDep
+from api.deps import AdminUser, CurrentUser, PathId, Principal, SessionDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
@@ -8,9 +8,9 @@ from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
 from core.settings import get_settings
 from models.common import Role
-from models.directory import UserCreated, UserIn, UserOut
+from models.directory import DisableIn, NewToken, UserCreated, UserIn, UserOut
 from models.tables import User
-from services import directory
+from services import directory, users
 from services.directory import ADMIN_ID
 
 router = APIRouter(prefix="/api/v1/users", tags=["directory"], responses=ERROR_RESPONSES)
@@ -56,8 +56,53 @@ def list_users(session: SessionDep, viewer: CurrentUser, paging: PagingDep) -> l
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: str, session: SessionDep, viewer: CurrentUser) -> UserOut:
+def get_user(user_id: PathId, session: SessionDep, viewer: CurrentUser) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
         raise PillarError("not_found", f"no user {user_id!r}")
     return user_out(user, viewer)
+
+
+def _self_or_admin(viewer: Principal, user_id: str, what: str) -> None:
+    if viewer.role != Role.admin and viewer.id != user_id:
+        raise PillarError("forbidden", f"{what} is for an admin or {user_id!r} themself")
+
+
+@router.post("/{user_id}/token", response_model=NewToken)
+def rotate_token(user_id: PathId, session: SessionDep, viewer: CurrentUser) -> NewToken:
+    """A new token for the user (an admin, or the user themself), shown once. The old token stops at once, in
+    every API process, and the web sessions opened with it end."""
+    _self_or_admin(viewer, user_id, "rotating a token")
+    return NewToken(user_id=user_id, token=users.rotate_token(session, user_id))
+
+
+@router.delete("/{user_id}/token", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def revoke_token(user_id: PathId, session: SessionDep, viewer: CurrentUser) -> Response:
+    """Revoke the user's token (an admin, or the user themself): it stops at once and nothing replaces it until
+    it is rotated."""
+    _self_or_admin(viewer, user_id, "revoking a token")
+    users.revoke_token(session, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{user_id}/disable", response_model=UserOut)
+def disable_user(user_id: PathId, session: SessionDep, admin: AdminUser, body: DisableIn | None = None) -> UserOut:
+    """Disable a user (admin): their token stops, their web sessions end, their open signals and tasks show as
+    `unowned` in the lists, and their manager gets an `owner_disabled` notification naming that work."""
+    return user_out(users.disable_user(session, user_id, admin.id, body.reason if body else None), admin)
+
+
+@router.post("/{user_id}/enable", response_model=UserOut)
+def enable_user(user_id: PathId, session: SessionDep, admin: AdminUser) -> UserOut:
+    """Let a disabled user back in (admin). Their old token stays revoked: rotate it to give them a new one."""
+    return user_out(users.enable_user(session, user_id), admin)
+
+
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["directory"], responses=ERROR_RESPONSES)
+
+
+@admin_router.post("/token", response_model=NewToken)
+def rotate_admin_token(session: SessionDep, admin: AdminUser) -> NewToken:
+    """Replace the bootstrap admin token without a restart: the new one is shown once, its hash is stored in the
+    database and wins over PILLAR_ADMIN_TOKEN, which stops working at once in every process."""
+    return NewToken(user_id=ADMIN_ID, token=users.rotate_admin_token(session, admin.id))

@@ -3,7 +3,7 @@
 from models.tables.cadence import ActionItemRow, AgendaRow, FlywheelProposalRow
 from models.tables.config import ConfigVersion
 from models.tables.detection import DetectedSignalRow
-from models.tables.directory import Account, AccountMember, User
+from models.tables.directory import Account, AccountMember, AdminCredential, User
 from models.tables.events import AccountScoreRow, EventRow
 from models.tables.generations import CacheGeneration
 from models.tables.handoffs import HandoffAuditRow, HandoffRow
@@ -14,5 +14,5 @@ from models.tables.signals import SignalEscalationRow, SignalOwnerRow, SignalRow
 from models.tables.tasks import TaskRow
 from models.tables.web_sessions import WebSessionRow
 
-__all__ = ["ActionItemRow", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "User",
+__all__ = ["ActionItemRow", "AdminCredential", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "User",
            "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow"]

@@ -18,6 +18,21 @@ class User(SQLModel, table=True):
     webhook_url: str | None = Field(default=None, max_length=2000)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set by an admin: the token stops, web sessions end, open work shows as unowned (services/users.py)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    token_rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AdminCredential(SQLModel, table=True):
+    """The bootstrap admin token once replaced (`POST /api/v1/admin/token`, `pillar admin-token rotate`): its hash
+    wins over PILLAR_ADMIN_TOKEN, which then stops working, without a restart."""
+
+    __tablename__ = "admin_credentials"
+
+    id: str = Field(primary_key=True, max_length=64)  # always "admin": one row
+    token_hash: str = Field(max_length=64)
+    rotated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    rotated_by: str = Field(max_length=64)
 
 
 class Account(SQLModel, table=True):

@@ -6,10 +6,10 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from models.tables.config import ConfigVersion
-from models.tables.directory import Account, User
+from models.tables.directory import Account, AdminCredential, User
 
-DIRECTORY = "directory"  # users (roles, managers, tokens), accounts (teams), every config version
-CACHED_TABLES = (User, Account, ConfigVersion)
+DIRECTORY = "directory"  # users (roles, managers, tokens), the admin token, accounts (teams), every config version
+CACHED_TABLES = (User, Account, ConfigVersion, AdminCredential)
 
 
 class CacheGeneration(SQLModel, table=True):

@@ -66,6 +66,12 @@ ROUTES = {
     "POST /api/v1/users": roles(),
     "GET /api/v1/users": any_role(),
     "GET /api/v1/users/{user_id}": any_role(),
+    # an admin or the user themself: the matrix's {user_id} is casey, the csm (allowed calls are not made: below)
+    "POST /api/v1/users/{user_id}/token": roles("csm"),
+    "DELETE /api/v1/users/{user_id}/token": roles("csm"),
+    "POST /api/v1/users/{user_id}/disable": roles(),
+    "POST /api/v1/users/{user_id}/enable": roles(),
+    "POST /api/v1/admin/token": roles(),
     "GET /api/v1/me/notifications": any_role(),
     "GET /api/v1/me/webhook-secret": any_role(),  # the caller's own
     "PUT /api/v1/accounts/{account_id}": roles("revops"),
@@ -304,7 +310,9 @@ INCOMPLETE = {"matrix": "an incomplete body"}
 # shared stack (agendas, a sweep of the book), and a route with no body at all whose allowed call is left out.
 BODIES = {"POST /api/v1/rituals/{ritual_key}/trigger": {"motion": "matrix-no-such-motion"},
           "POST /api/v1/detection/run": {"as_of": "not a time"}}
-REFUSALS_ONLY = {"POST /api/v1/flywheel/run"}
+# ... and routes whose allowed call would take a token away from the shared stack (rotate, revoke, disable)
+REFUSALS_ONLY = {"POST /api/v1/flywheel/run", "POST /api/v1/users/{user_id}/token", "DELETE /api/v1/users/{user_id}/token",
+                 "POST /api/v1/users/{user_id}/disable", "POST /api/v1/users/{user_id}/enable", "POST /api/v1/admin/token"}
 
 
 async def page_client(world: World, role: str) -> httpx.AsyncClient:
