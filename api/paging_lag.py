@@ -1,10 +1,11 @@
 """Backpressure on the worker: how far behind it is with paging the signals this API process accepted.
 
 A signal's first page and its read-model row are written together (one local activity), so an accepted signal with
-no row yet is one its owners have not been paged for. When the oldest such signal is older than
+no row yet is one its owners have not been paged for. When several such signals (LATE_TO_GATE) are older than
 `api_paging_lag_limit`, `POST /api/v1/signals` waits (at most `api_queue_timeout`) for the worker to catch up, then
 answers 503 with Retry-After: a burst is accepted at the pace the worker pages, and an accepted signal's owners are
-paged within about the limit, instead of minutes later behind a queue nobody sees."""
+paged within about the limit, instead of minutes later behind a queue nobody sees. One signal that is never paged
+(its workflow failed, ops terminated it) does not close the gate, and is forgotten after FORGET_AFTER."""
 
 import asyncio
 import time
@@ -19,7 +20,8 @@ from core.settings import get_settings
 from models.tables import SignalRow
 
 CHECK_EVERY = 0.05  # seconds between looks at the read model, shared by every waiting request
-FORGET_AFTER = 60.0  # a signal never paged (its workflow failed; the worker is gone) stops counting after this
+FORGET_AFTER = 10.0  # a signal not paged by then stops counting (a stuck one; a backlog keeps the newer ones late)
+LATE_TO_GATE = 3  # unpaged signals past the limit that close the gate
 MAX_TRACKED = 5000
 
 
@@ -35,12 +37,15 @@ class PagingLag:
             self.pending[signal_id] = time.monotonic()
 
     async def behind(self) -> float:
-        """Seconds since the oldest accepted signal that is not paged yet was accepted (0: none)."""
+        """How far behind the worker is: the age of the oldest unpaged signal, once LATE_TO_GATE of them are past
+        the limit (else 0)."""
         if self.pending and time.monotonic() - self.checked_at > CHECK_EVERY:
             if self.checking is None or self.checking.done():
                 self.checking = asyncio.create_task(self._check())
             await asyncio.shield(self.checking)
-        return time.monotonic() - next(iter(self.pending.values())) if self.pending else 0.0
+        now = time.monotonic()
+        late = [now - at for at in self.pending.values() if now - at > self.limit]
+        return max(late) if len(late) >= LATE_TO_GATE else 0.0
 
     async def _check(self) -> None:
         ids = list(self.pending)[:500]

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from api.paging_lag import PagingLag
 from core.settings import get_settings
 from tests.support.http import assert_error, post_signal
 
@@ -17,9 +18,10 @@ async def test_signals_wait_for_a_worker_behind_paging_then_are_refused_with_ret
     monkeypatch.setenv("API_PAGING_LAG_LIMIT", "0.3")
     get_settings.cache_clear()
     try:
-        first = await post_signal(api)
-        assert first.status_code == 202, first.text
-        await asyncio.sleep(0.4)  # the worker is now 0.4 s behind with that signal's page
+        for _ in range(3):
+            accepted = await post_signal(api)
+            assert accepted.status_code == 202, accepted.text
+        await asyncio.sleep(0.4)  # the worker is now 0.4 s behind with those signals' pages
         began = time.monotonic()
         refused = await post_signal(api)
         waited = time.monotonic() - began
@@ -28,5 +30,15 @@ async def test_signals_wait_for_a_worker_behind_paging_then_are_refused_with_ret
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-    caught_up = await post_signal(api)  # the default limit, the real worker: a fresh tracker accepts at once
+    caught_up = await post_signal(api)  # the suite's setting again (off), a fresh tracker: accepted at once
     assert caught_up.status_code == 202, caught_up.text
+
+
+async def test_one_signal_never_paged_does_not_close_the_gate_a_backlog_does():
+    lag = PagingLag(limit=0.3)
+    now = time.monotonic()
+    lag.pending = {"stuck": now - 5.0}  # its workflow failed: it will never be paged
+    lag.checked_at = now  # just looked: no database read in this test
+    assert await lag.behind() == 0.0
+    lag.pending.update({"late-1": now - 0.5, "late-2": now - 0.4})
+    assert await lag.behind() >= 5.0  # three late: the worker is behind, by the oldest
