@@ -1,14 +1,17 @@
-"""Backpressure on the worker: how far behind it is with paging the signals this API process accepted.
+"""Backpressure on the worker: at most `api_paging_backlog` signals accepted by this API process wait for their first
+page at once.
 
 A signal's first page and its read-model row are written together (one local activity), so an accepted signal with
-no row yet is one its owners have not been paged for. When several such signals (LATE_TO_GATE) are older than
-`api_paging_lag_limit`, `POST /api/v1/signals` waits (at most `api_queue_timeout`) for the worker to catch up, then
-answers 503 with Retry-After: a burst is accepted at the pace the worker pages, and an accepted signal's owners are
-paged within about the limit, instead of minutes later behind a queue nobody sees. One signal that is never paged
-(its workflow failed, ops terminated it) does not close the gate, and is forgotten after FORGET_AFTER."""
+no row yet is one its owners have not been paged for. When the backlog is full, `POST /api/v1/signals` waits (at
+most `api_queue_timeout`) for the worker to page some, then answers 503 with Retry-After: a burst is accepted at the
+pace the worker pages, and an accepted signal's owners are paged about `backlog / the worker's rate` after the 202,
+instead of minutes later behind a queue nobody sees. A signal that is never paged (its workflow failed, ops
+terminated it) stops counting after FORGET_AFTER."""
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,32 +23,26 @@ from core.settings import get_settings
 from models.tables import SignalRow
 
 CHECK_EVERY = 0.05  # seconds between looks at the read model, shared by every waiting request
-FORGET_AFTER = 10.0  # a signal not paged by then stops counting (a stuck one; a backlog keeps the newer ones late)
-LATE_TO_GATE = 3  # unpaged signals past the limit that close the gate
-MAX_TRACKED = 5000
+FORGET_AFTER = 10.0
 
 
 class PagingLag:
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self.pending: dict[str, float] = {}  # signal id -> when it was accepted, oldest first
+    def __init__(self, backlog: int) -> None:
+        self.backlog = backlog
+        self.pending: dict[str, float] = {}  # accepted, not paged yet: signal id -> when, oldest first
+        self.reserved = 0  # admitted requests that have not answered yet
         self.checked_at = 0.0
         self.checking: asyncio.Task | None = None
 
-    def accepted(self, signal_id: str) -> None:
-        if self.limit and len(self.pending) < MAX_TRACKED:
-            self.pending[signal_id] = time.monotonic()
+    def full(self) -> bool:
+        return len(self.pending) + self.reserved >= self.backlog
 
-    async def behind(self) -> float:
-        """How far behind the worker is: the age of the oldest unpaged signal, once LATE_TO_GATE of them are past
-        the limit (else 0)."""
+    async def refresh(self) -> None:
+        """Forget the signals paged since the last look (one look at a time, shared by every waiting request)."""
         if self.pending and time.monotonic() - self.checked_at > CHECK_EVERY:
             if self.checking is None or self.checking.done():
                 self.checking = asyncio.create_task(self._check())
             await asyncio.shield(self.checking)
-        now = time.monotonic()
-        late = [now - at for at in self.pending.values() if now - at > self.limit]
-        return max(late) if len(late) >= LATE_TO_GATE else 0.0
 
     async def _check(self) -> None:
         ids = list(self.pending)[:500]
@@ -57,21 +54,33 @@ class PagingLag:
                 del self.pending[signal_id]
         self.checked_at = now
 
-    async def admit(self) -> None:
-        """Return when the worker is within the limit; a 503 when it has not caught up within api_queue_timeout."""
-        if not self.limit:
-            return
-        deadline = time.monotonic() + get_settings().api_queue_timeout
-        while (behind := await self.behind()) > self.limit:
-            if time.monotonic() > deadline:
-                raise PillarError("unavailable", f"the worker is {behind:.1f}s behind paging the signals already accepted: "
-                                                 "retry shortly")
-            await asyncio.sleep(CHECK_EVERY)
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator["PagingLag"]:
+        """A place in the backlog for one request (waited for, bounded); `accepted` keeps it until the page."""
+        if self.backlog:
+            deadline = time.monotonic() + get_settings().api_queue_timeout
+            while self.full():
+                await self.refresh()
+                if not self.full():
+                    break
+                if time.monotonic() > deadline:
+                    raise PillarError("unavailable", f"{len(self.pending)} accepted signals wait for the worker to page "
+                                                     "them: retry shortly")
+                await asyncio.sleep(CHECK_EVERY)
+        self.reserved += 1
+        try:
+            yield self
+        finally:
+            self.reserved -= 1
+
+    def accepted(self, signal_id: str) -> None:
+        if self.backlog:
+            self.pending[signal_id] = time.monotonic()
 
 
 def paging_lag_for(request: Request) -> PagingLag:
-    limit = get_settings().api_paging_lag_limit
+    backlog = get_settings().api_paging_backlog
     lag = getattr(request.app.state, "paging_lag", None)
-    if lag is None or lag.limit != limit:
-        lag = request.app.state.paging_lag = PagingLag(limit)
+    if lag is None or lag.backlog != backlog:
+        lag = request.app.state.paging_lag = PagingLag(backlog)
     return lag

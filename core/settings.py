@@ -27,9 +27,9 @@ class Settings(BaseSettings):
     update_timeout: float = Field(default=8.0, gt=0, le=60)
     api_max_in_flight: int = Field(default=64, ge=1, le=10_000)
     api_queue_timeout: float = Field(default=2.0, ge=0, le=30)
-    # POST /signals waits (then 503s) while the worker is more than this many seconds behind paging what this
-    # process accepted (api/paging_lag.py); 0 turns it off
-    api_paging_lag_limit: float = Field(default=0.5, ge=0, le=60)
+    # How many signals one API process accepts that wait for their first page at once; past that, POST /signals
+    # waits for the worker, then 503s (api/paging_lag.py). 0 turns it off.
+    api_paging_backlog: int = Field(default=12, ge=0, le=10_000)
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)  # larger bodies: 413
     api_heavy_work_slots: int = Field(default=2, ge=1, le=64)  # event batches and detection sweeps at once, per process
     retry_after_seconds: int = Field(default=1, ge=1, le=300)

@@ -40,14 +40,14 @@ async def create_signal(body: SignalIn, request: Request, response: Response, se
                         client: TemporalDep, user: CurrentUser, cache: ReadCacheDep):
     """Route the signal to its owners, page them and start its SLA clock. A repeated dedup_key answers 200
     with the signal it first created. An account the caller may not see is an unknown account (422). While the
-    worker is behind paging the signals already accepted, the request waits for it (bounded), then answers 503."""
+    worker is behind paging the signals already accepted (API_PAGING_BACKLOG), the request waits for it (bounded),
+    then answers 503."""
     await in_session(session, check_account_in_body, user, body.account_id)
-    lag = paging_lag_for(request)
-    await lag.admit()
-    created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache, key_namespace=CALLER_KEYS)
-    if is_new:
-        lag.accepted(created.id)
-    else:
+    async with paging_lag_for(request).slot() as backlog:
+        created, is_new = await open_signal(session, client, body, created_by=user.id, cache=cache, key_namespace=CALLER_KEYS)
+        if is_new:
+            backlog.accepted(created.id)
+    if not is_new:
         response.status_code = status.HTTP_200_OK
     return created
 

@@ -9,4 +9,4 @@ os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "true")
 os.environ.setdefault("PILLAR_SIGNING_KEY", "test-signing-key-0123456789abcdef")
 # The session's API stack runs signals on purpose where no worker pages them; tests/api/test_paging_lag.py turns
 # the worker backpressure on for itself.
-os.environ.setdefault("API_PAGING_LAG_LIMIT", "0")
+os.environ.setdefault("API_PAGING_BACKLOG", "0")
