@@ -1,4 +1,4 @@
-"""Backpressure on the worker: at most `api_paging_backlog` signals accepted by this API process wait for their first
+"""Backpressure on the worker: at most `api_paging_backlog` (6) signals accepted by this API process wait for their first
 page at once.
 
 A signal's first page and its read-model row are written together (one local activity), so an accepted signal with

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     api_queue_timeout: float = Field(default=2.0, ge=0, le=30)
     # How many signals one API process accepts that wait for their first page at once; past that, POST /signals
     # waits for the worker, then 503s (api/paging_lag.py). 0 turns it off.
-    api_paging_backlog: int = Field(default=12, ge=0, le=10_000)
+    api_paging_backlog: int = Field(default=6, ge=0, le=10_000)
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)  # larger bodies: 413
     api_heavy_work_slots: int = Field(default=2, ge=1, le=64)  # event batches and detection sweeps at once, per process
     retry_after_seconds: int = Field(default=1, ge=1, le=300)

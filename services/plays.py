@@ -38,7 +38,7 @@ from plays import load_library
 from services.directory import holder_of_role
 from services.ops import record_audit
 from services.signals import get_signal
-from services.visibility import Viewer, only_visible
+from services.visibility import Viewer, only_visible, resolved
 from workflows import search_attributes as sa
 from workflows.play import PlayWorkflow
 
@@ -227,6 +227,7 @@ def board(session: Session, play_key: str | None = None, owner_id: str | None = 
     then runs with nothing open: the first `shown` of them, ordered and counted in SQL from the board's indexes
     (only the rows shown are read)."""
     now = datetime.now(UTC)
+    viewer = resolved(session, viewer)  # three queries below filter on it
     running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion, viewer).subquery()
     group, due_at = running.c.board_group, running.c.stuck_due_at
     late = and_(group == BoardGroup.waiting, due_at < now)

@@ -8,6 +8,7 @@ An account someone may not see is answered exactly as one that does not exist: 4
 is in the path (a signal, run, handoff, task or account id), 422 "unknown account" when it is in a body, and it is
 left out of every list (filtered in SQL, so cursor paging stays exact). Nothing tells a caller it exists."""
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import literal, or_, select
@@ -28,6 +29,22 @@ class Viewer(Protocol):
 
     id: str
     role: Role
+
+
+@dataclass(frozen=True)
+class ResolvedViewer:
+    """A viewer whose team (`team_of`) was read once: a request that runs several queries under the same filter
+    (the board) does not walk the manager chain in each of them."""
+
+    id: str
+    role: Role
+    team: tuple[str, ...]
+
+
+def resolved(session: Session, viewer: Viewer | None) -> Viewer | None:
+    if viewer is None or book_wide(viewer) or isinstance(viewer, ResolvedViewer):
+        return viewer
+    return ResolvedViewer(viewer.id, Role(viewer.role), tuple(session.execute(team_of(viewer)).scalars().all()))
 
 
 def book_wide(viewer: Viewer) -> bool:
@@ -64,7 +81,7 @@ def _involving(row_type, team):
 def visible_clause(row_type, viewer: Viewer):
     """The SQL condition on `row_type` (an account, or a read-model row with `account_id`) the viewer may see."""
     account_column = row_type.id if row_type is Account else row_type.account_id
-    team = team_of(viewer)  # one CTE per statement, used by both halves
+    team = viewer.team if isinstance(viewer, ResolvedViewer) else team_of(viewer)  # one CTE per statement, else
     on_book = account_column.in_(visible_accounts(team))
     involving = _involving(row_type, team)
     return on_book if involving is None else or_(on_book, involving)
