@@ -1,7 +1,6 @@
 """The dev stack's pieces (`make run`): the admin token, the persistent dev server and its search attributes, stopping."""
 
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -12,13 +11,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest, Remov
 
 import devstack
 from tests.support.paths import PROJECT_ROOT
+from tests.support.stack import free_port
 from workflows import search_attributes as sa
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_admin_token_is_generated_once_and_kept(tmp_path, monkeypatch):

@@ -10,8 +10,6 @@ replace the token the run uses). The counts are printed at the end (run with `-s
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 from collections import Counter
 
@@ -21,20 +19,13 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-import devstack
-from tests.support.stack import ADMIN_TOKEN, seed, start_dev_server
+from tests.support.stack import ADMIN_TOKEN, process_stack, seed
 
 EXAMPLES = int(os.environ.get("PILLAR_FUZZ_EXAMPLES", "5"))
 # Starting workflows is slow and proves nothing more here than their own tests do: these run, with fewer examples.
 # Replacing the admin token would lock the rest of the run out: its refusals are checked, not its success.
 SKIP_AS_ADMIN = {("POST", "/api/v1/admin/token")}
 SLOW = {("POST", "/api/v1/flywheel/run"), ("POST", "/api/v1/detection/run"), ("POST", "/api/v1/rituals/{ritual_key}/trigger")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def error_shape(response: requests.Response) -> str | None:
@@ -107,24 +98,9 @@ def fuzz(base_url: str, tokens: dict[str, str], tally: Tally) -> None:
 @pytest.mark.asyncio(loop_scope="session")
 async def test_no_5xx_and_every_4xx_in_the_error_shape(sqlite_db, tmp_path, monkeypatch):
     tokens = seed()
-    env = await start_dev_server()
-    port = free_port()
-    monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
-    monkeypatch.setenv("PUBLIC_URL", f"http://127.0.0.1:{port}")
-    children: list[tuple[str, subprocess.Popen]] = []
-    log = open(tmp_path / "processes.log", "wb")
     tally = Tally()
-    try:
-        children.append(("worker", devstack.spawn(devstack.worker_command(), stdout=log, stderr=subprocess.STDOUT)))
-        children.append(("api", devstack.spawn(devstack.api_command("127.0.0.1", port), stdout=log,
-                                               stderr=subprocess.STDOUT)))
-        base_url = f"http://127.0.0.1:{port}"
-        await asyncio.to_thread(devstack.wait_for_health, f"{base_url}/healthz", children, 40.0)
+    async with process_stack(tmp_path / "processes.log", monkeypatch) as (_, base_url, _):
         await asyncio.to_thread(fuzz, base_url, tokens, tally)
-    finally:
-        devstack.stop(children)
-        log.close()
-        await env.shutdown()
     print(f"\nschemathesis: {tally.cases} cases; statuses {dict(sorted(tally.statuses.items()))}; "
           f"by mode and class {dict(sorted(tally.by_mode.items()))}", file=sys.stderr)
     print("schema-valid but refused (422):\n" + "\n".join(f"  {label}: {text}" for label, text in

@@ -2,7 +2,6 @@
 one SQLite database and one dev server, open, page and escalate every signal exactly once."""
 
 import asyncio
-import socket
 import subprocess
 import sys
 import uuid
@@ -21,19 +20,13 @@ import devstack
 from core.db import get_engine
 from core.settings import get_settings
 from models.tables import NotificationRow, SignalRow
-from tests.support.stack import ADMIN_TOKEN, PG_SERVER_URL, seed, start_dev_server
+from tests.support.stack import ADMIN_TOKEN, PG_SERVER_URL, process_stack, seed
 from tests.support.waiting import eventually
 
 SIGNALS = 6
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 FAST_ROUTING = {"rules": [{"family": "renewal_risk", "severity": "critical", "owners": ["csm_lead"], "sla": "PT2S",
                            "escalation": [{"after": "PT0S", "to": "manager"}]}]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def pollers(client, task_queue: str) -> set[str]:
@@ -51,24 +44,13 @@ def notifications(signal_ids: list[str]) -> Counter:
 
 async def test_two_workers_and_two_api_processes_page_and_escalate_each_signal_once(sqlite_db, tmp_path, monkeypatch):
     seed()
-    env = await start_dev_server()
-    port = free_port()
-    monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
-    monkeypatch.setenv("PUBLIC_URL", f"http://127.0.0.1:{port}")
-    children: list[tuple[str, subprocess.Popen]] = []
-    log = open(tmp_path / "processes.log", "wb")
-    try:
-        for n in (1, 2):
-            children.append((f"worker-{n}", devstack.spawn(devstack.worker_command(), stdout=log, stderr=subprocess.STDOUT)))
-        children.append(("api", devstack.spawn(devstack.api_command("127.0.0.1", port, workers=2),
-                                               stdout=log, stderr=subprocess.STDOUT)))
-        await asyncio.to_thread(devstack.wait_for_health, f"http://127.0.0.1:{port}/healthz", children, 40.0)
+    async with process_stack(tmp_path / "processes.log", monkeypatch, workers=2, api_workers=2) as (env, base_url, children):
         # both workers poll the one task queue before the first signal
         assert len(await eventually(lambda: _at_least(pollers(env.client, get_settings().temporal_task_queue), 2),
                                     timeout=30)) == 2
 
         limits = httpx.Limits(max_connections=SIGNALS)  # parallel connections: uvicorn spreads them over both processes
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20, limits=limits) as http:
+        async with httpx.AsyncClient(base_url=base_url, timeout=20, limits=limits) as http:
             # A config change made through one process is what every process routes with next.
             edited = await http.put("/api/v1/config/routing", json=FAST_ROUTING, headers=ADMIN)
             assert edited.status_code == 200, edited.text
@@ -101,10 +83,6 @@ async def test_two_workers_and_two_api_processes_page_and_escalate_each_signal_o
         await asyncio.sleep(1)  # nothing more arrives late (a second escalation, a page twice)
         assert notifications(ids) == expected
         assert all(process.poll() is None for _, process in children)
-    finally:
-        devstack.stop(children)
-        log.close()
-        await env.shutdown()
     print((tmp_path / "processes.log").read_text()[-2000:], file=sys.stderr)
 
 

@@ -4,7 +4,6 @@ over a real Temporal dev server and worker. Screenshots of every page go to test
 import asyncio
 import contextlib
 import os
-import socket
 import uuid
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from tests.support.events import bad_week, baseline
 from tests.support.paths import PROJECT_ROOT
 from tests.support.plays import FIELDS, BuggyStepActions, worker_on
 from tests.support.waiting import eventually
+from tests.support.stack import free_port
 from workflows.signal import SignalWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,12 +46,6 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):  # Ctrl-C belongs to pytest, not to this in-test server
         yield
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """The worker's Prometheus endpoint: the Temporal SDK's own metrics and Pillar's counters, on the time-skipping server."""
 
-import socket
 from datetime import timedelta
 
 import httpx
@@ -14,14 +13,8 @@ from core.settings import Settings
 from core.temporal import worker_runtime
 from models.signals import SignalIn, SignalStatus
 from services.signals import open_signal, signal_handle
-from tests.support.stack import seed
+from tests.support.stack import free_port, seed
 from workflows.signal import SignalWorkflow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scrape(address: str) -> list:
