@@ -19,6 +19,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from core.errors import PillarError
+from core.security import derived_key
 from core.settings import Settings
 
 SIGNATURE_HEADER = "Pillar-Signature"
@@ -86,8 +87,7 @@ def destination_secret(settings: Settings, destination: str) -> str:
     receiver holds only its own, and rotating the key rotates them all."""
     if not settings.pillar_signing_key:
         raise RuntimeError("PILLAR_SIGNING_KEY is not set: deliveries cannot be signed")
-    digest = hmac.new(settings.pillar_signing_key.encode(), destination.encode(), hashlib.sha256).hexdigest()
-    return f"whsec_{digest}"
+    return f"whsec_{derived_key(settings.pillar_signing_key, destination)}"
 
 
 def signature(secret: str, body: bytes, at: int | None = None) -> str:

@@ -1,8 +1,6 @@
 """The one place that connects to Temporal."""
 
 import asyncio
-import hashlib
-import hmac
 import shutil
 import typing
 import sys
@@ -13,6 +11,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from core.security import derived_key
 from core.settings import Settings, get_settings
 from core.tracing import temporal_interceptors
 from core.update_signing import UpdateSigning
@@ -42,8 +41,7 @@ def update_signing(settings: Settings) -> list[UpdateSigning]:
     PILLAR_SIGNING_KEY, neither (the worker refuses to start without it)."""
     if not settings.pillar_signing_key:
         return []
-    key = hmac.new(settings.pillar_signing_key.encode(), b"updates", hashlib.sha256).hexdigest()
-    return [UpdateSigning(key, pydantic_data_converter.payload_converter)]
+    return [UpdateSigning(derived_key(settings.pillar_signing_key, "updates"), pydantic_data_converter.payload_converter)]
 
 
 def worker_runtime(settings: Settings) -> Runtime | None:
@@ -142,3 +140,15 @@ async def query_or_read_model(handle, query, session, row_type, key: str, missin
 def _stored_state(session, row_type, key: str, query):
     row = session.get(row_type, key)
     return typing.get_type_hints(query)["return"].model_validate(row.state) if row else None
+
+
+async def put_schedule(client: Client, schedule_id: str, schedule) -> str:
+    """Create the Temporal Schedule, or bring an existing one in line with `schedule`; says which it did."""
+    from temporalio.client import ScheduleAlreadyRunningError, ScheduleUpdate
+
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        return "updated"

@@ -8,15 +8,14 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
 )
 
 from core.settings import Settings
+from core.temporal import put_schedule
 from models.detection import DetectionSweep
 from workflows.detection import DetectionSweepWorkflow
 
@@ -42,12 +41,4 @@ def detection_schedules(settings: Settings) -> dict[str, Schedule]:
 
 async def ensure_detection_schedules(client: Client, settings: Settings) -> list[str]:
     """Create the schedules, or bring them in line with the settings (idempotent). Returns what it did."""
-    done = []
-    for schedule_id, schedule in detection_schedules(settings).items():
-        try:
-            await client.create_schedule(schedule_id, schedule)
-            done.append(f"{schedule_id} created")
-        except ScheduleAlreadyRunningError:
-            await client.get_schedule_handle(schedule_id).update(lambda _, s=schedule: ScheduleUpdate(schedule=s))
-            done.append(f"{schedule_id} updated")
-    return done
+    return [f"{sid} {await put_schedule(client, sid, schedule)}" for sid, schedule in detection_schedules(settings).items()]

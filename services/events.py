@@ -16,7 +16,6 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-
 from temporalio.service import RPCError
 
 from core.db import in_session, in_session_threaded, insert_missing
@@ -219,10 +218,12 @@ def rescore_and_detect(
 def queue_detections(session: Session, requests: list[SignalIn], actor: str) -> list[str]:
     """Keep each detected signal in the outbox (no commit), one row per dedup key however often it fires; returns
     their signal ids."""
-    rows = {signal_id_for(r.dedup_key): dict(
-        id=signal_id_for(r.dedup_key), account_id=r.account_id, family=r.family, dedup_key=r.dedup_key,
-        request=r.model_dump(mode="json"), actor=actor, detected_at=utcnow(), status=DetectionStatus.pending.value,
-        attempts=0) for r in requests}
+    rows = {}
+    for r in requests:
+        signal_id = signal_id_for(r.dedup_key)
+        rows[signal_id] = dict(id=signal_id, account_id=r.account_id, family=r.family, dedup_key=r.dedup_key,
+                               request=r.model_dump(mode="json"), actor=actor, detected_at=utcnow(),
+                               status=DetectionStatus.pending.value, attempts=0)
     insert_missing(session, DetectedSignalRow, list(rows.values()))
     return list(rows)
 

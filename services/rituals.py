@@ -18,14 +18,12 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     SchedulePolicy,
     ScheduleOverlapPolicy,
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -33,7 +31,7 @@ from core import config_store
 from core.db import in_session
 from core.errors import PillarError
 from core.settings import get_settings
-from core.temporal import rpc_timeout
+from core.temporal import put_schedule, rpc_timeout
 from models.flywheel import FlywheelRun
 from models.rituals import (
     ALL_MOTIONS,
@@ -349,12 +347,7 @@ async def sync_schedules(client: Client, config: RitualsConfig, known_ids: Itera
     desired = desired_schedules(config)
     changes = []
     for sid, schedule in desired.items():
-        try:
-            await client.create_schedule(sid, schedule)
-            changes.append(ScheduleChange(schedule_id=sid, action="created"))
-        except ScheduleAlreadyRunningError:
-            await client.get_schedule_handle(sid).update(lambda _input, schedule=schedule: ScheduleUpdate(schedule=schedule))
-            changes.append(ScheduleChange(schedule_id=sid, action="updated"))
+        changes.append(ScheduleChange(schedule_id=sid, action=await put_schedule(client, sid, schedule)))
     for sid in sorted((set(known_ids) | await _listed_schedule_ids(client)) - set(desired)):
         try:
             await client.get_schedule_handle(sid).delete()

@@ -78,13 +78,17 @@ def _deliveries() -> list[asyncio.Task]:
     return instance._webhook_deliveries
 
 
+def _delivered() -> bool:
+    return all(task.done() for task in _deliveries())
+
+
 async def deliveries_finished() -> None:
     """Before a workflow completes: a completed workflow's pending activities are dropped, so its webhook deliveries
     (and their retries) get to finish first, for at most DELIVERY_WAIT."""
-    if all(task.done() for task in _deliveries()) or not workflow.patched(WAIT_FOR_DELIVERIES_PATCH):
+    if _delivered() or not workflow.patched(WAIT_FOR_DELIVERIES_PATCH):
         return
     try:
-        await workflow.wait_condition(lambda: all(task.done() for task in _deliveries()), timeout=DELIVERY_WAIT)
+        await workflow.wait_condition(_delivered, timeout=DELIVERY_WAIT)
     except asyncio.TimeoutError:
         workflow.logger.warning("completing with webhook deliveries still retrying after %s", DELIVERY_WAIT)
 
