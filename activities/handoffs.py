@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
@@ -10,8 +10,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
 from activities.notifications import write_notifications
+from activities.read_models import claim, current_writer
 from core.errors import PillarError
-from models.handoffs import GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, GovernanceViolation, HandoffTransition, TeamChangeRequest
+from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, GovernanceViolation, Handoff, HandoffTransition,
+                             TeamChangeRequest)
 from models.notifications import NotifyRequest
 from models.signals import SignalIn
 from models.tables import Account, HandoffAuditRow, HandoffRow
@@ -28,29 +30,17 @@ class HandoffActivities(activity_types.HandoffActivities):
 
     @activity.defn
     def record_handoff_transition(self, transition: HandoffTransition) -> None:
-        """Append audit row `seq` and move the read model to that revision, in one transaction.
-        A retry finds the row already there and writes nothing twice."""
+        """Append audit row `seq` of this run and move the read model to that revision, in one transaction.
+        A retry finds the row already there and writes nothing twice; a reset run records its own transitions."""
         handoff, entry = transition.handoff, transition.entry
+        run_id = (writer := current_writer()) and writer.run_id
         with self.sessions() as session:
-            exists = session.exec(
-                select(HandoffAuditRow.id).where(HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.seq == transition.seq)
-            ).first()
+            exists = session.exec(select(HandoffAuditRow.id).where(
+                HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.run_id == run_id, HandoffAuditRow.seq == transition.seq
+            )).first()
             if exists is None:
-                session.add(HandoffAuditRow(handoff_id=handoff.id, seq=transition.seq, **entry.model_dump()))
-            row = session.get(HandoffRow, handoff.id, with_for_update=True)
-            if row is not None and row.revision >= transition.seq:
-                return
-            if row is None:
-                row = HandoffRow(id=handoff.id, workflow_id=handoff.workflow_id, created_at=handoff.created_at, state={})
-            row.kind = handoff.kind
-            row.account_id = handoff.account_id
-            row.status = handoff.status.value
-            row.from_user_id = handoff.from_user_id
-            row.to_user_id = handoff.to_user_id
-            row.revision = transition.seq
-            row.updated_at = utcnow()
-            row.state = handoff.model_dump(mode="json")
-            session.add(row)
+                session.add(HandoffAuditRow(handoff_id=handoff.id, run_id=run_id, seq=transition.seq, **entry.model_dump()))
+            write_handoff(session, transition.seq, handoff)
 
     @activity.defn
     def apply_handoff_team_change(self, request: TeamChangeRequest) -> None:
@@ -86,6 +76,23 @@ class HandoffActivities(activity_types.HandoffActivities):
                 raise ApplicationError(error.message, type=error.code, non_retryable=True) from error
         return created.id
 
+
+
+def write_handoff(session: Session, revision: int, handoff: Handoff) -> None:
+    row = session.get(HandoffRow, handoff.id, with_for_update=True)
+    if (allowed := claim(session, row, revision)) is None:
+        return
+    if row is None:
+        row = HandoffRow(id=handoff.id, workflow_id=handoff.workflow_id, created_at=handoff.created_at, state={})
+    row.kind = handoff.kind
+    row.account_id = handoff.account_id
+    row.status = handoff.status.value
+    row.from_user_id = handoff.from_user_id
+    row.to_user_id = handoff.to_user_id
+    row.revision, row.run_id = allowed.revision, allowed.run_id
+    row.updated_at = utcnow()
+    row.state = handoff.model_dump(mode="json")
+    session.add(row)
 
 
 def displaced_page(account: Account, request: TeamChangeRequest, displaced: str) -> NotifyRequest:

@@ -26,7 +26,7 @@ class NotificationActivities(activity_types.NotificationActivities):
     def record_notifications(self, request: NotifyRequest) -> list[WebhookDelivery]:
         """Write one inbox row per user; a retry finds the rows already there and writes nothing twice."""
         with self.sessions() as session:
-            deliveries, written = write_notifications(session, request)
+            deliveries, written = write_notifications(session, request, run_id=activity.info().workflow_run_id)
         count_pages(request, written)
         return deliveries
 
@@ -46,16 +46,21 @@ class NotificationActivities(activity_types.NotificationActivities):
 RATE_WINDOW = timedelta(minutes=1)
 
 
-def write_notifications(session: Session, request: NotifyRequest,
-                        per_minute: int | None = None) -> tuple[list[WebhookDelivery], int]:
+def write_notifications(session: Session, request: NotifyRequest, per_minute: int | None = None, *,
+                        run_id: str | None = None) -> tuple[list[WebhookDelivery], int]:
     """The inbox rows this page still lacks (one insert), and the webhook deliveries it makes; how many rows were new.
+
+    A workflow's page key counts its pages from the run's start, and a reset run (`ops reset`) counts them again
+    from the reset point: with the `run_id` of the run that pages in each row's id, the reset run's pages are
+    recorded, while a retry within one run still finds its rows.
 
     Rate limit: a user who already has `per_minute` (PAGES_PER_USER_PER_MINUTE) unsuppressed notifications in the
     minute up to this one's `at` still gets the inbox row, marked `suppressed`, but no webhook delivery: an inbox is
     never silently short of a page, and a loop cannot flood a phone. The window is counted on `at` (the workflow's
     time), and a retry finds its rows already written, so a retried page is judged once."""
     per_minute = per_minute or get_settings().pages_per_user_per_minute
-    ids = {user_id: f"{request.key}:{user_id}" for user_id in request.user_ids}
+    key = f"{request.key}:{run_id}" if run_id else request.key
+    ids = {user_id: f"{key}:{user_id}" for user_id in request.user_ids}
     existing = {row.id: row for row in session.exec(select(NotificationRow).where(NotificationRow.id.in_(ids.values())))}
     fresh = [user_id for user_id, row_id in ids.items() if row_id not in existing]
     recent = dict(session.exec(

@@ -1,12 +1,13 @@
 """PlayWorkflow's side effects: the play_runs read model (the manager's stuck view), and feeding an exit
 outcome back to the signal task that started the play."""
 
-from sqlmodel import delete
+from sqlmodel import Session, delete
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
+from activities.read_models import claim
 from core.db import once_more_on_insert_race
 from models.common import Revision
 from models.plays import PlayOutcomeReport, PlayRun, PlayStart, RunStatus
@@ -47,25 +48,8 @@ class PlayActivities(activity_types.PlayActivities):
     @once_more_on_insert_race
     def save_play_run_state(self, request: Revision[PlayRun]) -> None:
         """Upsert the run's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
-        revision, run = request.revision, request.state
         with self.sessions() as session:
-            row = session.get(PlayRunRow, run.id, with_for_update=True)
-            if row is not None and row.revision >= revision:
-                return
-            if row is None:
-                row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
-                                 account_id=run.account_id, status=run.status.value, started_at=run.started_at,
-                                 updated_at=utcnow(), state={})
-                session.add(row)
-                session.flush()
-                for user_id in sorted({s.owner_id for s in run.steps}):
-                    session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-            for column, value in play_run_columns(revision, run).items():
-                setattr(row, column, value)
-            session.add(row)
-            session.flush()
-            session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
-            session.add_all(open_step_rows(run))
+            write_play_run(session, request.revision, request.state)
 
     @activity.defn
     async def start_play(self, start: PlayStart) -> None:
@@ -85,6 +69,27 @@ class PlayActivities(activity_types.PlayActivities):
             if await _task_is_final(handle, report.task_id):
                 return
             raise ApplicationError(f"task {report.task_id} refused the play's outcome: {error.cause}", non_retryable=True) from error
+
+
+def write_play_run(session: Session, revision: int, run: PlayRun) -> None:
+    row = session.get(PlayRunRow, run.id, with_for_update=True)
+    if (allowed := claim(session, row, revision)) is None:
+        return
+    if row is None:
+        row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
+                         account_id=run.account_id, status=run.status.value, started_at=run.started_at,
+                         updated_at=utcnow(), state={})
+        session.add(row)
+        session.flush()
+        for user_id in sorted({s.owner_id for s in run.steps}):
+            session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
+    for column, value in play_run_columns(allowed.revision, run).items():
+        setattr(row, column, value)
+    row.run_id = allowed.run_id
+    session.add(row)
+    session.flush()
+    session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
+    session.add_all(open_step_rows(run))
 
 
 def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:

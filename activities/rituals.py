@@ -5,10 +5,12 @@ import json
 from collections.abc import Callable
 
 import httpx
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from activities import Sessions
+from activities.read_models import claim
 from core.db import in_session
 from core.outbound import destination_secret, post_signed
 from core.settings import Settings
@@ -59,24 +61,27 @@ class RitualActivities(activity_types.RitualActivities):
     @activity.defn
     def save_ritual_state(self, request: Revision[RitualState]) -> None:
         """The agenda's status and each action item's row; a stale or repeated revision changes nothing."""
-        revision, state = request.revision, request.state
         with self.sessions() as session:
-            agenda = session.get(AgendaRow, state.agenda_id, with_for_update=True)
-            if agenda is not None and agenda.revision < revision:
-                agenda.status, agenda.revision = state.status.value, revision
-                session.add(agenda)
-            for item in state.action_items:
-                row = session.get(ActionItemRow, item.id, with_for_update=True)
-                if row is not None and row.revision >= revision:
-                    continue
-                if row is None:
-                    row = ActionItemRow(id=item.id, agenda_id=item.agenda_id, ritual_key=item.ritual_key, motion=item.motion,
-                                        meeting_at=state.meeting_at, owner_id=item.owner_id, due_at=item.due_at, state={})
-                row.owner_id = item.owner_id
-                row.is_open = not item.is_final
-                row.outcome = item.outcome.value if item.outcome else None
-                row.due_at = item.due_at
-                row.outcome_at = item.outcome_at
-                row.revision = revision
-                row.state = item.model_dump(mode="json")
-                session.add(row)
+            write_ritual(session, request.revision, request.state)
+
+
+def write_ritual(session: Session, revision: int, state: RitualState) -> None:
+    agenda = session.get(AgendaRow, state.agenda_id, with_for_update=True)
+    if agenda is not None and (allowed := claim(session, agenda, revision)) is not None:
+        agenda.status, agenda.revision, agenda.run_id = state.status.value, allowed.revision, allowed.run_id
+        session.add(agenda)
+    for item in state.action_items:
+        row = session.get(ActionItemRow, item.id, with_for_update=True)
+        if (allowed := claim(session, row, revision)) is None:
+            continue
+        if row is None:
+            row = ActionItemRow(id=item.id, agenda_id=item.agenda_id, ritual_key=item.ritual_key, motion=item.motion,
+                                meeting_at=state.meeting_at, owner_id=item.owner_id, due_at=item.due_at, state={})
+        row.owner_id = item.owner_id
+        row.is_open = not item.is_final
+        row.outcome = item.outcome.value if item.outcome else None
+        row.due_at = item.due_at
+        row.outcome_at = item.outcome_at
+        row.revision, row.run_id = allowed.revision, allowed.run_id
+        row.state = item.model_dump(mode="json")
+        session.add(row)

@@ -9,6 +9,7 @@ from temporalio import activity
 
 from activities import Sessions
 from activities.notifications import count_pages, write_notifications
+from activities.read_models import claim, current_writer
 from core.db import once_more_on_insert_race
 from models.common import Revision
 from models.notifications import WebhookDelivery
@@ -47,7 +48,7 @@ class SignalActivities(activity_types.SignalActivities):
     def page_and_save_signal(self, request: SignalPage) -> list[WebhookDelivery]:
         """A signal's page and the revision that records it, in one transaction: one activity where two were."""
         with self.sessions() as session:
-            deliveries, written = write_notifications(session, request.notify)
+            deliveries, written = write_notifications(session, request.notify, run_id=activity.info().workflow_run_id)
             write_signal(session, request.revision, request.signal)
         count_pages(request.notify, written)
         return deliveries
@@ -55,33 +56,37 @@ class SignalActivities(activity_types.SignalActivities):
     @activity.defn
     def save_signal_tasks(self, request: Revision[SignalTasks]) -> None:
         """Upsert each task's row; a stale or repeated revision (a retry, a reordered write) changes nothing."""
-        revision, account_id = request.revision, request.state.account_id
         with self.sessions() as session:
-            for task in request.state.tasks:
-                row = session.get(TaskRow, task.id, with_for_update=True)
-                if row is not None and row.revision >= revision:
-                    continue
-                if row is None:
-                    row = TaskRow(id=task.id, signal_id=task.signal_id, account_id=account_id, owner_id=task.owner_id,
-                                  due_at=task.due_at, updated_at=utcnow(), state={})
-                row.owner_id = task.owner_id
-                row.outcome = task.outcome.value if task.outcome else None
-                row.is_open = not task.is_final
-                row.due_at = task.due_at
-                row.revision = revision
-                row.updated_at = utcnow()
-                row.state = task.model_dump(mode="json")
-                session.add(row)
+            write_tasks(session, request.revision, request.state)
+
+
+def write_tasks(session: Session, revision: int, tasks: SignalTasks) -> None:
+    for task in tasks.tasks:
+        row = session.get(TaskRow, task.id, with_for_update=True)
+        if (allowed := claim(session, row, revision)) is None:
+            continue
+        if row is None:
+            row = TaskRow(id=task.id, signal_id=task.signal_id, account_id=tasks.account_id, owner_id=task.owner_id,
+                          due_at=task.due_at, updated_at=utcnow(), state={})
+        row.owner_id = task.owner_id
+        row.outcome = task.outcome.value if task.outcome else None
+        row.is_open = not task.is_final
+        row.due_at = task.due_at
+        row.revision, row.run_id = allowed.revision, allowed.run_id
+        row.updated_at = utcnow()
+        row.state = task.model_dump(mode="json")
+        session.add(row)
 
 
 def write_signal(session: Session, revision: int, signal: SignalDetail) -> None:
     row = session.get(SignalRow, signal.id, with_for_update=True)
-    if row is not None and row.state.get("revision", 0) >= revision:
+    if (allowed := claim(session, row, revision)) is None:
         return
     if row is None:
-        row = SignalRow(id=signal.id, workflow_id=activity.info().workflow_id, state={})
-    for column, value in signal_columns(revision, signal).items():
+        row = SignalRow(id=signal.id, workflow_id=current_writer().workflow_id, state={})
+    for column, value in signal_columns(allowed.revision, signal).items():
         setattr(row, column, value)
+    row.run_id = allowed.run_id
     session.add(row)
     session.flush()
     for table in (SignalOwnerRow, SignalEscalationRow, SignalToAcknowledgeRow):

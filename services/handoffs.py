@@ -183,7 +183,9 @@ def list_handoffs(
 
 
 def audit_rows(session: Session, handoff_id: str) -> list[AuditEntry]:
-    rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff_id).order_by(HandoffAuditRow.seq))
+    """By time, then run, then seq: a reset run (`ops reset`) counts seq again from the reset point."""
+    rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff_id)
+                        .order_by(HandoffAuditRow.at, HandoffAuditRow.run_id, HandoffAuditRow.seq))
     return [AuditEntry.model_validate(row, from_attributes=True) for row in rows]
 
 

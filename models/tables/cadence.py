@@ -24,6 +24,7 @@ class AgendaRow(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     source: str = Field(default="workflow", max_length=16)
     revision: int = 0
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -47,6 +48,7 @@ class ActionItemRow(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revision: int = 0
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 

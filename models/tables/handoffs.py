@@ -20,19 +20,23 @@ class HandoffRow(SQLModel, table=True):
     from_user_id: str = Field(max_length=64, index=True)
     to_user_id: str = Field(max_length=64, index=True)
     revision: int = 0
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class HandoffAuditRow(SQLModel, table=True):
-    """One row per handoff transition (append-only). `(handoff_id, seq)` is unique, so a retried write is a no-op."""
+    """One row per handoff transition (append-only). `(handoff_id, run_id, seq)` is unique, so a retried write is a
+    no-op, and a run reset (`ops reset`), which counts `seq` again from the reset point, records its own transitions.
+    Rows written before runs were recorded have no `run_id`."""
 
     __tablename__ = "handoff_audit"
-    __table_args__ = (UniqueConstraint("handoff_id", "seq", name="uq_handoff_audit_transition"),)
+    __table_args__ = (UniqueConstraint("handoff_id", "run_id", "seq", name="uq_handoff_audit_run_transition"),)
 
     id: int | None = Field(default=None, primary_key=True)
     handoff_id: str = Field(max_length=200, index=True)
+    run_id: str | None = Field(default=None, max_length=64)
     seq: int
     at: datetime = Field(sa_type=UTCDateTime)
     actor_id: str | None = Field(default=None, max_length=64)

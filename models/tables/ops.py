@@ -20,6 +20,18 @@ class OpsAuditRow(SQLModel, table=True):
     reason: str
 
 
+class WorkflowRunRow(SQLModel, table=True):
+    """Every workflow run that has written a read-model row, and when it was first seen writing: of a workflow's
+    runs, the one seen last is the newest (a reset terminates the old run before the new one runs anything), and
+    only the newest may write (activities/read_models.py)."""
+
+    __tablename__ = "workflow_runs"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=220, index=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ExecutionFailureRow(SQLModel, table=True):
     """Why a closed execution failed, read once from its history (a closed history never changes), so listing
     failed executions reads this table instead of fetching a history per row."""

@@ -42,6 +42,7 @@ class PlayRunRow(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     revision: int = 0
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 

@@ -28,6 +28,7 @@ class SignalRow(SQLModel, table=True):
     routing_version: int
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 

@@ -21,5 +21,6 @@ class TaskRow(SQLModel, table=True):
     is_open: bool = True
     due_at: datetime = Field(sa_type=UTCDateTime)
     revision: int = 0
+    run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
