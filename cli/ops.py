@@ -23,7 +23,7 @@ from core.paging import PageRequest
 from models.ops import ExecutionStatus, ReplayResult
 
 ops_app = typer.Typer(help="Failed executions: list them, replay them against today's code, reset them; retry failed "
-                      "play steps.", no_args_is_help=True)
+                      "play steps; rebuild read models from workflow state.", no_args_is_help=True)
 console = Console()
 
 
@@ -185,3 +185,43 @@ def retry_command(
         raise typer.Exit(1)
     console.print(f"{step_key} is {step.status.value}; {workflow_id} goes on (current steps: "
                   f"{', '.join(s.key for s in result.current_steps()) or 'none'})")
+
+
+@ops_app.command("reconcile")
+def reconcile_command(
+    workflow_id: Annotated[str | None, typer.Option("--workflow-id", help="one execution")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every execution matching --status/--type (default: the running "
+                                       "signals, play runs, handoffs and rituals)")] = False,
+    status: ExecutionStatus = ExecutionStatus.running,
+    workflow_type: Annotated[str | None, typer.Option("--type")] = None,
+    limit: int = 10000,
+) -> None:
+    """Rebuild read-model rows from the workflow's current state (after a reset, or to repair a row)."""
+    from core.db import session_scope
+    from services import reconcile
+
+    if bool(workflow_id) == all_:
+        _fail("name one execution with --workflow-id, or use --all")
+
+    async def run() -> list:
+        client = await _client()
+        with session_scope() as session:
+            if workflow_id:
+                return [await reconcile.reconcile(session, client, workflow_id)]
+            query, results, cursor = reconcile.read_model_query(status, workflow_type), [], None
+            while len(results) < limit:
+                page = await reconcile.reconcile_page(session, client, query, PageRequest(limit=min(100, limit - len(results)),
+                                                                                          cursor=cursor))
+                results += page.items
+                if not (cursor := page.next_cursor):
+                    break
+            return results
+
+    try:
+        results = asyncio.run(run())
+    except PillarError as error:
+        _fail(error.message)
+    for result in results:
+        done = "rebuilt" if result.rebuilt else "no read model"
+        console.print(f"{done:14} {result.workflow_type:18} {result.workflow_id} (run {result.run_id})", markup=False)
+    console.print(f"reconciled {len(results)} execution(s): {sum(r.rebuilt for r in results)} rebuilt")

@@ -46,6 +46,13 @@ class ResetRequest(BaseModel):
     )
 
 
+class ReconcileResult(BaseModel):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    rebuilt: bool = Field(description="False for a workflow that keeps no read model (nothing to rebuild)")
+
+
 class ResetResult(BaseModel):
     workflow_id: str
     new_run_id: str

@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from activities.read_models import Writer, record_run
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import Page, PageRequest, bad_cursor, encode_cursor
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
 from models.tables import ExecutionFailureRow, OpsAuditRow
+from models.tables.types import utcnow
 from workflows import search_attributes as sa
 
 VISIBILITY_STATUS = {
@@ -47,7 +49,7 @@ STATUS_FROM_TEMPORAL = {
 UNHEALTHY = {ExecutionStatus.failed, ExecutionStatus.timed_out, ExecutionStatus.terminated}
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -62,15 +64,15 @@ def visibility_query(
     """`failed_steps`: only executions with a play step whose action gave up (they are still running)."""
     clauses = []
     if status is not None:
-        clauses.append(f"ExecutionStatus = {_quote(VISIBILITY_STATUS[status])}")
+        clauses.append(f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}")
     if workflow_type:
-        clauses.append(f"WorkflowType = {_quote(workflow_type)}")
+        clauses.append(f"WorkflowType = {quote(workflow_type)}")
     if account_id:
-        clauses.append(f"{sa.ACCOUNT_ID.name} = {_quote(account_id)}")
+        clauses.append(f"{sa.ACCOUNT_ID.name} = {quote(account_id)}")
     if started_after:
-        clauses.append(f"StartTime >= {_quote(started_after.isoformat())}")
+        clauses.append(f"StartTime >= {quote(started_after.isoformat())}")
     if started_before:
-        clauses.append(f"StartTime < {_quote(started_before.isoformat())}")
+        clauses.append(f"StartTime < {quote(started_before.isoformat())}")
     if failed_steps:
         clauses.append(f"{sa.FAILED_STEPS.name} IS NOT NULL")
     return " AND ".join(clauses)
@@ -107,7 +109,7 @@ async def list_executions(client: Client, query: str, page: PageRequest = PageRe
     `session`, e.g. the CLI, the histories are read each time). The cursor wraps visibility's own page token."""
     after = page.after("executions", 1)
     listing = client.list_workflows(query or None, page_size=page.limit,
-                                    next_page_token=_token_of(after[0]) if after else None)
+                                    next_page_token=token_of(after[0]) if after else None)
     try:
         await listing.fetch_next_page()
     except RPCError as error:
@@ -123,7 +125,7 @@ async def list_executions(client: Client, query: str, page: PageRequest = PageRe
     return Page(executions, encode_cursor("executions", [base64.b64encode(token).decode()]) if token else None)
 
 
-def _token_of(value) -> bytes:
+def token_of(value) -> bytes:
     try:
         return base64.b64decode(str(value), validate=True)
     except binascii.Error as error:
@@ -273,10 +275,13 @@ async def reset_audited(session: Session | AsyncSession, client: Client, workflo
     result = await reset(client, workflow_id, reason, event_id)
     audit = OpsAuditRow(actor_id=actor_id, action="reset", workflow_id=workflow_id, new_run_id=result.new_run_id,
                         reason=reason)
-    await in_session(session, record_audit, audit)
+    # the new run is the newest from now on: an attempt of the old run still in flight writes no read model
+    await in_session(session, record_audit, audit, Writer(workflow_id, result.new_run_id, utcnow()))
     return result
 
 
-def record_audit(session: Session, row: OpsAuditRow) -> None:
+def record_audit(session: Session, row: OpsAuditRow, new_run: Writer | None = None) -> None:
     session.add(row)
+    if new_run is not None:
+        record_run(session, new_run)
     session.commit()

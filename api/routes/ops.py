@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query
 from api.deps import AsyncSessionDep, OpsUser, PathId, QueryText, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PagingDep
-from models.ops import Execution, ExecutionStatus, ReplayResult, ResetRequest, ResetResult
-from services import ops
+from models.ops import Execution, ExecutionStatus, ReconcileResult, ReplayResult, ResetRequest, ResetResult
+from services import ops, reconcile
 import workflows
 
 RUN_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -50,5 +50,31 @@ async def replay_execution(
 async def reset_execution(
     workflow_id: PathId, body: ResetRequest, session: AsyncSessionDep, client: TemporalDep, user: OpsUser
 ) -> ResetResult:
-    """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit."""
+    """Reset to the last completed workflow task (or `event_id`) and run on; the reason goes to the ops audit. From
+    then on the new run owns the execution's read-model rows (an attempt of the old run still in flight writes none);
+    they show its state at its next write, or at once after `POST .../reconcile`."""
     return await ops.reset_audited(session, client, workflow_id, body.reason, user.id, body.event_id)
+
+
+@router.post("/executions/reconcile", response_model=list[ReconcileResult], responses=PAGED)
+async def reconcile_executions(
+    session: AsyncSessionDep,
+    client: TemporalDep,
+    _: OpsUser,
+    paging: PagingDep,
+    status: ExecutionStatus | None = ExecutionStatus.running,
+    workflow_type: str | None = Query(default=None, max_length=100, pattern=r"^[A-Za-z0-9_]+$"),
+) -> list[ReconcileResult]:
+    """`POST .../{workflow_id}/reconcile` for one page of executions (default: the running signals, play runs,
+    handoffs and rituals), one after another; `X-Next-Cursor` names the next page until none is left. 503 when a
+    worker does not answer."""
+    query = reconcile.read_model_query(status, workflow_type)
+    return paging.send(await reconcile.reconcile_page(session, client, query, paging.page))
+
+
+@router.post("/executions/{workflow_id}/reconcile", response_model=ReconcileResult)
+async def reconcile_execution(workflow_id: PathId, session: AsyncSessionDep, client: TemporalDep, _: OpsUser) -> ReconcileResult:
+    """Rebuild the execution's read-model rows (what lists, inboxes and boards read) from its current run's state,
+    as its workflow answers the state query: after a reset, or to repair a row. `rebuilt` is false for a workflow
+    that keeps no read model. 503 when no worker answers the query."""
+    return await reconcile.reconcile(session, client, workflow_id)
