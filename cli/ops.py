@@ -222,6 +222,11 @@ def reconcile_command(
     except PillarError as error:
         _fail(error.message)
     for result in results:
-        done = "rebuilt" if result.rebuilt else "no read model"
-        console.print(f"{done:14} {result.workflow_type:18} {result.workflow_id} (run {result.run_id})", markup=False)
-    console.print(f"reconciled {len(results)} execution(s): {sum(r.rebuilt for r in results)} rebuilt")
+        if result.error:
+            console.print(f"{'NOT REBUILT':14} {result.workflow_id}: {result.error}", markup=False)
+        else:
+            done = "rebuilt" if result.rebuilt else "no read model"
+            console.print(f"{done:14} {result.workflow_type:18} {result.workflow_id} (run {result.run_id})", markup=False)
+    failed = sum(1 for r in results if r.error)
+    console.print(f"reconciled {len(results)} execution(s): {sum(r.rebuilt for r in results)} rebuilt, {failed} not")
+    raise typer.Exit(1 if failed else 0)

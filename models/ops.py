@@ -50,7 +50,8 @@ class ReconcileResult(BaseModel):
     workflow_id: str
     run_id: str
     workflow_type: str
-    rebuilt: bool = Field(description="False for a workflow that keeps no read model (nothing to rebuild)")
+    rebuilt: bool = Field(description="False for a workflow that keeps no read model (nothing to rebuild), or on error")
+    error: str | None = Field(default=None, description="In a bulk reconcile: why this execution was not rebuilt")
 
 
 class ResetResult(BaseModel):

@@ -138,6 +138,8 @@ ROUTES = {
     "GET /api/v1/ops/executions": OPS,
     "POST /api/v1/ops/executions/{workflow_id}/replay": OPS,
     "POST /api/v1/ops/executions/{workflow_id}/reset": OPS,
+    "POST /api/v1/ops/executions/{workflow_id}/reconcile": OPS,
+    "POST /api/v1/ops/executions/reconcile": OPS,
     # pages
     "GET /": public(),
     "GET /sign-in": public(),

@@ -134,7 +134,7 @@ async def test_reconcile_rebuilds_a_corrupted_row_from_the_workflows_state(api):
     assert response.status_code == 200, response.text
     run_id = (await handle.describe()).run_id
     assert response.json() == {"workflow_id": created["workflow_id"], "run_id": run_id, "workflow_type": "SignalWorkflow",
-                               "rebuilt": True}
+                               "rebuilt": True, "error": None}
     assert signal_row_state(created["id"]) == truth
     row = row_of(SignalRow, created["id"])
     assert row.status == "open" and row.owner_ids == ["lee", "alex"]
@@ -148,7 +148,7 @@ async def test_reconcile_rebuilds_a_corrupted_row_from_the_workflows_state(api):
         return response if [r["workflow_id"] for r in response.json()] == [created["workflow_id"]] else None
 
     page = await eventually(bulk)
-    assert page.json()[0]["rebuilt"] is True and page.headers.get("X-Next-Cursor")
+    assert page.json()[0]["rebuilt"] is True and page.json()[0]["error"] is None and page.headers.get("X-Next-Cursor")
     assert_error(await api.http.post("/api/v1/ops/executions/reconcile", headers=api.auth("casey")), 403, "forbidden")
 
 
@@ -157,5 +157,12 @@ async def test_reconcile_answers_503_when_no_worker_answers(api, own_task_queue)
     try:
         response = await api.http.post(f"/api/v1/ops/executions/{created['workflow_id']}/reconcile", headers=api.auth("olga"))
         assert_error(response, 503, "unavailable", "no worker")
+
+        async def bulk_refused():  # once visibility lists it first: the only execution on the page, and it cannot answer
+            response = await api.http.post("/api/v1/ops/executions/reconcile", params={"limit": 1, "workflow_type": "SignalWorkflow"},
+                                           headers=api.auth("olga"))
+            return response if response.status_code == 503 else None
+
+        assert_error(await eventually(bulk_refused, timeout=30), 503, "unavailable", "no worker")
     finally:
         await signal_handle(api.client, created["id"]).terminate(reason="test over")
