@@ -81,7 +81,18 @@ def claim(session: Session, row, revision: int) -> Claim | None:
 
 
 def is_newest(session: Session, writer: Writer) -> bool:
-    """Record the writer's run if it is new, and say whether it is its workflow's newest run."""
+    """Record the writer's run if it is new, and say whether it is its workflow's newest run (asked once per
+    transaction: a signal's save writes each of its tasks)."""
+    transaction, known = session.info.get("newest_runs", (None, {}))
+    if transaction is not session.get_transaction():
+        known = {}
+        session.info["newest_runs"] = (session.get_transaction(), known)
+    if (writer.workflow_id, writer.run_id) not in known:
+        known[writer.workflow_id, writer.run_id] = _is_newest(session, writer)
+    return known[writer.workflow_id, writer.run_id]
+
+
+def _is_newest(session: Session, writer: Writer) -> bool:
     runs = dict(session.exec(select(WorkflowRunRow.run_id, WorkflowRunRow.seen_at)
                              .where(WorkflowRunRow.workflow_id == writer.workflow_id)).all())
     if writer.run_id not in runs:

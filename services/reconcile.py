@@ -31,19 +31,20 @@ from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
 
 
-def _rebuild_signal(session: Session, signal) -> None:
-    write_signal(session, 0, signal)
-    write_tasks(session, 0, SignalTasks(account_id=signal.account_id, tasks=signal.tasks))
+def _rebuild_signal(session: Session, revision: int, signal) -> None:
+    write_signal(session, revision, signal)
+    write_tasks(session, revision, SignalTasks(account_id=signal.account_id, tasks=signal.tasks))
 
 
-def _rebuild_ritual(session: Session, state) -> None:
+def _rebuild_ritual(session: Session, revision: int, state) -> None:
     if state.agenda_id is not None:  # no agenda built yet: nothing to show
-        write_ritual(session, 0, state)
+        write_ritual(session, revision, state)
 
 
 QUERIES_AT_ONCE = 8  # a page of executions must not flood the workers with queries
 
-# Each workflow that keeps a read model: its state query, and how its activities write that state
+# Each workflow that keeps a read model: its state query, and how its activities write that state (the revision
+# does not matter to a rebuild: `claim` keeps the stored one)
 READ_MODELS = {
     "SignalWorkflow": (SignalWorkflow.state, _rebuild_signal),
     "PlayWorkflow": (PlayWorkflow.state, write_play_run),
@@ -58,7 +59,7 @@ class Found:
 
     result: ReconcileResult
     writer: Writer | None = None
-    write: Callable[[Session, Any], None] | None = None
+    write: Callable[[Session, int, Any], None] | None = None
     state: Any = None
 
 
@@ -100,7 +101,7 @@ async def _write(session: Session | AsyncSession, found: Found) -> ReconcileResu
 
 def _rebuild(session: Session, writer: Writer, write, state) -> None:
     with writing_as(writer):
-        write(session, state)
+        write(session, 0, state)
     session.commit()
 
 

@@ -47,7 +47,6 @@ def downgrade() -> None:
         batch_op.create_unique_constraint("uq_handoff_audit_transition", ["handoff_id", "seq"])
         batch_op.drop_column("run_id")
     for table in READ_MODELS:
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_column("run_id")
+        op.drop_column(table, "run_id")  # not batch: SQLite would copy signals and play_runs, which rows refer to
     op.drop_index(op.f("ix_workflow_runs_workflow_id"), table_name="workflow_runs")
     op.drop_table("workflow_runs")

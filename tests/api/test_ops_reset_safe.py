@@ -114,6 +114,31 @@ async def test_a_reset_play_runs_row_follows_the_new_run(api):
     _, new_run = await reset_to_first_task(api, handle)
     await eventually(lambda: stored_steps_match(new_run))  # the steps became ready again, later, in the new run
 
+    with Session(get_engine()) as session:  # a row gone wrong, then rebuilt from the run's state
+        row = session.get(PlayRunRow, created["id"])
+        revision, row.status, row.stuck_step_key = row.revision, "cancelled", None
+        session.add(row)
+        session.commit()
+    response = await api.http.post(f"/api/v1/ops/executions/{created['workflow_id']}/reconcile", headers=api.auth("olga"))
+    assert response.status_code == 200 and response.json()["rebuilt"], response.text
+    row = row_of(PlayRunRow, created["id"])
+    assert (row.status, row.run_id, row.revision) == ("running", new_run, revision) and row.stuck_step_key
+    assert await stored_steps_match(new_run)
+
+
+async def test_reconcile_rebuilds_a_handoffs_row(api):
+    body = {"kind": "ae_to_csm", "account_id": "acme", "to_user_id": "lee", "fields": COMPLETE}
+    handoff = (await api.http.post("/api/v1/handoffs", json=body, headers=api.auth("alex"))).json()
+    await eventually(lambda: row_of(HandoffRow, handoff["id"]) is not None)
+    with Session(get_engine()) as session:
+        row = session.get(HandoffRow, handoff["id"])
+        row.status = "accepted"
+        session.add(row)
+        session.commit()
+    response = await api.http.post(f"/api/v1/ops/executions/handoff-{handoff['id']}/reconcile", headers=api.auth("admin"))
+    assert response.status_code == 200 and response.json()["rebuilt"], response.text
+    assert row_of(HandoffRow, handoff["id"]).status == "draft"
+
 
 async def test_reconcile_rebuilds_a_corrupted_row_from_the_workflows_state(api):
     created = (await post_signal(api)).json()
