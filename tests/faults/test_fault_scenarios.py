@@ -10,8 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.support.faults import (FaultStack, Workload, longest_retry_wait, now, postgres_bin, settled_tally,
-                                  wait_for)
+from tests.support.faults import FaultStack, Workload, now, postgres_bin, settled_tally, wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -20,6 +19,10 @@ pytestmark = pytest.mark.faults
 # on an idle runner): on a 2-core box shared with other work, the "no fault" line shows several seconds of lateness
 # from CPU starvation alone. Without it the bound only catches an escalation stuck for minutes.
 MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "120"))
+# After the database's 20 s outage, though, a bound holds even here: database activities retry at most 2 s apart
+# (workflows/paging.DB_RETRY_CEILING), where the default backoff left escalations 15 s late (measured: 15.3, 15.4 s;
+# with the ceiling 1.2 s). Looser than 2 s for the same starved machine; still well short of the old backoff's.
+AFTER_DATABASE_OUTAGE = min(MAX_LATE, 8.0)
 SCENARIO_BOUND = 300.0  # seconds one scenario may take, start to last count (a worker restart takes 5-25 s on a busy 2-core box)
 
 
@@ -39,7 +42,7 @@ async def stack(tmp_path_factory):
         await built.close()
 
 
-async def run_scenario(stack: FaultStack, fault_report: list, name: str, inject) -> None:
+async def run_scenario(stack: FaultStack, fault_report: list, name: str, inject, max_late: float) -> None:
     """Drive the workload, inject the fault once it runs steadily, keep driving a little past its end, then count."""
     async def scenario():
         workload = Workload(stack, tag=name)
@@ -53,14 +56,13 @@ async def run_scenario(stack: FaultStack, fault_report: list, name: str, inject)
         await driving
         await workload.settle()
         print(f"{now():%T} {name}: workload settled, counting")
-        return await settled_tally(stack, name, workload.accepted, recovered_at, MAX_LATE,
-                                   retry_wait_s=workload.retry_wait_s)
+        return await settled_tally(stack, name, workload.accepted, recovered_at, max_late)
 
     counted = await asyncio.wait_for(scenario(), SCENARIO_BOUND)
     fault_report.append(counted.as_dict())
     print(f"\n{name}: {counted.as_dict()}")
     assert counted.accepted > 0
-    assert not counted.problems(MAX_LATE), counted.as_dict()
+    assert not counted.problems(max_late), counted.as_dict()
 
 
 async def no_fault(stack: FaultStack, workload: Workload) -> datetime:
@@ -96,9 +98,7 @@ async def stop_postgres_for_20_seconds(stack: FaultStack, workload: Workload) ->
     await asyncio.to_thread(stack.postgres.stop)
     await asyncio.sleep(20)
     await asyncio.to_thread(stack.postgres.start)
-    recovered_at = now()
-    workload.retry_wait_s = await longest_retry_wait(stack, workload.accepted.workflow_ids)
-    return recovered_at
+    return now()
 
 
 async def take_the_webhook_receiver_down(stack: FaultStack, workload: Workload) -> datetime:
@@ -118,13 +118,13 @@ async def kill_the_api_mid_request(stack: FaultStack, workload: Workload) -> dat
     return await stack.api_ready()
 
 
-@pytest.mark.parametrize("name, inject", [
-    ("no fault", no_fault),
-    ("worker SIGKILL x5", kill_the_worker_mid_activity_five_times),
-    ("temporal restart", restart_the_temporal_server),
-    ("postgres down 20s", stop_postgres_for_20_seconds),
-    ("webhook receiver down", take_the_webhook_receiver_down),
-    ("API SIGKILL mid-request", kill_the_api_mid_request),
+@pytest.mark.parametrize("name, inject, max_late", [
+    ("no fault", no_fault, MAX_LATE),
+    ("worker SIGKILL x5", kill_the_worker_mid_activity_five_times, MAX_LATE),
+    ("temporal restart", restart_the_temporal_server, MAX_LATE),
+    ("postgres down 20s", stop_postgres_for_20_seconds, AFTER_DATABASE_OUTAGE),
+    ("webhook receiver down", take_the_webhook_receiver_down, MAX_LATE),
+    ("API SIGKILL mid-request", kill_the_api_mid_request, MAX_LATE),
 ], ids=["no-fault", "worker-kill", "temporal-restart", "postgres-down", "webhook-down", "api-kill"])
-async def test_nothing_is_lost_or_doubled(stack, fault_report, name, inject):
-    await run_scenario(stack, fault_report, name, inject)
+async def test_nothing_is_lost_or_doubled(stack, fault_report, name, inject, max_late):
+    await run_scenario(stack, fault_report, name, inject, max_late)

@@ -46,9 +46,6 @@ PROBE_RULE = {"family": PROBE_FAMILY, "severity": "warning", "owners": ["csm"], 
               "escalation": [{"after": "PT0S", "to": "manager"}]}
 PROBE_SLA = timedelta(seconds=5)
 WEBHOOK_USERS = ("casey", "lee", "alex")
-# After a database outage the next attempt of a database activity comes within workflows/paging.DB_RETRY_CEILING
-# (2 s), and a second of slack for the clocks.
-RETRY_WAIT_BOUND = 3.0
 
 
 def postgres_bin() -> Path | None:
@@ -313,7 +310,6 @@ class Workload:
         self._tasks: list[asyncio.Task] = []
         self._n = 0
         self._stopped = asyncio.Event()
-        self.retry_wait_s: float | None = None  # set by a scenario that measures it
 
     async def run(self, tick: float = 1.0) -> None:
         """Until `stop()`."""
@@ -429,7 +425,6 @@ class Tally:
     read_model_dup: int = 0
     failing_workflow_tasks: int = 0
     unanswered: int = 0
-    retry_wait_s: float | None = None  # at the fault's end, the longest an activity waited for its next attempt
     notes: list[str] = field(default_factory=list)
 
     def problems(self, max_late: float) -> list[str]:
@@ -442,33 +437,14 @@ class Tally:
             found.append(f"escalations fired {self.escalations_fired} of {self.escalations_expected}")
         if self.max_late_s > max_late:
             found.append(f"an escalation {self.max_late_s:.1f}s late")
-        if self.retry_wait_s is not None and self.retry_wait_s > RETRY_WAIT_BOUND:
-            found.append(f"an activity waited {self.retry_wait_s:.1f}s for its next attempt after the fault")
         return found
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-async def longest_retry_wait(stack: FaultStack, workflow_ids) -> float:
-    """Seconds until the latest next attempt of any activity being retried (what the server has scheduled: it does not
-    depend on how busy the machine is)."""
-    at = now()
-    waits = [0.0]
-    for workflow_id in list(workflow_ids):
-        try:
-            description = await stack.client.get_workflow_handle(workflow_id).describe()
-        except RPCError:
-            continue
-        for pending in description.raw_description.pending_activities:
-            if pending.attempt > 1 and pending.HasField("next_attempt_schedule_time"):
-                waits.append((pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC) - at).total_seconds())
-    return round(max(waits), 2)
-
-
-async def tally(stack: FaultStack, scenario: str, accepted: Accepted, recovered_at: datetime,
-                retry_wait_s: float | None = None) -> Tally:
-    result = Tally(scenario=scenario, accepted=accepted.count, unanswered=accepted.unanswered, retry_wait_s=retry_wait_s)
+async def tally(stack: FaultStack, scenario: str, accepted: Accepted, recovered_at: datetime) -> Tally:
+    result = Tally(scenario=scenario, accepted=accepted.count, unanswered=accepted.unanswered)
     for workflow_id in accepted.workflow_ids:
         try:
             history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
@@ -606,11 +582,11 @@ def count_read_models(stack: FaultStack, result: Tally, signals: dict[str, Signa
 
 
 async def settled_tally(stack: FaultStack, scenario: str, accepted: Accepted, recovered_at: datetime,
-                        max_late: float, timeout: float = 60.0, retry_wait_s: float | None = None) -> Tally:
+                        max_late: float, timeout: float = 60.0) -> Tally:
     """Count until nothing is missing (deliveries and read models catch up after a fault), for at most `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
-        counted = await tally(stack, scenario, accepted, recovered_at, retry_wait_s)
+        counted = await tally(stack, scenario, accepted, recovered_at)
         if not counted.problems(max_late) or time.monotonic() > deadline:
             return counted
         await asyncio.sleep(1.0)
@@ -624,11 +600,10 @@ def table(rows: list[dict]) -> list[str]:
                 f"{row['escalations_fired']}/{row['escalations_expected']} ({row['escalations_twice']} twice)",
                 f"{row['max_late_s']:.1f}", pair("notifications_lost", "notifications_dup"),
                 pair("webhooks_lost", "webhooks_redelivered"), pair("audit_lost", "audit_dup"),
-                pair("read_model_lost", "read_model_dup"), str(row["failing_workflow_tasks"]), str(row["unanswered"]),
-                "-" if row["retry_wait_s"] is None else f"{row['retry_wait_s']:.1f}"]
+                pair("read_model_lost", "read_model_dup"), str(row["failing_workflow_tasks"]), str(row["unanswered"])]
 
     header = ["scenario", "accepted", "workflows found", "escalations fired/expected", "max late (s)",
               "notifications lost/dup", "webhooks lost/redelivered", "audit lost/dup", "read model lost/dup",
-              "failing workflow tasks", "unanswered requests", "retry wait at recovery (s)"]
+              "failing workflow tasks", "unanswered requests"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(cells(row)) + " |" for row in rows]
