@@ -14,14 +14,16 @@ from tests.support.faults import FaultStack, Workload, now, postgres_bin, settle
 
 pytestmark = pytest.mark.faults
 
-# Seconds an escalation may fire after max(its due time, the fault's end). Lateness is always measured and printed;
-# it is asserted only where the machine is quiet enough for a time bound to mean something (PILLAR_FAULTS_MAX_LATE=2
-# on an idle runner): on a 2-core box shared with other work, the "no fault" line shows several seconds of lateness
-# from CPU starvation alone. Without it the bound only catches an escalation stuck for minutes.
+# Seconds an escalation may fire after max(its due time, the fault's end), not counting the time its workflow tasks
+# sat started and never completed (the table shows both, and how many workflow tasks timed out: on this machine an
+# occasional workflow task times out after 10 s with no fault at all, and after a worker's death its sticky tasks
+# wait out their 10 s schedule-to-start). Asserted against PILLAR_FAULTS_MAX_LATE where the machine is quiet enough
+# for a time bound to mean something (2 on an idle runner); without it the bound only catches an escalation stuck
+# for minutes: on a 2-core box shared with other work the "no fault" line itself shows seconds of lateness.
 MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "120"))
 # After the database's 20 s outage, though, a bound holds even here: database activities retry at most 2 s apart
 # (workflows/paging.DB_RETRY_CEILING), where the default backoff left escalations 15 s late (measured: 15.3, 15.4 s;
-# with the ceiling 1.2 s). Looser than 2 s for the same starved machine; still well short of the old backoff's.
+# with the ceiling 1.2-2.2 s). Looser than 2 s for the same starved machine; well short of the old backoff's.
 AFTER_DATABASE_OUTAGE = min(MAX_LATE, 8.0)
 SCENARIO_BOUND = 300.0  # seconds one scenario may take, start to last count (a worker restart takes 5-25 s on a busy 2-core box)
 
