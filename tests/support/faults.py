@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,7 +44,6 @@ from tests.support.stack import ADMIN_TOKEN, free_port
 PROBE_FAMILY = "fault_probe"
 PROBE_RULE = {"family": PROBE_FAMILY, "severity": "warning", "owners": ["csm"], "sla": "PT5S",
               "escalation": [{"after": "PT0S", "to": "manager"}]}
-PROBE_SLA = timedelta(seconds=5)
 WEBHOOK_USERS = ("casey", "lee", "alex")
 
 
