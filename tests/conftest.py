@@ -14,6 +14,7 @@ Where a test goes, by the heaviest thing it needs:
 No test module sits directly in tests/."""
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -28,9 +29,13 @@ import tests.support.environment  # noqa: F401, I001  (first: the suite's settin
 from core.db import get_engine, migrate, reset_engine
 from core.settings import get_settings
 from core.temporal import find_binary, set_temporal_client, update_signing
+from tests.support.faults import table as fault_table
 from tests.support.loop_guard import LoopGuard
+from tests.support.paths import PROJECT_ROOT
 from tests.support.stack import (ADMIN_TOKEN, PG_SERVER_URL, ApiStack, register_search_attributes, seed, start_dev_server,
                                  use_database)  # importing it sets the suite's outbound defaults (loopback receivers)
+
+FAULT_REPORT = pytest.StashKey[list]()
 
 
 @pytest.fixture
@@ -150,3 +155,22 @@ def own_task_queue():
     else:
         os.environ["TEMPORAL_TASK_QUEUE"] = saved
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def fault_report(request) -> list[dict]:
+    """The fault scenarios' counts, one dict per scenario: printed at the end of the session (with or without -s)
+    and kept in .pillar/fault-scenarios.json for the closing note."""
+    return request.config.stash.setdefault(FAULT_REPORT, [])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    rows = config.stash.get(FAULT_REPORT, None)
+    if not rows:
+        return
+    path = PROJECT_ROOT / ".pillar" / "fault-scenarios.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(rows, indent=2, default=str) + "\n")
+    terminalreporter.write_sep("-", f"fault scenarios (also in {path})")
+    for line in fault_table(rows):
+        terminalreporter.write_line(line)
