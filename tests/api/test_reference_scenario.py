@@ -108,3 +108,14 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     casey = next(s for s in one_on_ones["sections"] if s["owner_id"] == "casey")
     assert f"{run_id}/{run['steps'][0]['key']}" in [i["ref_id"] for i in casey["items"]]
 
+    # Layer III: the risk concentrates on Casey within Lee's team, so a rebalance is proposed that keeps the save with her
+    proposed = await api.http.post("/api/v1/territory/rebalance", json={"manager_id": "lee"}, headers=api.auth("maya"))
+    assert proposed.status_code == 201, proposed.text
+    assert proposed.json()["concentrated_on"] == "casey" and proposed.json()["moves"]
+    assert account_id not in [m["account_id"] for m in proposed.json()["moves"]]
+    # the CRO sees its NRR impact for the board, and the save gets an SE and the CRO as executive sponsor
+    board = await api.http.post("/api/v1/scenarios/nrr", json={"account_ids": [account_id]}, headers=api.auth("cora"))
+    assert board.status_code == 200 and board.json()["nrr_impact_points"] == impact["nrr_impact_points"]
+    allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("cora"))).json()
+    assert [(a["se_id"], a["executive_id"]) for a in allocations if a["account_id"] == account_id] == [("sid", "cora")]
+
