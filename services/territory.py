@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.errors import PillarError
+from core.paging import Page, PageRequest, SortKey, page_of
 from models.common import Role
 from models.scoring import RiskTier
 from models.tables import Account, AccountScoreRow, PlayRunRow, TerritoryProposalRow, User
@@ -45,6 +46,14 @@ class Line:
 # --- reading the book ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Someone:
+    """A manager as `team_of` takes them."""
+
+    id: str
+    role: Role = Role.manager
+
+
 def _owners(session: Session, settings: TerritorySettings, viewer: Viewer | None, manager_id: str | None) -> list[User]:
     query = select(User).where(User.role == settings.owner_role.value, User.disabled_at.is_(None))
     if manager_id:
@@ -54,12 +63,6 @@ def _owners(session: Session, settings: TerritorySettings, viewer: Viewer | None
     if viewer is not None and not book_wide(viewer):
         query = query.where(User.id.in_(list(session.execute(team_of(viewer)).scalars().all())))
     return list(session.exec(query.order_by(User.id)))
-
-
-@dataclass(frozen=True)
-class _Someone:
-    id: str
-    role: Role = Role.manager
 
 
 def _lines(session: Session, settings: TerritorySettings, viewer: Viewer | None, owner_ids: set[str] | None) -> list[Line]:
@@ -91,9 +94,12 @@ def _pct(part: float, whole: float) -> float:
 def measure(lines: list[Line], owners: list[User], settings: TerritorySettings, as_of: datetime) -> TerritoryHealth:
     """Each owner's book (owners with no account included: they are where work can go), coverage and concentration."""
     total_at_risk = sum(line.account.arr for line in lines if line.at_risk)
+    by_owner: dict[str | None, list[Line]] = {}
+    for line in lines:
+        by_owner.setdefault(line.owner_id, []).append(line)
     rows = []
     for owner in owners:
-        mine = [line for line in lines if line.owner_id == owner.id]
+        mine = by_owner.get(owner.id, [])
         scored = [line for line in mine if line.health is not None]
         weight = sum(line.account.arr for line in scored)
         health = round(sum(line.health * line.account.arr for line in scored) / weight, 1) if weight else None
@@ -108,7 +114,7 @@ def measure(lines: list[Line], owners: list[User], settings: TerritorySettings, 
     rows.sort(key=lambda r: (-r.arr_at_risk, -r.load_units, r.owner_id))
     top = rows[0] if rows else None
     concentrated = top.owner_id if top and total_at_risk and top.at_risk_share_pct > 100 * settings.concentration_share else None
-    unowned = [line.account.id for line in lines if line.owner_id is None]
+    unowned = [line.account.id for line in by_owner.get(None, [])]
     role = settings.owner_role.value
     explanation = (f"{dollars(total_at_risk)} of {dollars(sum(line.account.arr for line in lines))} ARR at risk across "
                    f"{len(rows)} {role}(s); " + (f"{concentrated} holds {top.at_risk_share_pct:g}% of it (over "
@@ -202,11 +208,14 @@ def get_proposal(session: Session, proposal_id: str) -> TerritoryProposal:
     return TerritoryProposal.model_validate(_row(session, proposal_id).body)
 
 
-def list_proposals(session: Session, status: TerritoryProposalStatus | None = None, limit: int = 50) -> list[TerritoryProposal]:
-    query = select(TerritoryProposalRow).order_by(TerritoryProposalRow.created_at.desc(), TerritoryProposalRow.id.desc())
+def list_proposals(session: Session, status: TerritoryProposalStatus | None = None,
+                   page: PageRequest = PageRequest()) -> Page[TerritoryProposal]:
+    """Newest first."""
+    query = select(TerritoryProposalRow)
     if status:
         query = query.where(TerritoryProposalRow.status == status.value)
-    return [TerritoryProposal.model_validate(r.body) for r in session.exec(query.limit(limit))]
+    order = (SortKey(TerritoryProposalRow.created_at, descending=True), SortKey(TerritoryProposalRow.id, descending=True))
+    return page_of(session, query, page, "territory_proposals", order, lambda row: TerritoryProposal.model_validate(row.body))
 
 
 def _decide(session: Session, row: TerritoryProposalRow, status: TerritoryProposalStatus, actor_id: str, note: str | None) -> TerritoryProposal:
@@ -220,7 +229,8 @@ def _decide(session: Session, row: TerritoryProposalRow, status: TerritoryPropos
 
 
 def _undecided(session: Session, proposal_id: str) -> TerritoryProposalRow:
-    row = _row(session, proposal_id)
+    """The proposal, locked until the decision commits (two approvals at once: the second finds it decided)."""
+    row = session.get(TerritoryProposalRow, proposal_id, with_for_update=True) or _row(session, proposal_id)
     if row.status != TerritoryProposalStatus.proposed.value:
         raise PillarError("conflict", f"territory proposal {proposal_id} is already {row.status}")
     return row

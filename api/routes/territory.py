@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from api.deps import CurrentUser, PathId, Principal, SessionDep, require_roles
 from api.errors import ERROR_RESPONSES
+from api.paging import PAGED, PAGING_NOTE, PagingDep
 from models.common import Identifier, Role
 from models.territory import (
     Allocation, RebalanceIn, TerritoryDecisionIn, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus, TerritoryRejectIn,
@@ -43,11 +44,11 @@ def rebalance(session: SessionDep, user: Planner, body: RebalanceIn | None = Non
     return territory.propose(session, user.id, body.manager_id if body else None)
 
 
-@router.get("/proposals", response_model=list[TerritoryProposal])
-def list_proposals(session: SessionDep, _: Planner, status_: TerritoryProposalStatus | None = Query(default=None, alias="status"),
-                   limit: int = Query(default=50, ge=1, le=500)) -> list[TerritoryProposal]:
-    """Newest first, each with its moves, why, and the expected effect on each owner's load."""
-    return territory.list_proposals(session, status_, limit)
+@router.get("/proposals", response_model=list[TerritoryProposal], responses=PAGED, description=(
+    "Newest first, each with its moves, why, and the expected effect on each owner's load." + PAGING_NOTE))
+def list_proposals(session: SessionDep, _: Planner, paging: PagingDep,
+                   status_: TerritoryProposalStatus | None = Query(default=None, alias="status")) -> list[TerritoryProposal]:
+    return paging.send(territory.list_proposals(session, status_, paging.page))
 
 
 @router.get("/proposals/{proposal_id}", response_model=TerritoryProposal)

@@ -73,7 +73,7 @@ def test_risk_concentrating_proposes_moving_the_healthy_accounts_and_approval_mo
         assert sorted(members) == ["globex", "initech"]  # visibility follows the new owner
         with pytest.raises(PillarError, match="already approved"):
             territory.approve(session, proposal.id, "cora")
-        assert territory.list_proposals(session)[0].id == proposal.id
+        assert territory.list_proposals(session).items[0].id == proposal.id
 
 
 def test_an_owner_changed_since_the_proposal_refuses_the_whole_approval(any_db):
