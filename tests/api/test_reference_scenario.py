@@ -100,13 +100,19 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert scenario.status_code == 200 and scenario.json()["accounts"] == [{"id": account_id, "arr": 180_000, "risk_tier": "critical"}]
     assert scenario.json()["nrr_impact_points"] == impact["nrr_impact_points"]
 
-    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1
+    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1,
     triage = await triggered_agenda(api, "signal_triage")
     flagged = [i for i in triage["sections"][0]["items"] if i["ref_id"] == signal_id]
     assert flagged and flagged[0]["facts"]["severity"] == "critical" and flagged[0]["facts"]["status"] == "acknowledged"
     one_on_ones = await triggered_agenda(api, "execution_one_on_ones")
     casey = next(s for s in one_on_ones["sections"] if s["owner_id"] == "casey")
     assert f"{run_id}/{run['steps'][0]['key']}" in [i["ref_id"] for i in casey["items"]]
+
+    # the Thursday at-risk review puts it before the VP with its money and the save running (risk 90: the riskiest)
+    at_risk = await triggered_agenda(api, "at_risk_review")
+    reviewed = [i for i in at_risk["sections"][0]["items"] if i["account_id"] == account_id]
+    assert reviewed and reviewed[0]["facts"]["nrr_impact_points"] == impact["nrr_impact_points"]
+    assert reviewed[0]["facts"]["cost_to_save"] == 14_000 and run_id in [p["id"] for p in reviewed[0]["facts"]["active_plays"]]
 
     # Layer III: the risk concentrates on Casey within Lee's team, so a rebalance is proposed that keeps the save with her
     proposed = await api.http.post("/api/v1/territory/rebalance", json={"manager_id": "lee"}, headers=api.auth("maya"))
