@@ -8,7 +8,7 @@ from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
     accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
-    rituals, scenarios, scores, signals, tasks, users,
+    rituals, scenarios, scores, signals, tasks, territory, users,
 )
 from api.warmup import lifespan
 from core.settings import get_settings
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, metrics):
+                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
     pages.install(app)

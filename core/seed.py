@@ -50,6 +50,9 @@ DEMO_USERS = [
     ("sky", "Sky Silva", "support", "maya"),
     ("rory", "Rory Reyes", "revops", "victor"),
     ("olga", "Olga Ortiz", "ops", "victor"),
+    ("cora", "Cora Castillo", "cro", None),
+    ("sid", "Sid Sharma", "se", "maya"),
+    ("dana", "Dana Diaz", "csm", "lee"),  # a second CSM, with room: where a territory rebalance can move accounts
 ]
 
 DEMO_TEAM = {"ae": "alex", "csm": "casey", "csm_lead": "lee", "sdr": "sam", "support": "sky"}

@@ -20,6 +20,16 @@ class AssessmentGroup(BaseModel):
     key: str
     title: str
     questions: list[AssessmentAnswer]
+    no: int = Field(0, description="How many of its questions are answered no")
+
+
+class PunchListEntry(BaseModel):
+    group: str
+    title: str
+    no: int = Field(description="Its no's: the count the punch list ranks by")
+    shortfall: int = Field(description="What those no's leave undone, in the things they count (ties are ranked by it)")
+    questions: list[str] = Field(description="The ids of its no's, in order")
+    first_fix: str = Field(description="Its first no, as the question puts it")
 
 
 class Assessment(BaseModel):
@@ -29,3 +39,4 @@ class Assessment(BaseModel):
     summary: str
     rule: str = Field(description="How a question is answered when there is nothing to judge")
     groups: list[AssessmentGroup]
+    punch_list: list[PunchListEntry] = Field(default=[], description="Groups with a no, most operational debt first")

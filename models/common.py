@@ -20,6 +20,8 @@ class Role(StrEnum):
     revops = "revops"
     ops = "ops"
     admin = "admin"
+    cro = "cro"  # sees the whole book: board prep, territory decisions
+    se = "se"  # a sales engineer allocated to critical saves and deals
     integration = "integration"  # a machine caller (CRM sync, detection feed): raises signals and posts events
 
 

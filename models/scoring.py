@@ -20,7 +20,7 @@ TIER_RANK = {RiskTier.low: 1, RiskTier.medium: 2, RiskTier.high: 3, RiskTier.cri
 
 class HealthWeights(BaseModel):
     base: Points = 70
-    usage_points_per_pct: Points = Field(0.5, description="points per % change in usage, recent week vs the 30 days before")
+    usage_points_per_pct: Points = Field(0.4, description="points per % change in usage, recent week vs the 30 days before")
     usage_cap: Points = Field(25, ge=0)
     champion_departed: Points = -12
     nps_neutral: Points = Field(7, ge=0, le=10)
@@ -33,7 +33,7 @@ class HealthWeights(BaseModel):
 
 
 class RiskWeights(BaseModel):
-    health_gap: Points = Field(0.9, description="points per point of health below 100")
+    health_gap: Points = Field(1.0, description="points per point of health below 100")
     renewal_window_days: int = Field(90, ge=0, le=3650)
     renewal_window_points: Points = 10
     detractor_below: int = Field(7, ge=0, le=10, description="latest NPS under this is a detractor")
@@ -66,7 +66,7 @@ class ForecastWeights(BaseModel):
     health_pivot: Points = 70
     health_points_per_point: Points = 1.0
     champion_departed: Points = -15
-    detractor: Points = -5
+    detractor: Points = -8
     close_date_push: Points = -5
     stalled: Points = -10
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
-from models.common import Duration, Severity
+from models.common import Duration, PositiveDuration, Severity
 from models.plays import KEY_PATTERN
 from models.routing import FAMILY_PATTERN
 
@@ -18,6 +18,12 @@ class TaskTemplate(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     segments: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=20, description="Account segments it suits best; empty: any segment")
     play_key: str | None = Field(default=None, pattern=KEY_PATTERN, max_length=64, description="Choosing it also starts this play for the account")
+    due: PositiveDuration | None = Field(default=None, description="The task's deadline from when it is chosen; none: the play's planned "
+                                                                    "length for a play, else the severity's (critical P1D, warning P3D, info P7D)")
+
+    def due_in(self, severity: Severity, play_length: timedelta | None = None) -> timedelta:
+        """One rule for the deadline the candidate shows and the task gets."""
+        return self.due or play_length or due_after(severity)
 
 
 class TaskTemplatesIn(BaseModel):

@@ -1,4 +1,4 @@
-"""The versioned config of Layers I–III: signal definitions, score weights, cost model (and their shipped defaults)."""
+"""The versioned config of Layers I–III: signal definitions, score weights, cost model, territory (and their shipped defaults)."""
 
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -7,10 +7,12 @@ from core import config_store
 from models.detection import SignalDefinitions, SignalDefinitionsIn
 from models.financials import CostModel, CostModelIn
 from models.scoring import ScoreWeights, ScoreWeightsIn
+from models.territory import TerritoryConfig, TerritorySettings
 
 SIGNAL_DEFINITIONS = "signal_definitions"
 SCORE_WEIGHTS = "score_weights"
 COST_MODEL = "cost_model"
+TERRITORY = "territory"
 
 
 def _definition(family, severity, description, conditions, window_days, overrides=None, play_key=None):
@@ -49,6 +51,7 @@ _MODELS: dict[str, tuple[type[BaseModel], type[BaseModel], dict]] = {
     SIGNAL_DEFINITIONS: (SignalDefinitionsIn, SignalDefinitions, DEFAULT_SIGNAL_DEFINITIONS),
     SCORE_WEIGHTS: (ScoreWeightsIn, ScoreWeights, {}),
     COST_MODEL: (CostModelIn, CostModel, {}),
+    TERRITORY: (TerritorySettings, TerritoryConfig, {}),
 }
 
 
@@ -76,5 +79,9 @@ def current_weights(session: Session) -> ScoreWeights:
 
 def current_cost_model(session: Session) -> CostModel:
     return _current(session, COST_MODEL)
+
+
+def current_territory(session: Session) -> TerritoryConfig:
+    return _current(session, TERRITORY)
 
 

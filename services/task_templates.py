@@ -10,20 +10,20 @@ from core.errors import PillarError
 from models.signals import SignalDetail
 from models.tables import Account
 from models.tasks import TaskCandidate
-from models.templates import TaskTemplates, TaskTemplatesIn, due_after
+from models.templates import TaskTemplate, TaskTemplates, TaskTemplatesIn
 from plays import load_library
 
 TASK_TEMPLATES = "task_templates"
 
 
-def _t(key, family, title, segments=(), play_key=None):
-    return {"key": key, "family": family, "title": title, "segments": list(segments), "play_key": play_key}
+def _t(key, family, title, segments=(), play_key=None, due=None):
+    return {"key": key, "family": family, "title": title, "segments": list(segments), "play_key": play_key, "due": due}
 
 
 DEFAULT_TASK_TEMPLATES = {
     "escalate_after": "P1D",
     "templates": [
-        _t("renewal_save_play", "renewal_risk", "Run the Renewal Save play", play_key="renewal_save"),
+        _t("renewal_save_play", "renewal_risk", "Run the Renewal Save play", play_key="renewal_save", due="P7D"),  # the save's 7-day deadline
         _t("renewal_exec_call", "renewal_risk", "Executive call with the economic buyer", ["enterprise"]),
         _t("renewal_health_review", "renewal_risk", "Review account health with the champion"),
         _t("renewal_offer", "renewal_risk", "Prepare a renewal offer with multi-year terms", ["mid_market", "smb"]),
@@ -77,8 +77,8 @@ def candidates_for(session: Session, signal: SignalDetail, now: datetime | None 
     templates = (library or current_templates(session)).candidates(signal.family, account.segment if account else None)
     plays = load_library() if any(t.play_key for t in templates) else {}
 
-    def due_at(play_key: str | None) -> datetime:
-        play = plays.get(play_key) if play_key else None
-        return now + (play.planned_duration() if play else due_after(signal.severity))
+    def due_at(template: TaskTemplate) -> datetime:
+        play = plays.get(template.play_key) if template.play_key else None
+        return now + template.due_in(signal.severity, play.planned_duration() if play else None)
 
-    return [TaskCandidate(template_key=t.key, title=t.title, due_at=due_at(t.play_key), play_key=t.play_key) for t in templates]
+    return [TaskCandidate(template_key=t.key, title=t.title, due_at=due_at(t), play_key=t.play_key) for t in templates]

@@ -16,7 +16,6 @@ from models.plays import PlayDef, PlayStart
 from models.signals import SignalDetail
 from models.tables import TaskRow, User
 from models.tasks import AddTaskInput, OutcomeIn, Task, TaskIn, TaskOutcomeInput
-from models.templates import due_after
 from services.plays import build_play_start, find_play, new_run_id
 from services.signals import get_signal, signal_handle
 from services.task_templates import current_templates
@@ -49,11 +48,11 @@ def task_request(session: Session, signal: SignalDetail, body: TaskIn, actor: Ac
     owner_id = body.owner_id or _default_owner(signal, actor)
     if session.get(User, owner_id) is None:
         raise PillarError("invalid", f"unknown user {owner_id!r}", {"field": "owner_id"})
-    play_start, due_in = None, due_after(signal.severity)
+    play_start, due_in = None, template.due_in(signal.severity)
     if template.play_key:
         play = find_play(template.play_key, library)
         play_start = build_play_start(session, play, signal.account_id, signal, actor.id, run_id=new_run_id())
-        due_in = play.planned_duration()
+        due_in = template.due_in(signal.severity, play.planned_duration())
     request = AddTaskInput(
         actor=actor,
         template_key=template.key,

@@ -1,6 +1,6 @@
 """Who may read an account's signals, evidence, scores, plays and handoffs (README "Who sees which account").
 
-- Book-wide roles (admin, vp, revops, ops, integration) see every account.
+- Book-wide roles (admin, vp, cro, revops, ops, integration) see every account.
 - Anyone else sees the accounts whose team holds them or someone who reports to them, directly or through others
   (a csm sees their accounts, their csm_lead sees those too, the manager above sees the whole team's book).
 
@@ -21,7 +21,7 @@ from models.tables import (
     TaskRow, User,
 )
 
-BOOK_WIDE_ROLES = frozenset({Role.admin, Role.vp, Role.revops, Role.ops, Role.integration})
+BOOK_WIDE_ROLES = frozenset({Role.admin, Role.vp, Role.cro, Role.revops, Role.ops, Role.integration})
 
 
 class Viewer(Protocol):

@@ -1,4 +1,5 @@
-"""The book of accounts, and one account: health and risk with their explanation, the score over time, ARR at risk
+"""The book of accounts with its territory (each owner's load, ARR at risk, SE and executive allocations for the
+critical saves), and one account: health and risk with their explanation, the score over time, ARR at risk
 and save vs replace, and what is open on it (signals, plays, handoffs)."""
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from services.accounts import book, financials_now
 from services.events import latest_score, score_history
 from services.handoffs import list_handoffs
 from services.plays import list_play_runs
+from services.territory import allocations, territory_health
 from services.visibility import only_visible
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +26,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/accounts")
 def accounts_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    return render(request, session, user, "accounts.html", {"lines": book(session, user)})
+    return render(request, session, user, "accounts.html", {"lines": book(session, user), "territory": territory_health(session, user),
+                                                           "allocations": allocations(session, user)})
 
 
 @router.get("/accounts/{account_id}", dependencies=[sees("account", "account_id", web_user)])

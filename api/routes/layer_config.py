@@ -1,4 +1,4 @@
-"""GET/PUT the versioned config of Layers I–III: signal definitions, score weights, cost model."""
+"""GET/PUT the versioned config of Layers I–III: signal definitions, score weights, cost model, territory settings."""
 
 from fastapi import APIRouter
 
@@ -10,6 +10,7 @@ from models.detection import SignalDefinitions, SignalDefinitionsIn
 from models.financials import CostModel, CostModelIn
 from models.routing import ConfigVersionRef
 from models.scoring import ScoreWeights, ScoreWeightsIn
+from models.territory import TerritoryConfig, TerritorySettings
 from services import layer_config
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"], responses=ERROR_RESPONSES)
@@ -46,3 +47,4 @@ def _routes(path: str, kind: str, model_in, model_out, what: str) -> None:
 _routes("signal-definitions", layer_config.SIGNAL_DEFINITIONS, SignalDefinitionsIn, SignalDefinitions, "signal definitions")
 _routes("score-weights", layer_config.SCORE_WEIGHTS, ScoreWeightsIn, ScoreWeights, "score weights")
 _routes("cost-model", layer_config.COST_MODEL, CostModelIn, CostModel, "cost model")
+_routes("territory", layer_config.TERRITORY, TerritorySettings, TerritoryConfig, "territory settings")

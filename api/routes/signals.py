@@ -82,8 +82,9 @@ async def acknowledge_signal(signal_id: PathId, session: AsyncSessionDep, client
 @router.post("/{signal_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=Task, dependencies=[sees("signal", "signal_id")])
 async def create_task(signal_id: PathId, body: TaskIn, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser) -> Task:
     """Turn an acknowledged signal into a task from a template (409 before acknowledgement). `owner_id` defaults to
-    the caller when they own the signal, `due_at` to the severity's (critical P1D, warning P3D, info P7D). A template
-    with a play also starts that play for the account, linked to the signal and the task."""
+    the caller when they own the signal, `due_at` to the template's `due` (the Renewal Save's: P7D), else a play's
+    planned length, else the severity's (critical P1D, warning P3D, info P7D). A template with a play also starts that
+    play for the account, linked to the signal and the task."""
     return await add_task(session, client, signal_id, body, await user.actor(session))
 
 

@@ -58,6 +58,7 @@ def body_account(field="account_id"):
 RITUAL_RUNNERS = roles("manager", "vp", "csm_lead", "revops")
 EVENT_WRITERS = roles("revops", "ops", "integration")
 OPS = roles("ops")
+TERRITORY_PLANNERS = roles("manager", "vp", "cro", "revops")
 
 ROUTES = {
     "GET /healthz": public(),
@@ -134,6 +135,14 @@ ROUTES = {
     "POST /api/v1/flywheel/proposals/{proposal_id}/reject": roles("revops"),
     "POST /api/v1/flywheel/proposals/{proposal_id}/revert": roles("revops"),
     "POST /api/v1/flywheel/run": roles("revops"),
+    # territory (Layer III): health and allocations filter to what the caller may see (tests/api/test_territory_api.py)
+    "GET /api/v1/territory": any_role(),
+    "GET /api/v1/territory/allocations": any_role(),
+    "POST /api/v1/territory/rebalance": TERRITORY_PLANNERS,
+    "GET /api/v1/territory/proposals": TERRITORY_PLANNERS,
+    "GET /api/v1/territory/proposals/{proposal_id}": TERRITORY_PLANNERS,
+    "POST /api/v1/territory/proposals/{proposal_id}/approve": roles("vp", "cro", "revops"),
+    "POST /api/v1/territory/proposals/{proposal_id}/reject": roles("vp", "cro", "revops"),
     # operations
     "GET /api/v1/ops/executions": OPS,
     "POST /api/v1/ops/executions/{workflow_id}/replay": OPS,
@@ -168,7 +177,7 @@ ROUTES = {
     "POST /ops/executions/{workflow_id}/reset": OPS,
 }
 # the config routes: everyone reads every version, revops (and admin) write
-CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model"]
+CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model", "territory"]
 for _name in CONFIG:
     ROUTES[f"GET /api/v1/config/{_name}"] = any_role()
     ROUTES[f"GET /api/v1/config/{_name}/{{version}}"] = any_role()
@@ -311,7 +320,8 @@ INCOMPLETE = {"matrix": "an incomplete body"}
 # Bodies that stop an allowed call at validation where the incomplete one would be accepted and start work on the
 # shared stack (agendas, a sweep of the book), and a route with no body at all whose allowed call is left out.
 BODIES = {"POST /api/v1/rituals/{ritual_key}/trigger": {"motion": "matrix-no-such-motion"},
-          "POST /api/v1/detection/run": {"as_of": "not a time"}}
+          "POST /api/v1/detection/run": {"as_of": "not a time"},
+          "POST /api/v1/territory/rebalance": {"manager_id": "not an id!"}}
 # ... and routes whose allowed call would take a token away from the shared stack (rotate, revoke, disable)
 REFUSALS_ONLY = {"POST /api/v1/flywheel/run", "POST /api/v1/users/{user_id}/token", "DELETE /api/v1/users/{user_id}/token",
                  "POST /api/v1/users/{user_id}/disable", "POST /api/v1/users/{user_id}/enable", "POST /api/v1/admin/token"}

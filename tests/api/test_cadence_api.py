@@ -279,6 +279,8 @@ async def test_the_assessment_answers_fifteen_questions(api):
     questions = [q for g in body["groups"] for q in g["questions"]]
     assert len(questions) == body["total"] == 15 and all(q["answer"] in ("yes", "no") and q["figure"] for q in questions)
     assert body["yes"] == sum(q["answer"] == "yes" for q in questions)
+    assert [len(g["questions"]) for g in body["groups"]] == [3, 3, 3, 2, 2, 1, 1]
+    assert sum(e["no"] for e in body["punch_list"]) == sum(g["no"] for g in body["groups"]) == body["total"] - body["yes"]
     paths = (await api.http.get("/openapi.json")).json()["paths"]
     for path in ("/api/v1/rituals", "/api/v1/agendas/{agenda_id}", "/api/v1/agendas/{agenda_id}/action-items",
                  "/api/v1/action-items/{item_id}/outcome", "/api/v1/cadences/metrics", "/api/v1/flywheel/proposals/{proposal_id}/approve",

@@ -256,3 +256,14 @@ async def test_the_session_cookie_is_secure_when_the_public_url_is_https_behind_
     finally:
         monkeypatch.delenv("PUBLIC_URL")
         get_settings.cache_clear()
+
+
+async def test_the_accounts_page_shows_the_territory_each_owner_and_their_load(api):
+    async with signed_in(api, api.tokens["maya"]) as maya:
+        page = await maya.get("/accounts")
+    assert page.status_code == 200
+    section = page.text[page.text.index('id="territory"'):]
+    assert "ARR at risk across" in section and "Casey Chen" in section and "Dana Diaz" in section  # Dana: a CSM with room
+    async with signed_in(api, api.tokens["dana"]) as dana:
+        own = (await dana.get("/accounts")).text
+    assert "Dana Diaz" in own and "Casey Chen" not in own[own.index('id="territory"'):]

@@ -10,6 +10,7 @@ from services.events import event_id_for
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday; the whole scenario sits inside one 30-day dedup window
 BASELINE_END = T0 + timedelta(days=49)
 SCENARIO_END = T0 + timedelta(days=56)
+RENEWAL_DATE = (SCENARIO_END + timedelta(days=90)).date()  # "90 days of lead time": the renewal the bad week puts at risk
 
 
 def _event(account_id: str, kind: str, at: datetime, **fields) -> dict:

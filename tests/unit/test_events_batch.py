@@ -92,7 +92,7 @@ def test_a_batch_ends_where_the_same_events_one_by_one_end(sqlite_db):
             return [without_account(v) for v in value]
         return value.replace("single", "batched") if isinstance(value, str) else value
 
-    assert batched.health.value == 24.5 and batched.renewal_risk.tier == "critical"
+    assert batched.health.value == 28 and batched.renewal_risk.tier == "critical"
     assert without_account(batched.model_dump()) == without_account(single.model_dump())
     assert history == 18  # one history point per batch: here, one per event
     assert {r.family for r in batch_requests} == {"renewal_risk", "champion_departed", "nps_decline"}

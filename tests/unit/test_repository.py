@@ -55,7 +55,7 @@ def test_directory_resolves_roles_managers_and_reports(any_db):
         assert holder_of_role(session, acme.team, "vp") == "victor"  # not on the team: found above it
         assert holder_of_role(session, {}, "vp") is None
         assert resolve_owners(session, acme, ["csm_lead", "ae", "manager"]) == (["lee", "alex", "maya"], [])
-        assert sorted(all_reports(session, "maya")) == ["alex", "casey", "lee", "sam", "sky"]
+        assert sorted(all_reports(session, "maya")) == ["alex", "casey", "dana", "lee", "sam", "sid", "sky"]
         with pytest.raises(IntegrityError):
             session.add(User(id="dup", name="Dup", role="ae", token_hash=session.get(User, "alex").token_hash))
             session.commit()

@@ -26,7 +26,7 @@ def test_ingest_keeps_events_once_and_the_score_history(any_db):
     with Session(get_engine()) as session:
         assert len(session.exec(select(EventRow).where(EventRow.account_id == "acme")).all()) == 18
         history = score_history(session, "acme")
-        assert [p.health for p in history] == [72, 24.5]
+        assert [p.health for p in history] == [72, 28]
         assert len(session.exec(select(AccountScoreRow)).all()) == 2
         score = latest_score(session, "acme")
         assert score.as_of == SCENARIO_END and score.renewal_risk.tier == "critical"

@@ -6,13 +6,11 @@ from models.financials import CostModelIn
 from models.scoring import RiskTier, ScoreWeightsIn
 from services.financials import account_financials
 from services.scoring import compute_scores
-from tests.support.events import BASELINE_END, SCENARIO_END, as_stored, bad_week, baseline
-
-RENEWAL = date(2027, 3, 31)
+from tests.support.events import BASELINE_END, RENEWAL_DATE, SCENARIO_END, as_stored, bad_week, baseline
 
 
-def score_at(events, as_of, weights=None):
-    return compute_scores("acme-ref", RENEWAL, events, as_of, weights or ScoreWeightsIn(), 1)[0]
+def score_at(events, as_of, weights=None, renewal=RENEWAL_DATE):
+    return compute_scores("acme-ref", renewal, events, as_of, weights or ScoreWeightsIn(), 1)[0]
 
 
 def test_a_steady_account_is_healthy_and_confident():
@@ -24,17 +22,30 @@ def test_a_steady_account_is_healthy_and_confident():
     assert score.health.explanation == "health 72: NPS 8 (+2)"
 
 
-def test_the_reference_week_takes_health_under_30_risk_to_critical_and_confidence_to_15():
+def test_the_reference_week_takes_health_72_to_28_risk_low_to_critical_and_confidence_to_15_exactly():
+    before = score_at(as_stored(baseline("acme-ref")), BASELINE_END)
+    assert (before.health.value, before.renewal_risk.value, before.renewal_risk.tier) == (72, 28, RiskTier.low)
+    assert before.renewal_risk.explanation == "renewal risk 28 (low): health 72 of 100 (+28)"  # renewal 97 days out: not yet near
     events = as_stored(baseline("acme-ref") + bad_week("acme-ref"))
     score = score_at(events, SCENARIO_END)
-    assert score.health.value < 30
-    assert score.renewal_risk.tier == RiskTier.critical
-    assert abs(score.forecast_confidence.value - 15) <= 1
+    assert score.health.value == 28
     assert score.health.explanation == (
-        "health 25: usage down 35% vs the prior 30 days (−18), champion left (−12), NPS 8 → 3 (−8), "
+        "health 28: usage down 35% vs the prior 30 days (−14), champion left (−12), NPS 8 → 3 (−8), "
         "support tickets ×3 in 30 days (3 vs 1) (−8)"
     )
-    assert "renewal risk 76 (critical)" in score.renewal_risk.explanation
+    assert (score.renewal_risk.value, score.renewal_risk.tier) == (90, RiskTier.critical)
+    assert score.renewal_risk.explanation == "renewal risk 90 (critical): health 28 of 100 (+72), renewal in 90 days (+10), NPS detractor (3) (+8)"
+    assert score.forecast_confidence.value == 15
+    assert score.forecast_confidence.explanation == (
+        "forecast confidence 15%: renewal with no open opportunity (+80), health 28 (−42), champion left (−15), NPS detractor (3) (−8)"
+    )
+
+
+def test_the_same_week_is_critical_even_with_the_renewal_over_a_year_out():
+    events = as_stored(baseline("acme-ref") + bad_week("acme-ref"))
+    far = score_at(events, SCENARIO_END, renewal=date(2027, 3, 31))
+    assert (far.health.value, far.renewal_risk.value, far.renewal_risk.tier) == (28, 80, RiskTier.critical)
+    assert far.forecast_confidence.value == 15
 
 
 def test_every_component_carries_value_weight_contribution_and_evidence_that_add_up():
@@ -46,8 +57,8 @@ def test_every_component_carries_value_weight_contribution_and_evidence_that_add
         for c in s.components:
             assert set(c.evidence) <= ids
     components = {c.key: c for c in score.health.components}
-    assert components["usage_trend"].value == -35 and components["usage_trend"].weight == 0.5
-    assert components["usage_trend"].contribution == -17.5
+    assert components["usage_trend"].value == -35 and components["usage_trend"].weight == 0.4
+    assert components["usage_trend"].contribution == -14
     champion_left = next(e for e in events if e.payload.get("change") == "role_changed")
     assert components["champion"].evidence == [champion_left.id]
     assert len(components["support_tickets"].evidence) == 4
@@ -83,7 +94,7 @@ def test_pipeline_hygiene_and_close_date_drift_lower_pipeline_quality_and_confid
 
 
 def test_save_14k_against_replace_54k_for_the_180k_account():
-    money = account_financials("acme-ref", 180_000, RiskTier.critical, 76, CostModelIn(), 1, book_arr=1_000_000)
+    money = account_financials("acme-ref", 180_000, RiskTier.critical, 90, CostModelIn(), 1, book_arr=1_000_000)
     assert money.cost_to_save == 14_000 and money.cost_to_replace == 54_000
     assert money.arr_at_risk == 180_000 and money.recommendation == "save"
     assert money.nrr_impact.nrr_if_lost_pct == 82 and money.nrr_impact.nrr_impact_points == 18
