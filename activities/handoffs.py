@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
@@ -11,7 +11,8 @@ from temporalio.exceptions import ApplicationError
 from activities import Sessions
 from activities.notifications import write_notifications
 from core.errors import PillarError
-from models.handoffs import GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, GovernanceViolation, HandoffTransition, TeamChangeRequest
+from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, AuditEntry, GovernanceViolation, Handoff, HandoffChange,
+                             HandoffTransition, TeamChangeRequest)
 from models.notifications import NotifyRequest
 from models.signals import SignalIn
 from models.tables import Account, HandoffAuditRow, HandoffRow
@@ -30,27 +31,28 @@ class HandoffActivities(activity_types.HandoffActivities):
     def record_handoff_transition(self, transition: HandoffTransition) -> None:
         """Append audit row `seq` and move the read model to that revision, in one transaction.
         A retry finds the row already there and writes nothing twice."""
-        handoff, entry = transition.handoff, transition.entry
         with self.sessions() as session:
-            exists = session.exec(
-                select(HandoffAuditRow.id).where(HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.seq == transition.seq)
-            ).first()
-            if exists is None:
-                session.add(HandoffAuditRow(handoff_id=handoff.id, seq=transition.seq, **entry.model_dump()))
-            row = session.get(HandoffRow, handoff.id, with_for_update=True)
-            if row is not None and row.revision >= transition.seq:
+            row = audit_and_lock(session, transition.seq, transition.handoff, transition.entry)
+            if row is None or row.revision < transition.seq:
+                write_handoff(session, row, transition.seq, transition.handoff.model_dump(mode="json"))
+
+    @activity.defn
+    def record_handoff_change(self, change: HandoffChange) -> None:
+        """Append audit row `seq` and apply the change, in one transaction. Each field keeps the seq that set it, so
+        a reordered save never puts an older value over a newer one; a retry writes nothing twice."""
+        with self.sessions() as session:
+            row = audit_and_lock(session, change.seq, change.handoff, change.entry)
+            stored = row.state if row is not None else {}
+            fields, field_seqs = dict(stored.get("fields", {})), dict(stored.get(FIELD_SEQS, {}))
+            for name, value in change.fields.items():
+                if field_seqs.get(name, 0) < change.seq:
+                    fields[name], field_seqs[name] = value, change.seq
+            if row is not None and row.revision >= change.seq:  # stale: only its fields land
+                row.state = {**stored, "fields": fields, FIELD_SEQS: field_seqs}
+                session.add(row)
                 return
-            if row is None:
-                row = HandoffRow(id=handoff.id, workflow_id=handoff.workflow_id, created_at=handoff.created_at, state={})
-            row.kind = handoff.kind
-            row.account_id = handoff.account_id
-            row.status = handoff.status.value
-            row.from_user_id = handoff.from_user_id
-            row.to_user_id = handoff.to_user_id
-            row.revision = transition.seq
-            row.updated_at = utcnow()
-            row.state = handoff.model_dump(mode="json")
-            session.add(row)
+            state = {**change.handoff.model_dump(mode="json"), "fields": fields, FIELD_SEQS: field_seqs}
+            write_handoff(session, row, change.seq, state)
 
     @activity.defn
     def apply_handoff_team_change(self, request: TeamChangeRequest) -> None:
@@ -86,6 +88,34 @@ class HandoffActivities(activity_types.HandoffActivities):
                 raise ApplicationError(error.message, type=error.code, non_retryable=True) from error
         return created.id
 
+
+
+FIELD_SEQS = "field_seqs"  # in a handoff row's state: the audit seq that last set each field (Handoff ignores it)
+
+
+def audit_and_lock(session: Session, seq: int, handoff: Handoff, entry: AuditEntry) -> HandoffRow | None:
+    """Append audit row `seq` unless a retry wrote it already; the handoff's row, locked, or None while there is none."""
+    exists = session.exec(
+        select(HandoffAuditRow.id).where(HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.seq == seq)
+    ).first()
+    if exists is None:
+        session.add(HandoffAuditRow(handoff_id=handoff.id, seq=seq, **entry.model_dump()))
+    return session.get(HandoffRow, handoff.id, with_for_update=True)
+
+
+def write_handoff(session: Session, row: HandoffRow | None, seq: int, state: dict) -> None:
+    handoff = Handoff.model_validate(state)
+    if row is None:
+        row = HandoffRow(id=handoff.id, workflow_id=handoff.workflow_id, created_at=handoff.created_at, state={})
+    row.kind = handoff.kind
+    row.account_id = handoff.account_id
+    row.status = handoff.status.value
+    row.from_user_id = handoff.from_user_id
+    row.to_user_id = handoff.to_user_id
+    row.revision = seq
+    row.updated_at = utcnow()
+    row.state = state
+    session.add(row)
 
 
 def displaced_page(account: Account, request: TeamChangeRequest, displaced: str) -> NotifyRequest:

@@ -1,15 +1,16 @@
 """PlayWorkflow's side effects: the play_runs read model (the manager's stuck view), and feeding an exit
 outcome back to the signal task that started the play."""
 
-from sqlmodel import delete
+from sqlmodel import Session, delete
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
+from activities.timelines import append_timeline, read_timeline
 from core.db import once_more_on_insert_race
 from models.common import Revision
-from models.plays import PlayOutcomeReport, PlayRun, PlayStart, RunStatus
+from models.plays import PlayOutcomeReport, PlayRun, PlayRunChange, PlayStart, RunStatus
 from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
@@ -52,20 +53,28 @@ class PlayActivities(activity_types.PlayActivities):
             row = session.get(PlayRunRow, run.id, with_for_update=True)
             if row is not None and row.revision >= revision:
                 return
-            if row is None:
-                row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
-                                 account_id=run.account_id, status=run.status.value, started_at=run.started_at,
-                                 updated_at=utcnow(), state={})
+            write_play_run(session, row, revision, run)
+
+    @activity.defn
+    @once_more_on_insert_race
+    def save_play_run_change(self, change: PlayRunChange) -> None:
+        """Apply one change of the run. The timeline entries and the steps' fields are keyed on their own (seq, step),
+        so they land whatever order saves arrive in; the row's columns follow the revision rule. The row's `state`
+        stays the whole run, so every reader of the read model sees the same shape as the workflow's query."""
+        run = change.run
+        with self.sessions() as session:
+            append_timeline(session, run.id, change.timeline_from, change.timeline)
+            row = session.get(PlayRunRow, run.id, with_for_update=True)
+            stored = row.state if row is not None else {}
+            fields = {s["key"]: s.get("fields", {}) for s in stored.get("steps", [])} | change.fields
+            timeline = read_timeline(session, run.id)
+            if row is not None and row.revision >= change.revision:  # stale: only its fields and entries land
+                steps = [{**s, "fields": fields.get(s["key"], {})} for s in stored.get("steps", [])]
+                row.state = {**stored, "steps": steps, "timeline": [e.model_dump(mode="json") for e in timeline]}
                 session.add(row)
-                session.flush()
-                for user_id in sorted({s.owner_id for s in run.steps}):
-                    session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
-            for column, value in play_run_columns(revision, run).items():
-                setattr(row, column, value)
-            session.add(row)
-            session.flush()
-            session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
-            session.add_all(open_step_rows(run))
+                return
+            steps = [s.model_copy(update={"fields": fields.get(s.key, {})}) for s in run.steps]
+            write_play_run(session, row, change.revision, run.model_copy(update={"steps": steps, "timeline": timeline}))
 
     @activity.defn
     async def start_play(self, start: PlayStart) -> None:
@@ -85,6 +94,24 @@ class PlayActivities(activity_types.PlayActivities):
             if await _task_is_final(handle, report.task_id):
                 return
             raise ApplicationError(f"task {report.task_id} refused the play's outcome: {error.cause}", non_retryable=True) from error
+
+
+def write_play_run(session: Session, row: PlayRunRow | None, revision: int, run: PlayRun) -> None:
+    """Move the run's row (and its owner and open-step rows) to this revision of the run."""
+    if row is None:
+        row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
+                         account_id=run.account_id, status=run.status.value, started_at=run.started_at,
+                         updated_at=utcnow(), state={})
+        session.add(row)
+        session.flush()
+        for user_id in sorted({s.owner_id for s in run.steps}):
+            session.add(PlayRunOwnerRow(run_id=run.id, user_id=user_id))
+    for column, value in play_run_columns(revision, run).items():
+        setattr(row, column, value)
+    session.add(row)
+    session.flush()
+    session.exec(delete(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == run.id))
+    session.add_all(open_step_rows(run))
 
 
 def open_step_rows(run: PlayRun) -> list[PlayRunOpenStepRow]:
