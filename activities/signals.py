@@ -59,7 +59,7 @@ class SignalActivities(activity_types.SignalActivities):
     def save_signal_change(self, change: SignalChange) -> None:
         """Apply one change of the signal: its size does not grow with the signal's timeline or tasks."""
         with self.sessions() as session:
-            write_signal_change(session, change)
+            write_signal_change(session, change, activity.info().workflow_id)
 
     @activity.defn
     @once_more_on_insert_race
@@ -67,7 +67,7 @@ class SignalActivities(activity_types.SignalActivities):
         """A signal's page and the change that records it, in one transaction."""
         with self.sessions() as session:
             deliveries, written = write_notifications(session, request.notify)
-            write_signal_change(session, request.change)
+            write_signal_change(session, request.change, activity.info().workflow_id)
         count_pages(request.notify, written)
         return deliveries
 
@@ -91,14 +91,14 @@ def write_task(session: Session, revision: int, account_id: str, task: Task) -> 
     return True
 
 
-def write_signal_change(session: Session, change: SignalChange) -> None:
+def write_signal_change(session: Session, change: SignalChange, workflow_id: str) -> None:
     """The timeline entries and the task are keyed on their own, so they land whatever the order saves arrive in;
     the row's columns follow the revision rule. The row's `state` stays the whole signal (tasks, evidence, timeline
     rebuilt from its table), so every reader of the read model sees the same shape as the workflow's query."""
     head = change.signal
     row = session.get(SignalRow, head.id, with_for_update=True)
     if row is None:
-        row = SignalRow(id=head.id, workflow_id=activity.info().workflow_id, state={})
+        row = SignalRow(id=head.id, workflow_id=workflow_id, state={})
     append_timeline(session, head.id, change.timeline_from, change.timeline)
     state = dict(row.state)
     tasks = state.get("tasks", [])

@@ -60,4 +60,3 @@ class SignalToAcknowledgeRow(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=64)
     sla_due_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
-
