@@ -10,10 +10,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
 from activities.notifications import write_notifications
-from activities.read_models import claim, current_writer
+from activities.read_models import Claim, claim, current_writer, writes_for_newest_run
 from core.errors import PillarError
-from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, GovernanceViolation, Handoff, HandoffTransition,
-                             TeamChangeRequest)
+from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, AuditEntry, GovernanceViolation, Handoff, HandoffChange,
+                             HandoffTransition, TeamChangeRequest)
 from models.notifications import NotifyRequest
 from models.signals import SignalIn
 from models.tables import Account, HandoffAuditRow, HandoffRow
@@ -32,15 +32,34 @@ class HandoffActivities(activity_types.HandoffActivities):
     def record_handoff_transition(self, transition: HandoffTransition) -> None:
         """Append audit row `seq` of this run and move the read model to that revision, in one transaction.
         A retry finds the row already there and writes nothing twice; a reset run records its own transitions."""
-        handoff, entry = transition.handoff, transition.entry
-        run_id = (writer := current_writer()) and writer.run_id
         with self.sessions() as session:
-            exists = session.exec(select(HandoffAuditRow.id).where(
-                HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.run_id == run_id, HandoffAuditRow.seq == transition.seq
-            )).first()
-            if exists is None:
-                session.add(HandoffAuditRow(handoff_id=handoff.id, run_id=run_id, seq=transition.seq, **entry.model_dump()))
-            write_handoff(session, transition.seq, handoff)
+            row = audit_and_lock(session, transition.seq, transition.handoff, transition.entry)
+            if (allowed := claim(session, row, transition.seq)) is not None:
+                write_handoff_row(session, row, allowed, transition.handoff.model_dump(mode="json"))
+
+    @activity.defn
+    def record_handoff_change(self, change: HandoffChange) -> None:
+        """Append audit row `seq` and apply the change, in one transaction. Each field keeps the seq that set it, so
+        a reordered save never puts an older value over a newer one; a retry writes nothing twice. A reset run's
+        seqs start again from the reset point: once it takes the row over, its own seqs are the ones that count."""
+        with self.sessions() as session:
+            row = audit_and_lock(session, change.seq, change.handoff, change.entry)
+            if not writes_for_newest_run(session):
+                return
+            allowed = claim(session, row, change.seq)
+            stored = row.state if row is not None else {}
+            taken_over = allowed is not None and row is not None and row.run_id != allowed.run_id
+            fields = dict(stored.get("fields", {}))
+            field_seqs = {} if taken_over else dict(stored.get(FIELD_SEQS, {}))
+            for name, value in change.fields.items():
+                if field_seqs.get(name, 0) < change.seq:
+                    fields[name], field_seqs[name] = value, change.seq
+            if allowed is None:  # stale: only its fields land
+                row.state = {**stored, "fields": fields, FIELD_SEQS: field_seqs}
+                session.add(row)
+                return
+            state = {**change.handoff.model_dump(mode="json"), "fields": fields, FIELD_SEQS: field_seqs}
+            write_handoff_row(session, row, allowed, state)
 
     @activity.defn
     def apply_handoff_team_change(self, request: TeamChangeRequest) -> None:
@@ -78,10 +97,29 @@ class HandoffActivities(activity_types.HandoffActivities):
 
 
 
+FIELD_SEQS = "field_seqs"  # in a handoff row's state: the audit seq that last set each field (Handoff ignores it)
+
+
+def audit_and_lock(session: Session, seq: int, handoff: Handoff, entry: AuditEntry) -> HandoffRow | None:
+    """Append audit row `seq` of this run unless a retry wrote it already (a reset run records its own transitions);
+    the handoff's row, locked, or None while there is none."""
+    run_id = (writer := current_writer()) and writer.run_id
+    exists = session.exec(select(HandoffAuditRow.id).where(
+        HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.run_id == run_id, HandoffAuditRow.seq == seq
+    )).first()
+    if exists is None:
+        session.add(HandoffAuditRow(handoff_id=handoff.id, run_id=run_id, seq=seq, **entry.model_dump()))
+    return session.get(HandoffRow, handoff.id, with_for_update=True)
+
+
 def write_handoff(session: Session, revision: int, handoff: Handoff) -> None:
     row = session.get(HandoffRow, handoff.id, with_for_update=True)
-    if (allowed := claim(session, row, revision)) is None:
-        return
+    if (allowed := claim(session, row, revision)) is not None:
+        write_handoff_row(session, row, allowed, handoff.model_dump(mode="json"))
+
+
+def write_handoff_row(session: Session, row: HandoffRow | None, allowed: Claim, state: dict) -> None:
+    handoff = Handoff.model_validate(state)
     if row is None:
         row = HandoffRow(id=handoff.id, workflow_id=handoff.workflow_id, created_at=handoff.created_at, state={})
     row.kind = handoff.kind
@@ -91,7 +129,7 @@ def write_handoff(session: Session, revision: int, handoff: Handoff) -> None:
     row.to_user_id = handoff.to_user_id
     row.revision, row.run_id = allowed.revision, allowed.run_id
     row.updated_at = utcnow()
-    row.state = handoff.model_dump(mode="json")
+    row.state = state
     session.add(row)
 
 

@@ -7,10 +7,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
-from activities.read_models import claim
+from activities.read_models import Claim, claim, writes_for_newest_run
+from activities.timelines import append_timeline, read_timeline
 from core.db import once_more_on_insert_race
 from models.common import Revision
-from models.plays import PlayOutcomeReport, PlayRun, PlayStart, RunStatus
+from models.plays import PlayOutcomeReport, PlayRun, PlayRunChange, PlayStart, RunStatus
 from models.tables import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.types import utcnow
 from models.tasks import FINAL_OUTCOMES, TaskOutcomeInput
@@ -52,6 +53,30 @@ class PlayActivities(activity_types.PlayActivities):
             write_play_run(session, request.revision, request.state)
 
     @activity.defn
+    @once_more_on_insert_race
+    def save_play_run_change(self, change: PlayRunChange) -> None:
+        """Apply one change of the run. The timeline entries and the steps' fields are keyed on their own (seq, step),
+        so they land whatever order saves arrive in; the row's columns follow the revision rule. The row's `state`
+        stays the whole run, so every reader of the read model sees the same shape as the workflow's query.
+        A run superseded by a reset writes nothing."""
+        run = change.run
+        with self.sessions() as session:
+            if not writes_for_newest_run(session):
+                return
+            append_timeline(session, run.id, change.timeline_from, change.timeline)
+            row = session.get(PlayRunRow, run.id, with_for_update=True)
+            stored = row.state if row is not None else {}
+            fields = {s["key"]: s.get("fields", {}) for s in stored.get("steps", [])} | change.fields
+            timeline = read_timeline(session, run.id)
+            if (allowed := claim(session, row, change.revision)) is None:  # stale: only its fields and entries land
+                steps = [{**s, "fields": fields.get(s["key"], {})} for s in stored.get("steps", [])]
+                row.state = {**stored, "steps": steps, "timeline": [e.model_dump(mode="json") for e in timeline]}
+                session.add(row)
+                return
+            steps = [s.model_copy(update={"fields": fields.get(s.key, {})}) for s in run.steps]
+            write_play_run_row(session, row, allowed, run.model_copy(update={"steps": steps, "timeline": timeline}))
+
+    @activity.defn
     async def start_play(self, start: PlayStart) -> None:
         """Start the run under the id the API assigned when it recorded the task: a retry finds it started."""
         await launch(self.client, start)
@@ -73,8 +98,12 @@ class PlayActivities(activity_types.PlayActivities):
 
 def write_play_run(session: Session, revision: int, run: PlayRun) -> None:
     row = session.get(PlayRunRow, run.id, with_for_update=True)
-    if (allowed := claim(session, row, revision)) is None:
-        return
+    if (allowed := claim(session, row, revision)) is not None:
+        write_play_run_row(session, row, allowed, run)
+
+
+def write_play_run_row(session: Session, row: PlayRunRow | None, allowed: Claim, run: PlayRun) -> None:
+    """Move the run's row (and its owner and open-step rows) to this revision of the run."""
     if row is None:
         row = PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=run.play_version,
                          account_id=run.account_id, status=run.status.value, started_at=run.started_at,

@@ -80,6 +80,12 @@ def claim(session: Session, row, revision: int) -> Claim | None:
     return Claim(writer.run_id, revision)  # an older run of this workflow wrote it: the newest run's state wins
 
 
+def writes_for_newest_run(session: Session) -> bool:
+    """False for a run that a reset has superseded: none of its writes may land (a script writes as nobody)."""
+    writer = current_writer()
+    return writer is None or is_newest(session, writer)
+
+
 def is_newest(session: Session, writer: Writer) -> bool:
     """Record the writer's run if it is new, and say whether it is its workflow's newest run (asked once per
     transaction: a signal's save writes each of its tasks)."""

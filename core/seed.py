@@ -50,7 +50,7 @@ DEMO_USERS = [
     ("sky", "Sky Silva", "support", "maya"),
     ("rory", "Rory Reyes", "revops", "victor"),
     ("olga", "Olga Ortiz", "ops", "victor"),
-    ("cora", "Cora Castillo", "cro", None),
+    ("kim", "Kim Castillo", "cro", None),
     ("sid", "Sid Sharma", "se", "maya"),
     ("dana", "Dana Diaz", "csm", "lee"),  # a second CSM, with room: where a territory rebalance can move accounts
 ]

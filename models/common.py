@@ -104,9 +104,14 @@ MAX_NUMBER = 1e12  # money, counts and thresholds: far beyond any book, and neve
 MAX_POINTS = 10_000  # a score weight or a points value
 
 
+def json_size(value: Any) -> int:
+    """Bytes as compact JSON: what MAX_JSON_BYTES bounds."""
+    return len(json.dumps(value, default=str, separators=(",", ":")).encode())
+
+
 def _json_at_most(limit: int):
     def check(value: Any) -> Any:
-        size = len(json.dumps(value, default=str, separators=(",", ":")).encode())
+        size = json_size(value)
         if size > limit:
             raise ValueError(f"{size} bytes as JSON: at most {limit // 1024} KB")
         return value

@@ -180,6 +180,16 @@ class HandoffTransition(BaseModel):
     handoff: Handoff
 
 
+class HandoffChange(BaseModel):
+    """Activity input: audit row number `seq`, the handoff as it stands after it without its fields, and the fields
+    this transition set (at creation and on a patch; each value travels in one save only)."""
+
+    seq: int
+    entry: AuditEntry
+    handoff: Handoff
+    fields: dict[str, Any] = {}
+
+
 class TeamChangeRequest(BaseModel):
     account_id: str
     role: Role

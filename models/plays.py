@@ -393,6 +393,18 @@ class ExitInput(ExitRequest):
     actor: Actor
 
 
+class PlayRunChange(BaseModel):
+    """Activity input: one change of a play run, its size independent of the run's age: the run without its timeline
+    and steps' fields, the timeline entries added since the last save (`timeline_from` is the first one's seq), and
+    the fields of the steps completed since (each step's fields travel in one save only)."""
+
+    revision: int
+    run: PlayRun
+    timeline_from: int = 0
+    timeline: list[TimelineEntry] = []
+    fields: dict[str, dict[str, Any]] = {}
+
+
 class PlayOutcomeReport(BaseModel):
     """Activity input: a finished run's exit outcome, fed back to the signal task that started it."""
 

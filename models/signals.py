@@ -66,7 +66,9 @@ class SignalStart(BaseModel):
     dedup_key: str | None = None
 
 
-class SignalSummary(BaseModel):
+class SignalHead(BaseModel):
+    """A signal's own columns: what every save sends (its tasks, timeline and evidence travel on their own)."""
+
     id: str
     family: str
     severity: Severity
@@ -79,8 +81,11 @@ class SignalSummary(BaseModel):
     sla_due_at: datetime
     routing_version: int
     created_at: datetime
-    tasks: list[Task] = []
     unowned: bool = Field(default=False, description="Not resolved, and every owner is disabled: it needs a new owner")
+
+
+class SignalSummary(SignalHead):
+    tasks: list[Task] = []
 
 
 class SignalDetail(SignalSummary):
@@ -120,3 +125,29 @@ class SignalPage(BaseModel):
     notify: NotifyRequest
     revision: int
     signal: SignalDetail
+
+
+# Caps that keep one signal's workflow history and read model bounded (issue 14)
+MAX_TASKS = 50
+MAX_REASSIGNMENTS = 20
+
+
+class SignalChange(BaseModel):
+    """Activity input: one change of a signal, its size independent of the signal's age: the row's columns, the
+    timeline entries added since the last save (`timeline_from` is the first one's seq), the task that changed (at
+    its own revision), and the evidence on the first save only."""
+
+    revision: int
+    signal: SignalHead
+    timeline_from: int = 0
+    timeline: list[TimelineEntry] = []
+    task: Task | None = None
+    task_revision: int = 0
+    evidence: dict[str, Any] | None = None
+
+
+class SignalPageChange(BaseModel):
+    """Activity input: a signal's page and the change that records it, written in one transaction."""
+
+    notify: NotifyRequest
+    change: SignalChange

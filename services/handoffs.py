@@ -156,9 +156,11 @@ async def get_handoff(session: Session | AsyncSession, client: Client, handoff_i
 
 
 async def act_on(session: Session | AsyncSession, client: Client, handoff_id: str, update, action: HandoffAction) -> Handoff:
-    """Run one of HandoffWorkflow's updates; on a completed handoff that is a conflict, not a missing one."""
+    """Run one of HandoffWorkflow's updates and answer with the handoff as a query reads it (the update's own answer,
+    recorded in the history, leaves out the fields); on a completed handoff that is a conflict, not a missing one."""
     try:
-        return await run_update(handoff_handle(client, handoff_id), update, action)
+        await run_update(handoff_handle(client, handoff_id), update, action)
+        return await get_handoff(session, client, handoff_id)
     except PillarError as error:
         if error.code != "not_found":
             raise

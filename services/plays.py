@@ -147,10 +147,10 @@ async def get_play_run(session: Session | AsyncSession, client: Client, run_id: 
 
 
 async def update_run(session: Session | AsyncSession, client: Client, run_id: str, update, request) -> PlayRun:
-    """Send a step completion or an exit and answer with the run the update returns; a run that has already ended
-    answers 409, not 404."""
+    """Send a step completion, a retry or an exit and answer with the run as it stands after it; a run that has
+    already ended answers 409, not 404."""
     try:
-        return (await run_update(play_handle(client, run_id), update, request)).as_of(datetime.now(UTC))
+        await run_update(play_handle(client, run_id), update, request)
     except PillarError as error:
         if error.code != "not_found":
             raise
@@ -158,6 +158,8 @@ async def update_run(session: Session | AsyncSession, client: Client, run_id: st
         if run.status == RunStatus.running:  # the run is there: the validator found no such step
             raise
         raise PillarError("conflict", f"play run {run_id} is {run.status.value}") from error
+    # read with a query: the update's own answer, recorded in the history, leaves out the timeline and steps' fields
+    return await get_play_run(session, client, run_id)
 
 
 async def retry_step(

@@ -17,6 +17,7 @@ from activities.plays import write_play_run
 from activities.read_models import Writer, writing_as
 from activities.rituals import write_ritual
 from activities.signals import write_signal, write_tasks
+from activities.timelines import replace_timeline
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import Page, PageRequest, bad_cursor, encode_cursor
@@ -34,6 +35,12 @@ from workflows.signal import SignalWorkflow
 def _rebuild_signal(session: Session, revision: int, signal) -> None:
     write_signal(session, revision, signal)
     write_tasks(session, revision, SignalTasks(account_id=signal.account_id, tasks=signal.tasks))
+    replace_timeline(session, signal.id, signal.timeline)
+
+
+def _rebuild_play_run(session: Session, revision: int, run) -> None:
+    write_play_run(session, revision, run)
+    replace_timeline(session, run.id, run.timeline)
 
 
 def _rebuild_ritual(session: Session, revision: int, state) -> None:
@@ -47,7 +54,7 @@ QUERIES_AT_ONCE = 8  # a page of executions must not flood the workers with quer
 # does not matter to a rebuild: `claim` keeps the stored one)
 READ_MODELS = {
     "SignalWorkflow": (SignalWorkflow.state, _rebuild_signal),
-    "PlayWorkflow": (PlayWorkflow.state, write_play_run),
+    "PlayWorkflow": (PlayWorkflow.state, _rebuild_play_run),
     "HandoffWorkflow": (HandoffWorkflow.state, write_handoff),
     "RitualWorkflow": (RitualWorkflow.state, _rebuild_ritual),
 }

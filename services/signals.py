@@ -22,6 +22,7 @@ from models.signals import (
     AccountSnapshot,
     AcknowledgeInput,
     AcknowledgeResult,
+    ReassignInput,
     SignalCreated,
     SignalDetail,
     SignalIn,
@@ -184,6 +185,13 @@ async def acknowledge(session: Session | AsyncSession, client: Client, signal_id
     """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
     signal = await run_update(signal_handle(client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
     return AcknowledgeResult(status=signal.status, task_candidates=await in_session(session, candidates_for, signal))
+
+
+async def reassign(session: Session | AsyncSession, client: Client, signal_id: str, request: ReassignInput) -> SignalDetail:
+    """Hand the signal over; the answer is the signal as a query reads it (the update's own answer, recorded in the
+    history, leaves out its timeline, tasks and evidence)."""
+    await run_update(signal_handle(client, signal_id), SignalWorkflow.reassign, request)
+    return await get_signal(session, client, signal_id)
 
 
 def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,

@@ -11,11 +11,11 @@ from temporalio import activity
 from models.common import Revision
 from models.detection import DetectionSweep, SweepResult
 from models.flywheel import ProposalCreated, ProposeRequest
-from models.handoffs import GovernanceViolation, HandoffTransition, TeamChangeRequest
+from models.handoffs import GovernanceViolation, HandoffChange, HandoffTransition, TeamChangeRequest
 from models.notifications import NotifyRequest, WebhookDelivery
-from models.plays import PlayOutcomeReport, PlayRun, PlayStart, StepActionRequest, StepActionResult
+from models.plays import PlayOutcomeReport, PlayRun, PlayRunChange, PlayStart, StepActionRequest, StepActionResult
 from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState
-from models.signals import EscalationTargetRequest, SignalDetail, SignalPage
+from models.signals import EscalationTargetRequest, SignalChange, SignalDetail, SignalPage, SignalPageChange
 from models.tasks import SignalTasks
 
 
@@ -42,10 +42,19 @@ class SignalActivities:
     @activity.defn
     def save_signal_tasks(self, request: Revision[SignalTasks]) -> None: ...
 
+    @activity.defn
+    def save_signal_change(self, change: SignalChange) -> None: ...
+
+    @activity.defn
+    def page_and_save_signal_change(self, request: SignalPageChange) -> list[WebhookDelivery]: ...
+
 
 class PlayActivities:
     @activity.defn
     def save_play_run_state(self, request: Revision[PlayRun]) -> None: ...
+
+    @activity.defn
+    def save_play_run_change(self, change: PlayRunChange) -> None: ...
 
     @activity.defn
     async def report_play_outcome(self, report: PlayOutcomeReport) -> None: ...
@@ -62,6 +71,9 @@ class StepActionActivities:
 class HandoffActivities:
     @activity.defn
     def record_handoff_transition(self, transition: HandoffTransition) -> None: ...
+
+    @activity.defn
+    def record_handoff_change(self, change: HandoffChange) -> None: ...
 
     @activity.defn
     def apply_handoff_team_change(self, request: TeamChangeRequest) -> None: ...

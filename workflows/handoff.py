@@ -5,7 +5,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import Role, is_filled, missing_fields
+    from models.common import MAX_JSON_BYTES, MAX_KEYS, Role, is_filled, json_size, missing_fields
     from models.handoffs import (
         FINAL_STATUSES,
         OVERRIDE_ROLES,
@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
         GovernanceViolation,
         Handoff,
         HandoffAction,
+        HandoffChange,
         HandoffStart,
         HandoffStatus,
         HandoffTransition,
@@ -30,6 +31,9 @@ with workflow.unsafe.imports_passed_through():
 # The acceptance SLA runs on the escalation ladder (workflows/escalation.py); executions started before replay
 # their own code (workflows/legacy.py).
 LADDER_PATCH = "handoff-escalation-ladder"
+# Each save sends the handoff without its fields, plus the fields the transition set; updates answer without them:
+# a transition costs the history the same however many fields came before it.
+COMPACT_PATCH = "handoff-saves-compact-changes"
 ACCEPTANCE = "acceptance"  # the submission's deadline on the ladder
 
 
@@ -43,12 +47,13 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         self._seq = 0
         self._submissions = 0
         self._pages = 0
+        self._fields_saved = False  # whether a compact save has carried the fields set before it
 
     @workflow.run
     async def run(self, start: HandoffStart) -> Handoff:
         legacy = not workflow.patched(LADDER_PATCH)
         self._publish()
-        await self._audit("created", start.from_user_id, fields=filled_fields(start.fields))
+        await self._audit("created", start.from_user_id, fields=filled_fields(start.fields), changed=start.fields)
         if legacy:
             await self._watch_legacy()
         else:
@@ -67,13 +72,21 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
     async def patch(self, action: HandoffAction) -> Handoff:
         self._handoff.fields = {**self._handoff.fields, **action.fields}
         self._refresh_missing()
-        await self._audit("patched", action.actor.id, fields=sorted(action.fields))
-        return self.state()
+        await self._audit("patched", action.actor.id, fields=sorted(action.fields), changed=action.fields)
+        return self._answer()
 
     @patch.validator
     def _validate_patch(self, action: HandoffAction) -> None:
         self._require_sender(action, "edit")
         self._require_status(HandoffStatus.draft, "edited")
+        merged = {**self._handoff.fields, **action.fields}
+        if len(merged) > MAX_KEYS:
+            raise refuse("invalid", f"a handoff has at most {MAX_KEYS} fields; with these it would have {len(merged)}",
+                         {"field": "fields"})
+        size = json_size(merged)
+        if size > MAX_JSON_BYTES:
+            raise refuse("invalid", f"a handoff's fields are at most {MAX_JSON_BYTES // 1024} KB as JSON; with these "
+                         f"they would be {size} bytes: link large documents instead", {"field": "fields"})
 
     @workflow.update
     async def submit(self, action: HandoffAction) -> Handoff:
@@ -94,7 +107,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
             f"{handoff.from_user_id} hands {self._start.account.name} over to you ({handoff.kind}); "
             f"accept by {handoff.acceptance_due_at.isoformat()}",
         )
-        return self.state()
+        return self._answer()
 
     @submit.validator
     def _validate_submit(self, action: HandoffAction) -> None:
@@ -110,7 +123,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
     @workflow.update
     async def accept(self, action: HandoffAction) -> Handoff:
         await self._complete(HandoffStatus.accepted, action, "accepted", fields=filled_fields(self._handoff.fields))
-        return self.state()
+        return self._answer()
 
     @accept.validator
     def _validate_accept(self, action: HandoffAction) -> None:
@@ -130,7 +143,7 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
             "handoff_rejected",
             f"{handoff.to_user_id} sent the {handoff.kind} handoff of {self._start.account.name} back: {action.reason}",
         )
-        return self.state()
+        return self._answer()
 
     @reject.validator
     def _validate_reject(self, action: HandoffAction) -> None:
@@ -169,9 +182,9 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
             )
         except ActivityError as error:
             await self._audit("governance_signal_failed", None, detail=str(error.cause or error))
-            return self.state()
+            return self._answer()
         await self._audit("governance_signal", None, detail=f"signal {handoff.governance_signal_id}")
-        return self.state()
+        return self._answer()
 
     @override.validator
     def _validate_override(self, action: HandoffAction) -> None:
@@ -239,7 +252,8 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
     def _refresh_missing(self) -> None:
         self._handoff.missing_fields = missing_fields(self._start.spec.required_fields, self._handoff.fields)
 
-    async def _audit(self, action: str, actor_id: str | None, fields: list[str] | None = None, detail: str = "") -> None:
+    async def _audit(self, action: str, actor_id: str | None, fields: list[str] | None = None, detail: str = "",
+                     changed: dict | None = None) -> None:
         """Audit the transition and publish the new state (search attributes and the read model) in one activity."""
         self._seq += 1
         self._publish()
@@ -253,8 +267,26 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
             fields_transferred=fields or [],
             detail=detail,
         )
+        if self._compact:
+            if not self._fields_saved:  # the first compact save carries every field set so far
+                changed, self._fields_saved = handoff.fields, True
+            change = HandoffChange(seq=self._seq, entry=entry, handoff=self._without_fields(), fields=changed or {})
+            await workflow.execute_activity_method(HandoffActivities.record_handoff_change, change, **DB_ACTIVITY)
+            return
         transition = HandoffTransition(seq=self._seq, entry=entry, handoff=handoff.model_copy(deep=True))
         await workflow.execute_activity_method(HandoffActivities.record_handoff_transition, transition, **DB_ACTIVITY)
+
+    @property
+    def _compact(self) -> bool:
+        return workflow.patched(COMPACT_PATCH)
+
+    def _without_fields(self) -> Handoff:
+        return self._handoff.model_copy(update={"fields": {}})
+
+    def _answer(self) -> Handoff:
+        """An update's answer, recorded in the history: the handoff without its fields (the API reads them with a
+        query, which costs the history nothing)."""
+        return self._without_fields() if self._compact else self.state()
 
     async def _page(self, user_ids: list[str], kind: str, text: str) -> None:
         self._pages += 1

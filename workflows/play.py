@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         ExitInput,
         PlayOutcomeReport,
         PlayRun,
+        PlayRunChange,
         PlayStart,
         RunStatus,
         RunStep,
@@ -39,6 +40,9 @@ STEP_ACTIONS_PATCH = "play-step-actions"
 # The steps' due dates run on the escalation ladder (workflows/escalation.py) and the read model is saved by a
 # typed activity; executions started before replay their own code (workflows/legacy.py).
 LADDER_PATCH = "play-escalation-ladder"
+# Each save sends the run without its timeline and steps' fields, plus the new timeline entries and the fields of the
+# steps completed since the last save; updates answer without them: a change costs the history the same at any age.
+COMPACT_PATCH = "play-saves-compact-changes"
 OPS_ROLES = (Role.ops, Role.admin)
 
 
@@ -54,6 +58,8 @@ class PlayWorkflow(LegacyPlayWorkflow):
         self._pages = 0
         self._acting: set[str] = set()  # steps whose action is running now
         self._published_failures: dict = {}  # the failed steps last put in the memo and search attributes
+        self._timeline_saved = 0  # entries before this one are in a save already (compact saves)
+        self._fields_saved: set[str] = set()  # steps whose fields are in a save already
         self._run = PlayRun(
             id=start.id,
             workflow_id=workflow.info().workflow_id,
@@ -103,11 +109,11 @@ class PlayWorkflow(LegacyPlayWorkflow):
         if step.action and workflow.patched(STEP_ACTIONS_PATCH):
             self._record("step_submitted", request.actor.id, f"{step.key} completed; running its action {step.action}")
             if not await self._run_action(step):
-                return self.state()
+                return self._answer()
         step.status = StepStatus.done
         self._record("step_done", request.actor.id, f"{step.key} done")
         await self._open_unblocked_steps()
-        return self.state()
+        return self._answer()
 
     @complete_step.validator
     def _validate_complete_step(self, request: StepCompleteInput) -> None:
@@ -146,7 +152,7 @@ class PlayWorkflow(LegacyPlayWorkflow):
             step.failure = None
             self._record("step_done", request.actor.id, f"{step.key} done after a retry")
             await self._open_unblocked_steps()
-        return self.state()
+        return self._answer()
 
     @retry_step.validator
     def _validate_retry_step(self, request: StepRetryInput) -> None:
@@ -215,7 +221,7 @@ class PlayWorkflow(LegacyPlayWorkflow):
         run.ended_at = workflow.now()
         self._record("exited", request.actor.id, f"outcome {request.outcome}" + (f": {request.note}" if request.note else ""))
         await self._changed()
-        return self.state()
+        return self._answer()
 
     @exit.validator
     def _validate_exit(self, request: ExitInput) -> None:
@@ -327,8 +333,33 @@ class PlayWorkflow(LegacyPlayWorkflow):
         workflow.upsert_search_attributes(updates)
         if self._legacy:
             await self._save_legacy()
+        elif self._compact:
+            await workflow.execute_activity_method(PlayActivities.save_play_run_change, self._change(), **DB_ACTIVITY)
         else:
             await workflow.execute_activity_method(
                 PlayActivities.save_play_run_state, Revision(revision=self._revision, state=self.state()), **DB_ACTIVITY
             )
+
+    @property
+    def _compact(self) -> bool:
+        return not self._legacy and workflow.patched(COMPACT_PATCH)
+
+    def _change(self) -> PlayRunChange:
+        """The save of this revision: the entries and the steps' fields no save has carried yet."""
+        first = self._timeline_saved
+        self._timeline_saved = len(self._run.timeline)
+        fields = {s.key: s.fields for s in self._run.steps if s.fields and s.key not in self._fields_saved}
+        self._fields_saved.update(fields)
+        return PlayRunChange(revision=self._revision, run=self._without_blobs(), timeline_from=first,
+                             timeline=self._run.timeline[first:], fields=fields)
+
+    def _without_blobs(self) -> PlayRun:
+        run = self.state()
+        steps = [s.model_copy(update={"fields": {}}) for s in run.steps]
+        return run.model_copy(update={"steps": steps, "timeline": []})
+
+    def _answer(self) -> PlayRun:
+        """An update's answer, recorded in the history: the run without its timeline and steps' fields (the API
+        reads the whole run with a query, which costs the history nothing)."""
+        return self._without_blobs() if self._compact else self.state()
 

@@ -10,10 +10,15 @@ with workflow.unsafe.imports_passed_through():
     from models.routing import EscalationStep
     from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, SignalTasks, Task, TaskOutcomeInput
     from models.signals import (
+        MAX_REASSIGNMENTS,
+        MAX_TASKS,
         AcknowledgeInput,
         ReassignInput,
+        SignalChange,
         SignalDetail,
+        SignalHead,
         SignalPage,
+        SignalPageChange,
         SignalStart,
         SignalStatus,
     )
@@ -29,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
 # saved by typed activities; executions started before replay their own code (workflows/legacy.py).
 LADDER_PATCH = "signal-escalation-ladder"
 PLAY_FROM_SIGNAL_PATCH = "signal-starts-the-play-its-task-names"
+# Each save sends what changed (the row's columns, the new timeline entries, the task that changed) and updates
+# answer without the timeline, tasks and evidence: a change costs the history the same at the 500th as at the first.
+COMPACT_PATCH = "signal-saves-compact-changes"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
 
 
@@ -62,6 +70,9 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._pages = 0
         self._task_revision = 0
         self._task_changes = 0
+        self._timeline_saved = 0  # entries before this one are in a save already (compact saves)
+        self._evidence_saved = False
+        self._reassignments = 0
 
     @workflow.run
     async def run(self, start: SignalStart) -> SignalDetail:
@@ -92,7 +103,7 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._ladder.stop(SLA)
         self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
         await self._changed()
-        return self.state()
+        return self._answer()
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeInput) -> None:
@@ -115,13 +126,14 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._signal.status = SignalStatus.open
         self._signal.sla_due_at = self._ladder.due(self._start.rule.sla)
         self._sla_restarted = True
+        self._reassignments += 1
         self._arm_sla()
         self._record(
             "reassigned", request.actor.id, f"from {previous} to {request.to_user_id}: {request.reason}"
         )
         await self._changed()
         await self._page(self._signal.owners, "page", f"Signal {self._start.family} on {self._start.account.name} reassigned to you")
-        return self.state()
+        return self._answer()
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignInput) -> None:
@@ -138,6 +150,9 @@ class SignalWorkflow(LegacySignalWorkflow):
             raise refuse("forbidden", "only an owner of this signal or their manager may reassign it")
         if request.to_user_id in self._signal.owners and len(self._signal.owners) == 1:
             raise refuse("conflict", f"{request.to_user_id} already owns this signal")
+        if self._reassignments >= MAX_REASSIGNMENTS:
+            raise refuse("conflict", f"signal {self._start.id} has been reassigned {MAX_REASSIGNMENTS} times, the most "
+                         "one signal may be: acknowledge it, or have a manager take it")
 
     # --- tasks (seam 02) -------------------------------------------------------------------------------
 
@@ -160,7 +175,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             self._ladder.arm(Deadline(key=task.id, due_at=due_at, owners=[task.owner_id], from_due=True,
                                       levels=to_manager(timedelta(seconds=request.escalate_after_seconds))))
         self._record("task_added", request.actor.id, f"{task.id} {task.title!r} for {task.owner_id}, due {due_at.isoformat()}")
-        await self._tasks_changed()
+        await self._tasks_changed(task)
         if request.play_start and workflow.patched(PLAY_FROM_SIGNAL_PATCH):
             # Started from here, under the run id the API assigned: once the task is recorded its play starts,
             # exactly once, whatever fails in between (a retry finds the run already started).
@@ -180,6 +195,9 @@ class SignalWorkflow(LegacySignalWorkflow):
         involved = self._signal.owners + self._signal.escalated_to + [self._signal.acknowledged_by]
         if not (actor.id in involved or actor.role == Role.admin or any(actor.manages(u) for u in involved)):
             raise refuse("forbidden", "only an owner of this signal, an escalation target or their manager may add tasks")
+        if len(self._signal.tasks) >= MAX_TASKS:
+            raise refuse("conflict", f"signal {self._start.id} has {MAX_TASKS} tasks, the most one signal may have: "
+                         "give the open ones an outcome, or raise a new signal")
         if request.play_start is not None:
             try:
                 PlayStart.model_validate(request.play_start)
@@ -201,7 +219,7 @@ class SignalWorkflow(LegacySignalWorkflow):
         if all(t.outcome in FINAL_OUTCOMES for t in self._signal.tasks):
             self._signal.status = SignalStatus.resolved
             self._record("resolved", None, "every task has a final outcome")
-        await self._tasks_changed()
+        await self._tasks_changed(task)
         return task
 
     @set_task_outcome.validator
@@ -228,11 +246,14 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._pages += 1
         await page(user_ids, kind=kind, subject_type="task", subject_id=task.id, text=text, key=f"page-{self._pages}")
 
-    async def _tasks_changed(self) -> None:
+    async def _tasks_changed(self, task: Task | None = None) -> None:
         self._task_changes += 1
         self._task_revision += 1
         if self._legacy:
             await self._save_tasks_legacy()
+        elif self._compact:
+            await self._changed(task)  # one save: the signal's columns and this task
+            return
         else:
             tasks = SignalTasks(account_id=self._start.account.id, tasks=self._signal.tasks)
             await self._save(SignalActivities.save_signal_tasks, Revision(revision=self._task_revision, state=tasks))
@@ -259,7 +280,7 @@ class SignalWorkflow(LegacySignalWorkflow):
         task.escalate_at = max(task.escalate_at, deadline.fired_at)
         self._record("task_overdue", None, f"{task.id} is past its due date")
         await self._page_task(task, [task.owner_id], "overdue", f"Task overdue on {self._start.account.name}: {task.title}")
-        await self._tasks_changed()
+        await self._tasks_changed(task)
 
     async def _escalate(self, deadline: Deadline, level: EscalationStep, targets: list[str]) -> None:
         if deadline.key != SLA:
@@ -269,7 +290,7 @@ class SignalWorkflow(LegacySignalWorkflow):
             await self._page_task(
                 task, targets, "escalation", f"{task.owner_id}'s task on {self._start.account.name} is overdue: {task.title}"
             )
-            await self._tasks_changed()
+            await self._tasks_changed(task)
             return
         await self._escalate_sla(deadline.level, level.to, targets)
 
@@ -311,17 +332,23 @@ class SignalWorkflow(LegacySignalWorkflow):
             return
         self._publish()
         self._revision += 1
+        if self._compact:
+            change = SignalPageChange(notify=request, change=self._change())
+            deliver_in_background(await self._save(SignalActivities.page_and_save_signal_change, change))
+            return
         deliveries = await self._save(
             SignalActivities.page_and_save_signal, SignalPage(notify=request, revision=self._revision, signal=self.state())
         )
         deliver_in_background(deliveries)
 
-    async def _changed(self) -> None:
-        """Publish the new state: search attributes for visibility, and the read model row."""
+    async def _changed(self, task: Task | None = None) -> None:
+        """Publish the new state: search attributes for visibility, and the read model row (and `task`'s)."""
         self._publish()
         self._revision += 1
         if self._legacy:
             await self._save_signal_legacy()
+        elif self._compact:
+            await self._save(SignalActivities.save_signal_change, self._change(task))
         else:
             await self._save(SignalActivities.save_signal_state, Revision(revision=self._revision, state=self.state()))
 
@@ -331,6 +358,29 @@ class SignalWorkflow(LegacySignalWorkflow):
         if self._legacy:
             return await workflow.execute_activity_method(method, request, **DB_ACTIVITY)
         return await workflow.execute_local_activity_method(method, request, **DB_ACTIVITY)
+
+    @property
+    def _compact(self) -> bool:
+        return not self._legacy and workflow.patched(COMPACT_PATCH)
+
+    def _change(self, task: Task | None = None) -> SignalChange:
+        """The save of this revision: the entries no save has carried yet, the evidence only once."""
+        timeline, first = self._signal.timeline, self._timeline_saved
+        self._timeline_saved = len(timeline)
+        evidence = None if self._evidence_saved else self._signal.evidence
+        self._evidence_saved = True
+        return SignalChange(revision=self._revision, signal=self._head(), timeline_from=first, timeline=timeline[first:],
+                            task=task, task_revision=self._task_revision, evidence=evidence)
+
+    def _head(self) -> SignalHead:
+        return SignalHead.model_validate(self._signal.model_dump(include=set(SignalHead.model_fields)))
+
+    def _answer(self) -> SignalDetail:
+        """An update's answer, recorded in the history: the signal without its timeline, tasks and evidence (the API
+        reads those with a query, which costs the history nothing)."""
+        if not self._compact:
+            return self.state()
+        return SignalDetail.model_validate(self._head().model_dump())
 
     def _publish(self) -> None:
         start = self._start

@@ -7,7 +7,6 @@ from api.paging_lag import paging_lag_for
 from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
-from core.temporal import run_update
 from models.signals import (
     AcknowledgeResult,
     ReassignInput,
@@ -20,12 +19,11 @@ from models.signals import (
 )
 from models.tables import User
 from models.tasks import Task, TaskIn
-from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, signal_handle
+from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, reassign
 from services.signals import list_signals as signals_list
 from services.tasks import add_task
 from services.visibility import check_account_in_body
 from services.users import mark_unowned_signals
-from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
 
@@ -95,8 +93,4 @@ async def reassign_signal(
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
     if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
         raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
-    return await run_update(
-        signal_handle(client, signal_id),
-        SignalWorkflow.reassign,
-        ReassignInput(actor=await user.actor(session), **body.model_dump()),
-    )
+    return await reassign(session, client, signal_id, ReassignInput(actor=await user.actor(session), **body.model_dump()))

@@ -1,7 +1,7 @@
 """territory_proposals: Layer III's rebalance proposals (proposed → approved/rejected)
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from models.tables.types import UTCDateTime
 
 revision = "0021"
-down_revision = "0017"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

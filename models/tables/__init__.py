@@ -13,7 +13,8 @@ from models.tables.plays import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
 from models.tables.signals import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow
 from models.tables.tasks import TaskRow
 from models.tables.territory import TerritoryProposalRow
+from models.tables.timelines import TimelineRow
 from models.tables.web_sessions import WebSessionRow
 
 __all__ = ["ActionItemRow", "AdminCredential", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "TerritoryProposalRow", "User",
-           "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "WebSessionRow", "WorkflowRunRow"]
+           "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "TimelineRow", "WebSessionRow", "WorkflowRunRow"]

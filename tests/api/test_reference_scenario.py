@@ -120,8 +120,8 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert proposed.json()["concentrated_on"] == "casey" and proposed.json()["moves"]
     assert account_id not in [m["account_id"] for m in proposed.json()["moves"]]
     # the CRO sees its NRR impact for the board, and the save gets an SE and the CRO as executive sponsor
-    board = await api.http.post("/api/v1/scenarios/nrr", json={"account_ids": [account_id]}, headers=api.auth("cora"))
+    board = await api.http.post("/api/v1/scenarios/nrr", json={"account_ids": [account_id]}, headers=api.auth("kim"))
     assert board.status_code == 200 and board.json()["nrr_impact_points"] == impact["nrr_impact_points"]
-    allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("cora"))).json()
-    assert [(a["se_id"], a["executive_id"]) for a in allocations if a["account_id"] == account_id] == [("sid", "cora")]
+    allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("kim"))).json()
+    assert [(a["se_id"], a["executive_id"]) for a in allocations if a["account_id"] == account_id] == [("sid", "kim")]
 

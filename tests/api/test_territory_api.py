@@ -55,9 +55,9 @@ async def test_a_territory_rebalance_is_proposed_when_risk_concentrates_and_appr
 
     assert_error(await api.http.post(f"/api/v1/territory/proposals/{proposal['id']}/approve", headers=as_manager), 403, "forbidden")
     approved = await api.http.post(f"/api/v1/territory/proposals/{proposal['id']}/approve", json={"note": "focus on the save"},
-                                   headers=api.auth("cora"))
+                                   headers=api.auth("kim"))
     assert approved.status_code == 200, approved.text
-    assert approved.json()["status"] == "approved" and approved.json()["decided_by"] == "cora"
+    assert approved.json()["status"] == "approved" and approved.json()["decided_by"] == "kim"
     for account_id, owner in ((big, busy), (mid, free), (small, free)):
         account = (await api.http.get(f"/api/v1/accounts/{account_id}", headers=api.auth("rory"))).json()
         assert account["team"]["csm"] == owner
@@ -74,9 +74,9 @@ async def test_a_territory_rebalance_is_proposed_when_risk_concentrates_and_appr
 
 async def test_critical_saves_get_an_se_and_an_executive_and_others_see_only_their_own(api):
     manager, as_manager, (busy, as_busy), (free, as_free), (big, _, _) = await a_territory(api)
-    allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("cora"))).json()
+    allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("kim"))).json()
     mine = [a for a in allocations if a["account_id"] == big]
-    assert len(mine) == 1 and mine[0]["se_id"] == "sid" and mine[0]["executive_id"] == "cora"
-    assert "cora (cro) as executive sponsor: ARR at or above $100K" in mine[0]["why"]
+    assert len(mine) == 1 and mine[0]["se_id"] == "sid" and mine[0]["executive_id"] == "kim"
+    assert "kim (cro) as executive sponsor: ARR at or above $100K" in mine[0]["why"]
     assert big in [a["account_id"] for a in (await api.http.get("/api/v1/territory/allocations", headers=as_busy)).json()]
     assert (await api.http.get("/api/v1/territory/allocations", headers=as_free)).json() == []

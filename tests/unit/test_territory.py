@@ -65,14 +65,14 @@ def test_risk_concentrating_proposes_moving_the_healthy_accounts_and_approval_mo
         assert proposal.summary.startswith("move 2 healthy account(s) ($135K ARR) from casey to dana: casey's load 5 → 3 of 20 units")
         assert session.get(Account, "initech").team["csm"] == "casey"  # nothing moves before approval
 
-        approved = territory.approve(session, proposal.id, "cora", "go")
-        assert (approved.status, approved.decided_by, approved.note) == ("approved", "cora", "go")
+        approved = territory.approve(session, proposal.id, "kim", "go")
+        assert (approved.status, approved.decided_by, approved.note) == ("approved", "kim", "go")
         assert {a: session.get(Account, a).team["csm"] for a in ("acme", "globex", "initech")} == {
             "acme": "casey", "globex": "dana", "initech": "dana"}
         members = session.exec(select(AccountMember.account_id).where(AccountMember.user_id == "dana")).all()
         assert sorted(members) == ["globex", "initech"]  # visibility follows the new owner
         with pytest.raises(PillarError, match="already approved"):
-            territory.approve(session, proposal.id, "cora")
+            territory.approve(session, proposal.id, "kim")
         assert territory.list_proposals(session).items[0].id == proposal.id
 
 
@@ -85,11 +85,11 @@ def test_an_owner_changed_since_the_proposal_refuses_the_whole_approval(any_db):
         session.add(globex)
         session.commit()
         with pytest.raises(PillarError, match="globex's csm is now lee, not casey") as refused:
-            territory.approve(session, proposal.id, "cora")
+            territory.approve(session, proposal.id, "kim")
         assert refused.value.code == "conflict"
         session.rollback()
         assert session.get(Account, "initech").team["csm"] == "casey"  # none of the moves happened
-        assert territory.reject(session, proposal.id, "cora", "globex moved").status == "rejected"
+        assert territory.reject(session, proposal.id, "kim", "globex moved").status == "rejected"
 
 
 def test_no_concentration_no_proposal(any_db):
@@ -105,7 +105,7 @@ def test_critical_saves_get_an_se_and_an_executive_sponsor(any_db):
         demo_book(session)
         allocations = territory.allocations(session)
         hidden = territory.allocations(session, Viewer("dana", Role.csm))
-    assert [(a.account_id, a.se_id, a.executive_id) for a in allocations] == [("acme", "sid", "cora")]
+    assert [(a.account_id, a.se_id, a.executive_id) for a in allocations] == [("acme", "sid", "kim")]
     assert allocations[0].why == ("critical renewal risk 80 on $180K ARR; sid for the technical recovery (1 critical save(s) with "
-                                  "this one); cora (cro) as executive sponsor: ARR at or above $100K")
+                                  "this one); kim (cro) as executive sponsor: ARR at or above $100K")
     assert hidden == []

@@ -156,6 +156,7 @@ async def test_an_outcome_during_an_overdue_tasks_escalation_look_up_stops_it(ts
     assert "escalation" not in pages_about("lee", task.id)  # casey's manager
     await record_history(handle, "signal_task_outcome_during_escalation_look_up")
     await record_history(handle, "signal_task_outcome_during_escalation_look_up_on_the_ladder")
+    await record_history(handle, "signal_task_outcome_during_escalation_look_up_compact_saves")
 
 
 async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(ts_env, sqlite_db):
@@ -176,6 +177,7 @@ async def test_completing_a_step_during_its_overdue_escalation_look_up_stops_it(
     assert "escalation" not in pages_about("lee", run.id)  # casey's manager (paged for exec_sponsor, not escalated to)
     await record_history(handle, "play_step_completed_during_escalation_look_up")
     await record_history(handle, "play_step_completed_during_escalation_look_up_on_the_ladder")
+    await record_history(handle, "play_step_completed_during_escalation_look_up_compact_saves")
 
 
 async def test_an_outcome_during_an_overdue_action_items_escalation_look_up_stops_it(ts_env, sqlite_db):

@@ -13,7 +13,7 @@ from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.temporal import run_update
 from models.common import Actor, Role
-from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffIn, HandoffStatus, HandoffTransition
+from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffChange, HandoffIn, HandoffStatus, HandoffTransition
 from models.tables import HandoffAuditRow, HandoffRow
 from services.handoffs import handoff_handle, start_handoff
 from tests.support.handoffs import COMPLETE
@@ -31,6 +31,14 @@ class RecordThenFailOnce(HandoffActivities):
         """The real write, then a failure on the first attempt: as if the worker died after the commit."""
         super().record_handoff_transition(transition)
         ATTEMPTS.append((transition.entry.action, transition.seq, activity.info().attempt))
+        if activity.info().attempt == 1:
+            raise RuntimeError("worker lost after the audit row was committed")
+
+    @activity.defn
+    def record_handoff_change(self, change: HandoffChange) -> None:
+        """The same, for the compact saves of executions started since."""
+        super().record_handoff_change(change)
+        ATTEMPTS.append((change.entry.action, change.seq, activity.info().attempt))
         if activity.info().attempt == 1:
             raise RuntimeError("worker lost after the audit row was committed")
 
@@ -96,3 +104,19 @@ def test_recording_a_transition_twice_or_late_writes_nothing_twice(any_db):
     with Session(get_engine()) as session:
         row = session.get(HandoffRow, "ho-db")
         assert row.revision == 2 and row.status == "submitted"
+
+
+def test_a_reordered_change_never_puts_an_older_field_over_a_newer_one(any_db):
+    """Compact saves carry only the fields their transition set: each field keeps the seq that set it."""
+    def change(seq: int, action: str, fields: dict) -> HandoffChange:
+        item = transition(seq, action, HandoffStatus.draft)
+        return HandoffChange(seq=seq, entry=item.entry, handoff=item.handoff, fields=fields)
+
+    handoffs = HandoffActivities(session_scope, async_sessions=None, client=None)
+    created, older, newer = change(1, "created", {"pain": "old", "team": "x"}), change(2, "patched", {"pain": "v2"}), change(3, "patched", {"pain": "v3"})
+    for item in (created, newer, older, newer):  # a reordered, stale write and a retry
+        handoffs.record_handoff_change(item)
+    with Session(get_engine()) as session:
+        row = session.get(HandoffRow, "ho-db")
+        assert row.revision == 3 and Handoff.model_validate(row.state).fields == {"pain": "v3", "team": "x"}
+    assert [row.seq for row in audit_rows("ho-db")] == [1, 2, 3]

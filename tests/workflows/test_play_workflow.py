@@ -84,6 +84,7 @@ async def test_a_renewal_save_runs_fourteen_days_escalates_an_overdue_step_and_r
         assert row.status == "completed" and row.outcome == "renewed" and row.stuck_step_key is None
     await record_history(play, "play_renewal_save_fourteen_days")
     await record_history(play, "play_renewal_save_fourteen_days_on_the_ladder")
+    await record_history(play, "play_renewal_save_fourteen_days_compact_saves")
 
 
 async def test_every_refusal_changes_nothing(ts_env, ts_worker):

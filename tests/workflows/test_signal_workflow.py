@@ -53,6 +53,7 @@ async def test_critical_renewal_risk_pages_both_owners_then_escalates_on_time(ts
     await record_history(handle, "signal_escalated_twice_then_acknowledged_early_timer_patch")
     await record_history(handle, "signal_escalated_twice_then_acknowledged_paged_and_saved_at_once")
     await record_history(handle, "signal_escalated_twice_then_acknowledged_on_the_ladder")
+    await record_history(handle, "signal_escalated_twice_then_acknowledged_compact_saves")
 
 
 async def test_acknowledgement_before_the_sla_stops_all_escalation(ts_env, ts_worker):
@@ -103,6 +104,7 @@ async def test_reassignment_restarts_the_sla_for_the_new_owner(ts_env, ts_worker
     await record_history(handle, "signal_reassigned_then_escalated")
     await record_history(handle, "signal_reassigned_then_escalated_paged_and_saved_at_once")
     await record_history(handle, "signal_reassigned_then_escalated_on_the_ladder")
+    await record_history(handle, "signal_reassigned_then_escalated_compact_saves")
 
 
 async def test_a_page_and_the_read_model_revision_it_makes_are_one_local_activity_in_one_workflow_task(ts_env, ts_worker):
@@ -114,10 +116,10 @@ async def test_a_page_and_the_read_model_revision_it_makes_are_one_local_activit
     kinds = [e.event_type for e in events]
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
     assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
-    assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 2  # the ladder's patch, the page's local activity
+    assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 3  # two patches (ladder, compact saves), the page
     upserted = [set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
                 for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
-    assert upserted == [{"TemporalChangeVersion"}]
+    assert upserted == [{"TemporalChangeVersion"}] * 2  # one per patch
     with Session(get_engine()) as session:
         row = session.get(SignalRow, created.id)
         assert row.status == "open" and [e["type"] for e in row.state["timeline"]] == ["created", "paged"]

@@ -87,6 +87,7 @@ async def test_a_task_needs_acknowledgement_then_goes_overdue_escalates_and_reso
         assert row.outcome == "renewed" and not row.is_open and row.owner_id == "casey"
     await record_history(handle, "signal_task_overdue_escalated_then_renewed")
     await record_history(handle, "signal_task_overdue_escalated_then_renewed_on_the_ladder")
+    await record_history(handle, "signal_task_overdue_escalated_then_renewed_compact_saves")
 
 
 def test_outcome_vocabulary_is_closed():
