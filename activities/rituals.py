@@ -5,15 +5,29 @@ import json
 from collections.abc import Callable
 
 import httpx
+from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import Sessions
 from core.db import in_session
 from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.common import Revision
-from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState
+from models.rituals import (
+    ActionItem,
+    AgendaPost,
+    AgendaRef,
+    BuildAgendaRequest,
+    Carry,
+    PreparedRitual,
+    RitualRun,
+    RitualState,
+    TakenOver,
+    TakeOver,
+)
 from models.tables import ActionItemRow, AgendaRow
 from services import agendas
 from services.rituals import start_for
@@ -22,11 +36,12 @@ from workflows import activity_types
 
 class RitualActivities(activity_types.RitualActivities):
     def __init__(self, sessions: Sessions, async_sessions: Callable[[], AsyncSession], http: httpx.AsyncClient,
-                 settings: Callable[[], Settings]) -> None:
+                 settings: Callable[[], Settings], client: Client | None = None) -> None:
         self.sessions = sessions
         self.async_sessions = async_sessions  # for async activities: they run on the worker's event loop
         self.http = http
         self.settings = settings  # read at each call: the public URL and the webhook timeout are configuration
+        self.client = client  # to ask an earlier run to hand its action items over
 
     @activity.defn
     def prepare_ritual_run(self, run: RitualRun) -> PreparedRitual:
@@ -67,16 +82,87 @@ class RitualActivities(activity_types.RitualActivities):
                 session.add(agenda)
             for item in state.action_items:
                 row = session.get(ActionItemRow, item.id, with_for_update=True)
-                if row is not None and row.revision >= revision:
+                if row is not None and not _newer(item, revision, row):
                     continue
-                if row is None:
+                if row is None:  # an item keeps the week of the meeting that decided it, wherever it is carried
+                    meeting_at = item.carries[0].from_meeting_at if item.carries else state.meeting_at
                     row = ActionItemRow(id=item.id, agenda_id=item.agenda_id, ritual_key=item.ritual_key, motion=item.motion,
-                                        meeting_at=state.meeting_at, owner_id=item.owner_id, due_at=item.due_at, state={})
-                row.owner_id = item.owner_id
-                row.is_open = not item.is_final
-                row.outcome = item.outcome.value if item.outcome else None
-                row.due_at = item.due_at
-                row.outcome_at = item.outcome_at
-                row.revision = revision
-                row.state = item.model_dump(mode="json")
-                session.add(row)
+                                        meeting_at=meeting_at, owner_id=item.owner_id, due_at=item.due_at, state={})
+                _write(session, row, item, revision)
+
+    @activity.defn
+    async def take_over_action_items(self, request: TakeOver) -> TakenOver:
+        """Hand the open items of the ritual's earlier meetings to `request`'s agenda, in one transaction (row locks
+        on PostgreSQL; SQLite has one writer): an item released by its run, or held by a run that has closed
+        without releasing it, is taken; a run still holding some is cancelled (it releases them as it ends) and
+        named. A retry answers the items taken the first time."""
+        async with self.async_sessions() as session:
+            taken, waiting = await in_session(session, _take_over, request, set())
+            gone = {workflow_id for workflow_id in waiting if not await self._running(workflow_id)}
+            if gone:
+                taken, waiting = await in_session(session, _take_over, request, gone)
+        for workflow_id in waiting:
+            await self._cancel(workflow_id)
+        return TakenOver(items=taken, waiting_for=waiting)
+
+    async def _running(self, workflow_id: str) -> bool:
+        try:
+            return (await self.client.get_workflow_handle(workflow_id).describe()).status == WorkflowExecutionStatus.RUNNING
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+
+    async def _cancel(self, workflow_id: str) -> None:
+        try:
+            await self.client.get_workflow_handle(workflow_id).cancel()
+        except RPCError as error:  # closed meanwhile: the next ask finds it gone
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+
+
+def _newer(item: ActionItem, revision: int, row: ActionItemRow) -> bool:
+    """Whether `item` at `revision` is newer than the row: a later hand-over always is (its run counts revisions
+    afresh); within the same holder, the later revision is."""
+    stored = ActionItem.model_validate(row.state).handovers
+    return item.handovers > stored or (item.handovers == stored and revision > row.revision)
+
+
+def _write(session: Session, row: ActionItemRow, item: ActionItem, revision: int) -> None:
+    row.owner_id = item.owner_id
+    row.is_open = not item.is_final
+    row.outcome = item.outcome.value if item.outcome else None
+    row.due_at = item.due_at
+    row.outcome_at = item.outcome_at
+    row.revision = revision
+    row.state = item.model_dump(mode="json")
+    session.add(row)
+
+
+def _take_over(session: Session, request: TakeOver, gone: set[str]) -> tuple[list[ActionItem], list[str]]:
+    rows = session.exec(select(ActionItemRow).where(
+        ActionItemRow.ritual_key == request.ritual_key, ActionItemRow.motion == request.motion,
+        ActionItemRow.meeting_at < request.meeting_at, ActionItemRow.is_open == True,  # noqa: E712
+    ).order_by(ActionItemRow.id).with_for_update()).all()
+    items = {row.id: ActionItem.model_validate(row.state) for row in rows}
+    holders = {i.holder for i in items.values()} - {None, request.agenda_id}
+    agendas = {a.id: a for a in session.exec(select(AgendaRow).where(AgendaRow.id.in_(holders)))} if holders else {}
+    taken, waiting = [], []
+    for row in rows:
+        item = items[row.id]
+        if item.holder is not None and item.holder != request.agenda_id:
+            holder = agendas.get(item.holder)
+            if holder is None or holder.meeting_at >= request.meeting_at:
+                continue  # a later meeting's run holds it
+            if holder.workflow_id is None:
+                continue  # imported history: no run tracks it
+            if holder.workflow_id not in gone:
+                waiting.append(holder.workflow_id)
+                continue
+            # its run closed without releasing it (failed, terminated): released now, as it stood
+            item.carries.append(Carry(from_agenda_id=holder.id, from_meeting_at=holder.meeting_at, released_at=request.at))
+        if item.holder is None:
+            item.carries[-1] = item.carries[-1].model_copy(update={"to_agenda_id": request.agenda_id, "taken_at": request.at})
+            _write(session, row, item, 0)  # the taking run counts its revisions from 1
+        taken.append(item)
+    return taken, sorted(set(waiting))

@@ -79,7 +79,7 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     assert (await next_fires(api, FLYWHEEL_SCHEDULE_ID))[:2] == flywheel_times(defaults.flywheel, now, now + timedelta(days=70))[:2]
     description = await api.client.get_schedule_handle("ritual-retro-academic").describe()
     assert description.schedule.action.workflow == "RitualWorkflow" and description.schedule.action.id == "ritual-retro-academic"
-    assert description.schedule.policy.overlap.name == "ALLOW_ALL"  # last week's run may still track its items
+    assert description.schedule.policy.overlap.name == "CANCEL_OTHER"  # last week's run hands over, then this week's starts
 
     # what the worker runs on start: converges on the config in force, creating nothing that exists, twice over
     for _ in range(2):
