@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
+from temporalio.client import ScheduleOverlapPolicy, ScheduleUpdate
 
 from core import config_store
 from core.db import get_engine
@@ -91,6 +92,25 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     triage_view = listed.json()["rituals"][0]
     assert [s["schedule_id"] for s in triage_view["segments"]] == ["ritual-signal_triage-academic", "ritual-signal_triage-credentialed"]
     assert triage_view["segments"][0]["next_build_at"] == build_times(defaults.rituals[0], now, now + timedelta(weeks=1))[0].isoformat().replace("+00:00", "Z")
+
+
+async def test_the_worker_start_moves_existing_ritual_schedules_to_cancel_other(api):
+    """Schedules created before the hand-over (ALLOW_ALL: runs piled up) get the policy when the worker starts."""
+    with Session(get_engine()) as session:
+        await ensure_schedules(session, api.client)
+    sid = schedule_id("retro", "academic")
+    handle = api.client.get_schedule_handle(sid)
+
+    def allow_all(previous):
+        previous.description.schedule.policy.overlap = ScheduleOverlapPolicy.ALLOW_ALL
+        return ScheduleUpdate(schedule=previous.description.schedule)
+
+    await handle.update(allow_all)
+    assert (await handle.describe()).schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
+    with Session(get_engine()) as session:
+        changes = await ensure_schedules(session, api.client)
+    assert {c.action for c in changes if c.schedule_id == sid} == {"updated"}
+    assert (await handle.describe()).schedule.policy.overlap == ScheduleOverlapPolicy.CANCEL_OTHER
 
 
 async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(api):

@@ -6,12 +6,14 @@ policy CANCEL_OTHER the schedule cancels last week's run and starts this week's 
 (tests/api/test_cadence_api.py checks the policy on the dev server's schedules)."""
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
+from api.agenda_html import agenda_html
 from core.db import get_engine
 from core.errors import PillarError
 from core.settings import get_settings
@@ -118,6 +120,7 @@ async def test_the_next_run_takes_over_the_open_items_and_the_last_run_completes
         assert [i.ref_id for i in carried] == [late.id]
         assert carried[0].why.startswith(f"carried over from {agenda.meeting_at:%a %d %b}")
         assert [i.id for i in next_agenda.action_items] == [late.id]
+        assert f"Call Acme's provost <small>(carried over from {agenda.meeting_at:%a %d %b %Y})" in agenda_html(session, next_agenda_id).replace("&#39;", "'")
         assert [i.id for i in agendas.get_agenda(session, agenda.id).action_items] == [late.id, done.id]
 
     # it is tracked there now: already escalated, so nobody is paged again; its outcome is recorded there
@@ -192,3 +195,8 @@ async def test_a_meeting_decides_at_most_max_action_items_and_texts_are_bounded(
     assert refused.value.cause.type == "invalid"
     state = await handle.query(RitualWorkflow.state)
     assert len(state.action_items) == MAX_ACTION_ITEMS
+    # each save sends what changed, not the whole state: the 200th item's save carries one item
+    saves = [json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+             for e in (await handle.fetch_history()).events
+             if e.activity_task_scheduled_event_attributes.activity_type.name == "save_ritual_state"]
+    assert len(saves) == MAX_ACTION_ITEMS and {len(s["state"]["action_items"]) for s in saves} == {1}
