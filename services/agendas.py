@@ -567,11 +567,23 @@ def list_agendas(session: Session, ritual_key: str | None = None, motion: str | 
     found = page_of(session, query, page, "agendas", (SortKey(AgendaRow.meeting_at, descending=True), SortKey(AgendaRow.id)),
                     lambda row: row)
     rows = found.items
-    counts = dict(session.exec(
-        select(ActionItemRow.agenda_id, func.count()).where(ActionItemRow.agenda_id.in_([r.id for r in rows]),
-                                                             ActionItemRow.is_open == True)  # noqa: E712
-        .group_by(ActionItemRow.agenda_id)).all()) if rows else {}
-    return Page([_summary(r, counts.get(r.id, 0)) for r in rows], found.next_cursor)
+    return Page([_summary(r, n) for r, n in zip(rows, open_items_held(session, rows))], found.next_cursor)
+
+
+def open_items_held(session: Session, rows: list[AgendaRow]) -> list[int]:
+    """How many open action items each agenda's run tracks: its own, less those carried over to a later meeting,
+    plus those carried over to it."""
+    if not rows:
+        return []
+    held: dict[str, int] = {}
+    for ritual_key in {r.ritual_key for r in rows}:
+        latest = max(r.meeting_at for r in rows if r.ritual_key == ritual_key)
+        states = session.exec(select(cast(ActionItemRow.state, Text)).where(
+            ActionItemRow.ritual_key == ritual_key, ActionItemRow.is_open == True, ActionItemRow.meeting_at <= latest))  # noqa: E712
+        for state in states:
+            holder = ActionItem.model_validate_json(state).holder
+            held[holder] = held.get(holder, 0) + 1
+    return [held.get(r.id, 0) for r in rows]
 
 
 def latest_agenda(session: Session, ritual_key: str, motion: str | None = None) -> Agenda:

@@ -18,11 +18,20 @@ from core.db import get_engine
 from core.errors import PillarError
 from core.settings import get_settings
 from core.temporal import run_update
-from models.rituals import MAX_ACTION_ITEMS, WEEK, ActionItemIn, ActionItemOutcomeInput, AddActionItemInput, AgendaStatus, RitualRun
+from models.rituals import (
+    MAX_ACTION_ITEMS,
+    WEEK,
+    ActionItemIn,
+    ActionItemOutcomeInput,
+    AddActionItemInput,
+    AgendaStatus,
+    RitualResume,
+    RitualRun,
+)
 from models.tables import NotificationRow
 from models.tasks import OutcomeIn
 from services import action_items, agendas
-from services.rituals import build_times, current_rituals, schedule_id
+from services.rituals import build_times, current_rituals, schedule_id, start_for
 from tests.support.db import actor
 from tests.support.histories import record_history
 from tests.support.rituals import agenda_built
@@ -120,6 +129,8 @@ async def test_the_next_run_takes_over_the_open_items_and_the_last_run_completes
         assert [i.ref_id for i in carried] == [late.id]
         assert carried[0].why.startswith(f"carried over from {agenda.meeting_at:%a %d %b}")
         assert [i.id for i in next_agenda.action_items] == [late.id]
+        held_open = {a.id: a.open_action_items for a in agendas.list_agendas(session, ritual_key=RITUAL, motion=MOTION).items}
+        assert (held_open[agenda.id], held_open[next_agenda_id]) == (0, 1)
         assert f"Call Acme's provost <small>(carried over from {agenda.meeting_at:%a %d %b %Y})" in agenda_html(session, next_agenda_id).replace("&#39;", "'")
         assert [i.id for i in agendas.get_agenda(session, agenda.id).action_items] == [late.id, done.id]
 
@@ -200,3 +211,29 @@ async def test_a_meeting_decides_at_most_max_action_items_and_texts_are_bounded(
              for e in (await handle.fetch_history()).events
              if e.activity_task_scheduled_event_attributes.activity_type.name == "save_ritual_state"]
     assert len(saves) == MAX_ACTION_ITEMS and {len(s["state"]["action_items"]) for s in saves} == {1}
+
+
+async def test_a_continued_run_tracks_its_items_from_the_stage_they_had_reached(ts_env, ts_worker):
+    """What a run carries into its continuation (continue-as-new: a closed agenda whose items stay open, its
+    ritual disabled, until its history grows long): the same items, watched from where they were."""
+    _, first, _ = await two_build_times(ts_env)
+    handle, agenda_id = await start_run(ts_env, first)
+    with Session(get_engine()) as session:
+        meeting_at = agendas.get_agenda(session, agenda_id).meeting_at
+        item = await action_items.add_action_item(session, ts_env.client, agenda_id, ActionItemIn(
+            title="Call Acme's provost", owner_id="casey", due_at=meeting_at + timedelta(days=2)), actor("maya", "manager"))
+        start = start_for(session, RITUAL, MOTION, first)
+    await sleep_until(ts_env, item.due_at + timedelta(hours=1))  # overdue: casey paged; lee not yet
+    state = await handle.query(RitualWorkflow.state)
+    await handle.terminate("continued below as it continues as new: same id, its state as input")
+    resume = RitualResume(start=start, state=state, revision=10, pages=2)
+    continued = await ts_env.client.start_workflow(
+        RitualWorkflow.run, RitualRun(ritual_key=RITUAL, motion=MOTION, resume=resume), id=handle.id,
+        task_queue=get_settings().temporal_task_queue)
+    await sleep_until(ts_env, item.due_at + timedelta(days=1, hours=1))
+    assert page_kinds(item.id) == [("casey", "overdue"), ("casey", "page"), ("lee", "escalation")]  # once each
+    with Session(get_engine()) as session:
+        await action_items.set_outcome(session, ts_env.client, item.id, OutcomeIn(outcome="renewed"), actor("casey", "csm"))
+    await sleep_until(ts_env, start.closes_at + timedelta(minutes=1))
+    final = await closed(continued)
+    assert final.status == AgendaStatus.closed and [i.outcome for i in final.action_items] == ["renewed"]
