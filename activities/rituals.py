@@ -1,6 +1,7 @@
 """RitualWorkflow's side effects: resolving the ritual's config, building and storing the agenda, posting it to
 the ritual's webhook, and the agenda and action-items read model."""
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -96,14 +97,18 @@ class RitualActivities(activity_types.RitualActivities):
         on PostgreSQL; SQLite has one writer): an item released by its run, or held by a run that has closed
         without releasing it, is taken; a run still holding some is cancelled (it releases them as it ends) and
         named. A retry answers the items taken the first time."""
-        async with self.async_sessions() as session:
-            taken, waiting = await in_session(session, _take_over, request, set())
-            gone = {workflow_id for workflow_id in waiting if not await self._running(workflow_id)}
-            if gone:
-                taken, waiting = await in_session(session, _take_over, request, gone)
+        taken, waiting = await asyncio.to_thread(self._take_over, request, set())
+        gone = {workflow_id for workflow_id in waiting if not await self._running(workflow_id)}
+        if gone:
+            taken, waiting = await asyncio.to_thread(self._take_over, request, gone)
         for workflow_id in waiting:
             await self._cancel(workflow_id)
         return TakenOver(items=taken, waiting_for=waiting)
+
+    def _take_over(self, request: TakeOver, gone: set[str]) -> tuple[list[ActionItem], list[str]]:
+        """In a thread, on a session of its own: the row locks are held by a plain connection, off the event loop."""
+        with self.sessions() as session:
+            return _take_over(session, request, gone)
 
     async def _running(self, workflow_id: str) -> bool:
         try:

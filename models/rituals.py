@@ -396,8 +396,10 @@ class TakeOver(BaseModel):
 
 
 class TakenOver(BaseModel):
-    items: list[ActionItem] = Field(default_factory=list, description="Every open item the asking run now holds from earlier meetings")
-    waiting_for: list[str] = Field(default_factory=list, description="Runs (workflow ids) still holding open items of earlier meetings")
+    items: list[ActionItem] = Field(default_factory=list,
+                                    description="Every open item of earlier meetings the asking run now holds")
+    waiting_for: list[str] = Field(default_factory=list,
+                                   description="Runs (workflow ids) still holding open items of earlier meetings")
 
 
 # --- API views ---------------------------------------------------------------------------------------------

@@ -453,8 +453,9 @@ def open_action_items(session: Session, motion: str, before: datetime, ritual_ke
 def carried_over(session: Session, start: RitualStart, as_of: datetime) -> AgendaSection:
     """The open items of the ritual's earlier meetings: this meeting's run takes them over (workflows/ritual.py)."""
     rows = session.exec(select(ActionItemRow.meeting_at, cast(ActionItemRow.state, Text)).where(
-        ActionItemRow.is_open == True, ActionItemRow.motion == start.motion, ActionItemRow.ritual_key == start.ritual.key,  # noqa: E712
-        ActionItemRow.meeting_at < start.meeting_at).order_by(ActionItemRow.due_at))
+        ActionItemRow.is_open == True, ActionItemRow.motion == start.motion,  # noqa: E712
+        ActionItemRow.ritual_key == start.ritual.key, ActionItemRow.meeting_at < start.meeting_at,
+    ).order_by(ActionItemRow.due_at))
     items = []
     for meeting_at, state in rows:
         i = ActionItem.model_validate_json(state)

@@ -5,11 +5,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
-from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.testing import ActivityEnvironment
 
 from activities.rituals import RitualActivities
-from core.db import get_async_engine, session_scope
+from core.db import session_scope
 from models.common import Revision
 from models.rituals import ActionItem, Carry, RitualState, TakeOver
 from models.tables import ActionItemRow, AgendaRow
@@ -21,8 +20,11 @@ THIS_WEEK = LAST_WEEK + timedelta(days=7)
 
 
 def rituals() -> RitualActivities:
-    return RitualActivities(session_scope, lambda: AsyncSession(get_async_engine(), expire_on_commit=False), http=None,
+    return RitualActivities(session_scope, async_sessions=None, http=None,
                             settings=None)  # no Temporal client: no run in these tests still holds an item
+
+
+RITUALS = rituals()
 
 
 def agenda(session: Session, agenda_id: str, meeting_at: datetime) -> None:
@@ -44,9 +46,6 @@ def released(n: int) -> ActionItem:
 def save(env, revision: int, agenda_id: str, meeting_at: datetime, *items: ActionItem) -> None:
     env.run(RITUALS.save_ritual_state, Revision(revision=revision, state=RitualState(
         agenda_id=agenda_id, ritual_key="at_risk_review", motion="academic", meeting_at=meeting_at, action_items=list(items))))
-
-
-RITUALS = rituals()
 
 
 def take(agenda_id: str, meeting_at: datetime) -> TakeOver:

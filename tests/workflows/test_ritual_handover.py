@@ -131,7 +131,8 @@ async def test_the_next_run_takes_over_the_open_items_and_the_last_run_completes
         assert [i.id for i in next_agenda.action_items] == [late.id]
         held_open = {a.id: a.open_action_items for a in agendas.list_agendas(session, ritual_key=RITUAL, motion=MOTION).items}
         assert (held_open[agenda.id], held_open[next_agenda_id]) == (0, 1)
-        assert f"Call Acme's provost <small>(carried over from {agenda.meeting_at:%a %d %b %Y})" in agenda_html(session, next_agenda_id).replace("&#39;", "'")
+        page = agenda_html(session, next_agenda_id).replace("&#39;", "'")
+        assert f"Call Acme's provost <small>(carried over from {agenda.meeting_at:%a %d %b %Y})" in page
         assert [i.id for i in agendas.get_agenda(session, agenda.id).action_items] == [late.id, done.id]
 
     # it is tracked there now: already escalated, so nobody is paged again; its outcome is recorded there
