@@ -11,14 +11,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
-from temporalio.client import ScheduleOverlapPolicy, ScheduleUpdate
+from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate, WorkflowExecutionStatus
 
 from core import config_store
 from core.db import get_engine
 from models.rituals import RitualsConfigIn
 from models.tables import FlywheelProposalRow
 from services.layer_config import SCORE_WEIGHTS
-from services.rituals import DEFAULT_RITUALS, FLYWHEEL_SCHEDULE_ID, build_times, ensure_schedules, flywheel_times, schedule_id
+from services.rituals import (
+    DEFAULT_RITUALS,
+    FLYWHEEL_SCHEDULE_ID,
+    agenda_id_for,
+    build_times,
+    current_rituals,
+    ensure_schedules,
+    flywheel_times,
+    meeting_for,
+    schedule_id,
+)
 from tests.support.http import assert_error
 from tests.support.waiting import eventually
 
@@ -130,6 +140,45 @@ async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(ap
     description = await api.client.get_schedule_handle(sid).describe()
     nominal = description.info.recent_actions[-1].scheduled_at
     assert agenda["meeting_at"] == (nominal.replace(microsecond=0) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
+async def test_the_schedule_hands_last_weeks_open_items_over_to_this_weeks_run(api):
+    """CANCEL_OTHER on a real schedule: firing again cancels last week's run, which releases its open item and
+    completes; this week's run, started once it has closed, takes the item over."""
+    with Session(get_engine()) as session:
+        await ensure_schedules(session, api.client)
+        ritual = current_rituals(session).ritual("forecast_call")
+    sid, now = schedule_id("forecast_call", "credentialed"), datetime.now(UTC)
+    last_fire = build_times(ritual, now - timedelta(days=7), now)[-1]
+    schedule = api.client.get_schedule_handle(sid)
+    await schedule.backfill(ScheduleBackfill(start_at=last_fire - timedelta(seconds=1), end_at=last_fire + timedelta(seconds=1)))
+    last_week = agenda_id_for("forecast_call", "credentialed", meeting_for(ritual, last_fire))
+
+    async def built(agenda_id):
+        response = await api.http.get(f"/api/v1/agendas/{agenda_id}", headers=api.auth("maya"))
+        return response.json() if response.status_code == 200 else None
+
+    first = await eventually(lambda: built(last_week), timeout=30)
+    added = await api.http.post(f"/api/v1/agendas/{last_week}/action-items", headers=api.auth("maya"),
+                                json={"title": "Evidence for the Globex commit", "owner_id": "alex"})
+    assert added.status_code == 201, added.text
+    item_id = added.json()["id"]
+
+    await schedule.trigger()  # this week's firing
+
+    async def taken():
+        item = (await api.http.get(f"/api/v1/action-items/{item_id}", headers=api.auth("maya"))).json()
+        holders = [c["to_agenda_id"] for c in item["carries"]]
+        return item if holders and holders[-1] not in (None, last_week) else None
+
+    item = await eventually(taken, timeout=30)
+    assert (item["owner_id"], item["due_at"], item["outcome"]) == ("alex", added.json()["due_at"], None)
+    assert (await api.client.get_workflow_handle(first["workflow_id"]).describe()).status == WorkflowExecutionStatus.COMPLETED
+    this_week = await built(item["carries"][-1]["to_agenda_id"])
+    assert this_week["workflow_id"].startswith(f"{sid}-20") and this_week["workflow_id"] != first["workflow_id"]
+    assert [i["id"] for i in this_week["action_items"]] == [item_id]
+    closed = await api.http.post(f"/api/v1/action-items/{item_id}/outcome", json={"outcome": "renewed"}, headers=api.auth("alex"))
+    assert closed.status_code == 200 and closed.json()["outcome"] == "renewed"  # recorded by this week's run
 
 
 async def triggered_agenda(api, ritual_key: str, motion: str = "academic") -> dict:
