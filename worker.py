@@ -66,7 +66,7 @@ class Activities:
             plays=PlayActivities(sessions, client),
             step_actions=StepActionActivities(http, settings),
             handoffs=HandoffActivities(sessions, async_sessions, client),
-            rituals=RitualActivities(sessions, async_sessions, http, settings),
+            rituals=RitualActivities(sessions, async_sessions, http, settings, client),
             flywheel=FlywheelActivities(sessions),
             detection=DetectionActivities(async_sessions, client),
         )
@@ -83,7 +83,8 @@ class Activities:
             self.handoffs.record_handoff_transition, self.handoffs.record_handoff_change, self.handoffs.apply_handoff_team_change,
             self.handoffs.open_governance_violation,
             self.rituals.prepare_ritual_run, self.rituals.build_agenda, self.rituals.post_agenda,
-            self.rituals.save_ritual_state, self.flywheel.propose_flywheel_changes, self.detection.sweep,
+            self.rituals.save_ritual_state, self.rituals.take_over_action_items,
+            self.flywheel.propose_flywheel_changes, self.detection.sweep,
             legacy.save_signal, legacy.save_tasks, legacy.save_play_run, legacy.save_ritual, legacy.prepare_ritual,
         ]
 

@@ -15,6 +15,10 @@ from models.tasks import FINAL_OUTCOMES, Outcome
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 ALL_MOTIONS = "all"
 WEEK = timedelta(days=7)
+# A meeting that decides more than this is keeping a backlog, not taking decisions; the cap also bounds the size of
+# the run's state (its query answer) and of its history.
+MAX_ACTION_ITEMS = 200
+TITLE_MAX, NOTE_MAX, BLOCKED_ON_MAX, REF_MAX = 500, 4000, 500, 220
 
 
 class RitualKind(StrEnum):
@@ -163,11 +167,13 @@ class RitualsConfig(RitualsConfigIn):
 
 class RitualRun(BaseModel):
     """RitualWorkflow's input, fixed in the schedule's action. `scheduled_at` is for runs started by hand or by
-    tests; a scheduled run reads its nominal time from Temporal (TemporalScheduledStartTime)."""
+    tests; a scheduled run reads its nominal time from Temporal (TemporalScheduledStartTime). `resume`: the state
+    a run carries into its continuation (continue-as-new)."""
 
     ritual_key: str
     motion: str
     scheduled_at: datetime | None = None
+    resume: "RitualResume | None" = None
 
 
 class RitualStart(BaseModel):
@@ -269,6 +275,21 @@ class AgendaSummary(BaseModel):
 # --- action items ------------------------------------------------------------------------------------------
 
 
+class Carry(BaseModel):
+    """One hand-over of an open action item to the next meeting of its ritual: released by the run that tracked it
+    when that run ends (the next meeting's run starts), then taken by the next meeting's run."""
+
+    from_agenda_id: str
+    from_meeting_at: datetime
+    released_at: datetime
+    to_agenda_id: str | None = Field(default=None, description="None while released and not yet taken")
+    taken_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        return f"carried over from {self.from_meeting_at:%a %d %b %Y}"
+
+
 class ActionItem(BaseModel):
     id: str
     agenda_id: str
@@ -289,6 +310,18 @@ class ActionItem(BaseModel):
     escalate_at: datetime | None = None
     escalated_at: datetime | None = None
     escalated_to: list[str] = []
+    carries: list[Carry] = Field(default_factory=list, description="Its hand-overs from meeting to meeting, oldest first")
+
+    @property
+    def holder(self) -> str | None:
+        """The agenda whose run tracks it now (None: released, on its way to the next meeting's run)."""
+        return self.carries[-1].to_agenda_id if self.carries else self.agenda_id
+
+    @property
+    def handovers(self) -> int:
+        """How far along its hand-overs it is (each release and each take counts one): a read-model write
+        from an earlier holder never overwrites a later one's."""
+        return 2 * len(self.carries) - (1 if self.carries and self.carries[-1].to_agenda_id is None else 0)
 
     @property
     def is_final(self) -> bool:
@@ -300,10 +333,10 @@ class ActionItem(BaseModel):
 
 
 class ActionItemIn(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
     owner_id: Identifier
     due_at: Instant | None = Field(default=None, description="Default: the meeting plus the ritual's action_item_due")
-    ref_id: str | None = Field(default=None, max_length=220)
+    ref_id: str | None = Field(default=None, max_length=REF_MAX)
 
     @field_validator("title")
     @classmethod
@@ -341,6 +374,32 @@ class RitualState(BaseModel):
     closes_at: datetime | None = None
     status: AgendaStatus = AgendaStatus.open
     action_items: list[ActionItem] = []
+
+
+class RitualResume(BaseModel):
+    """What a run carries into its continuation: everything it resolved and tracks, so nothing is read twice."""
+
+    start: RitualStart
+    state: RitualState
+    revision: int
+    pages: int
+
+
+class TakeOver(BaseModel):
+    """A run asks for the open action items of its ritual's earlier meetings (same ritual and motion)."""
+
+    agenda_id: str
+    ritual_key: str
+    motion: str
+    meeting_at: datetime
+    at: datetime
+
+
+class TakenOver(BaseModel):
+    items: list[ActionItem] = Field(default_factory=list,
+                                    description="Every open item of earlier meetings the asking run now holds")
+    waiting_for: list[str] = Field(default_factory=list,
+                                   description="Runs (workflow ids) still holding open items of earlier meetings")
 
 
 # --- API views ---------------------------------------------------------------------------------------------
@@ -409,3 +468,4 @@ class CadenceMetrics(BaseModel):
 
 
 Agenda.model_rebuild()
+RitualRun.model_rebuild()

@@ -84,7 +84,10 @@ def _tracking_run(session: Session, item_id: str) -> str:
     item = ActionItem.model_validate(row.state)
     if item.outcome in FINAL_OUTCOMES:
         raise PillarError("conflict", f"action item {item_id} already has the final outcome {item.outcome.value}")
-    return _tracked(agenda_row(session, row.agenda_id))
+    if item.holder is None:
+        raise PillarError("conflict", f"action item {item_id} is being carried over to the next {row.ritual_key} meeting: "
+                                      "try again in a moment")
+    return _tracked(agenda_row(session, item.holder))
 
 
 async def set_outcome(session: Session | AsyncSession, client: Client, item_id: str, body: OutcomeIn,

@@ -451,8 +451,20 @@ def open_action_items(session: Session, motion: str, before: datetime, ritual_ke
 
 
 def carried_over(session: Session, start: RitualStart, as_of: datetime) -> AgendaSection:
-    items = [_due_item("action_item", i.id, i.title, None, i.owner_id, i.due_at, as_of, {"agenda_id": i.agenda_id})
-             for i in open_action_items(session, start.motion, before=start.meeting_at, ritual_key=start.ritual.key)]
+    """The open items of the ritual's earlier meetings: this meeting's run takes them over (workflows/ritual.py)."""
+    rows = session.exec(select(ActionItemRow.meeting_at, cast(ActionItemRow.state, Text)).where(
+        ActionItemRow.is_open == True, ActionItemRow.motion == start.motion,  # noqa: E712
+        ActionItemRow.ritual_key == start.ritual.key, ActionItemRow.meeting_at < start.meeting_at,
+    ).order_by(ActionItemRow.due_at))
+    items = []
+    for meeting_at, state in rows:
+        i = ActionItem.model_validate_json(state)
+        item = _due_item("action_item", i.id, i.title, None, i.owner_id, i.due_at, as_of,
+                         {"agenda_id": i.agenda_id, "carried_over_from": meeting_at.isoformat(),
+                          "history": [c.text for c in i.carries], "overdue_paged": i.overdue_paged,
+                          "escalated_to": i.escalated_to})
+        item.why = f"carried over from {meeting_at:%a %d %b}: {item.why}"
+        items.append(item)
     items.sort(key=lambda i: (-i.score, i.ref_id))
     return AgendaSection(key="carried_over", title="Open action items from earlier meetings", items=items,
                          summary=f"{sum(1 for i in items if i.facts['overdue'])} overdue of {len(items)}")
@@ -505,8 +517,24 @@ def store(session: Session, request: BuildAgendaRequest) -> AgendaRef:
 
 
 def action_items_of(session: Session, agenda_id: str) -> list[ActionItem]:
+    """The agenda's own action items, then those carried over to it from earlier meetings."""
     rows = session.exec(select(ActionItemRow).where(ActionItemRow.agenda_id == agenda_id).order_by(ActionItemRow.id))
-    return sorted((ActionItem.model_validate(r.state) for r in rows), key=lambda i: int(i.id.rpartition("-a")[2] or 0))
+    own = sorted((ActionItem.model_validate(r.state) for r in rows), key=lambda i: int(i.id.rpartition("-a")[2] or 0))
+    return own + carried_to(session, agenda_id)
+
+
+def carried_to(session: Session, agenda_id: str) -> list[ActionItem]:
+    """Items of the same ritual's earlier meetings that were carried over to `agenda_id` (and are still there)."""
+    agenda = session.get(AgendaRow, agenda_id)
+    if agenda is None:
+        return []
+    rows = session.exec(select(cast(ActionItemRow.state, Text)).where(
+        ActionItemRow.ritual_key == agenda.ritual_key, ActionItemRow.motion == agenda.motion,
+        ActionItemRow.meeting_at < agenda.meeting_at,
+        or_(ActionItemRow.is_open == True, ActionItemRow.outcome_at >= agenda.built_at),  # noqa: E712 (taken after it was built)
+    ).order_by(ActionItemRow.due_at, ActionItemRow.id))
+    items = (ActionItem.model_validate_json(state) for state in rows)
+    return [i for i in items if any(c.to_agenda_id == agenda_id for c in i.carries)]
 
 
 def agenda_row(session: Session, agenda_id: str) -> AgendaRow:
@@ -540,11 +568,23 @@ def list_agendas(session: Session, ritual_key: str | None = None, motion: str | 
     found = page_of(session, query, page, "agendas", (SortKey(AgendaRow.meeting_at, descending=True), SortKey(AgendaRow.id)),
                     lambda row: row)
     rows = found.items
-    counts = dict(session.exec(
-        select(ActionItemRow.agenda_id, func.count()).where(ActionItemRow.agenda_id.in_([r.id for r in rows]),
-                                                             ActionItemRow.is_open == True)  # noqa: E712
-        .group_by(ActionItemRow.agenda_id)).all()) if rows else {}
-    return Page([_summary(r, counts.get(r.id, 0)) for r in rows], found.next_cursor)
+    return Page([_summary(r, n) for r, n in zip(rows, open_items_held(session, rows))], found.next_cursor)
+
+
+def open_items_held(session: Session, rows: list[AgendaRow]) -> list[int]:
+    """How many open action items each agenda's run tracks: its own, less those carried over to a later meeting,
+    plus those carried over to it."""
+    if not rows:
+        return []
+    held: dict[str, int] = {}
+    for ritual_key in {r.ritual_key for r in rows}:
+        latest = max(r.meeting_at for r in rows if r.ritual_key == ritual_key)
+        states = session.exec(select(cast(ActionItemRow.state, Text)).where(
+            ActionItemRow.ritual_key == ritual_key, ActionItemRow.is_open == True, ActionItemRow.meeting_at <= latest))  # noqa: E712
+        for state in states:
+            holder = ActionItem.model_validate_json(state).holder
+            held[holder] = held.get(holder, 0) + 1
+    return [held.get(r.id, 0) for r in rows]
 
 
 def latest_agenda(session: Session, ritual_key: str, motion: str | None = None) -> Agenda:

@@ -304,6 +304,14 @@ def flywheel_calendar(settings: FlywheelSettings) -> ScheduleSpec:
     )
 
 
+def ritual_policy(ritual: RitualDef) -> SchedulePolicy:
+    """Last week's run hands its open action items over to this week's (workflows/ritual.py). CANCEL_OTHER
+    cancels it (it releases them and completes) and starts this week's only once it has closed, so the new run
+    finds them released; runs can no longer pile up. Not BUFFER_ONE: last week's run ends only when asked to, so
+    this week's would wait behind it until every old item had an outcome; not ALLOW_ALL: that is the pile-up."""
+    return SchedulePolicy(overlap=ScheduleOverlapPolicy.CANCEL_OTHER, catchup_window=max(ritual.lead, timedelta(minutes=1)))
+
+
 def desired_schedules(config: RitualsConfig) -> dict[str, Schedule]:
     queue = get_settings().temporal_task_queue
     note = f"Pillar rituals config v{config.version}"
@@ -315,8 +323,7 @@ def desired_schedules(config: RitualsConfig) -> dict[str, Schedule]:
                 action=ScheduleActionStartWorkflow(RitualWorkflow.run, RitualRun(ritual_key=ritual.key, motion=motion),
                                                    id=sid, task_queue=queue),
                 spec=calendar_for(ritual),
-                # Last week's run may still be tracking its action items when this week's starts.
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL, catchup_window=max(ritual.lead, timedelta(minutes=1))),
+                policy=ritual_policy(ritual),
                 state=ScheduleState(note=note),
             )
     if config.flywheel.enabled:

@@ -14,7 +14,7 @@ from models.flywheel import ProposalCreated, ProposeRequest
 from models.handoffs import GovernanceViolation, HandoffChange, HandoffTransition, TeamChangeRequest
 from models.notifications import NotifyRequest, WebhookDelivery
 from models.plays import PlayOutcomeReport, PlayRun, PlayRunChange, PlayStart, StepActionRequest, StepActionResult
-from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState
+from models.rituals import AgendaPost, AgendaRef, BuildAgendaRequest, PreparedRitual, RitualRun, RitualState, TakenOver, TakeOver
 from models.signals import EscalationTargetRequest, SignalChange, SignalDetail, SignalPage, SignalPageChange
 from models.tasks import SignalTasks
 
@@ -94,6 +94,9 @@ class RitualActivities:
 
     @activity.defn
     def save_ritual_state(self, request: Revision[RitualState]) -> None: ...
+
+    @activity.defn
+    async def take_over_action_items(self, request: TakeOver) -> TakenOver: ...
 
 
 class FlywheelActivities:

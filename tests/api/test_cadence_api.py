@@ -11,13 +11,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
+from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate, WorkflowExecutionStatus
 
 from core import config_store
 from core.db import get_engine
 from models.rituals import RitualsConfigIn
 from models.tables import FlywheelProposalRow
 from services.layer_config import SCORE_WEIGHTS
-from services.rituals import DEFAULT_RITUALS, FLYWHEEL_SCHEDULE_ID, build_times, ensure_schedules, flywheel_times, schedule_id
+from services.rituals import (
+    DEFAULT_RITUALS,
+    FLYWHEEL_SCHEDULE_ID,
+    agenda_id_for,
+    build_times,
+    current_rituals,
+    ensure_schedules,
+    flywheel_times,
+    meeting_for,
+    schedule_id,
+)
 from tests.support.http import assert_error
 from tests.support.waiting import eventually
 
@@ -79,7 +90,7 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     assert (await next_fires(api, FLYWHEEL_SCHEDULE_ID))[:2] == flywheel_times(defaults.flywheel, now, now + timedelta(days=70))[:2]
     description = await api.client.get_schedule_handle("ritual-retro-academic").describe()
     assert description.schedule.action.workflow == "RitualWorkflow" and description.schedule.action.id == "ritual-retro-academic"
-    assert description.schedule.policy.overlap.name == "ALLOW_ALL"  # last week's run may still track its items
+    assert description.schedule.policy.overlap.name == "CANCEL_OTHER"  # last week's run hands over, then this week's starts
 
     # what the worker runs on start: converges on the config in force, creating nothing that exists, twice over
     for _ in range(2):
@@ -91,6 +102,25 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     triage_view = listed.json()["rituals"][0]
     assert [s["schedule_id"] for s in triage_view["segments"]] == ["ritual-signal_triage-academic", "ritual-signal_triage-credentialed"]
     assert triage_view["segments"][0]["next_build_at"] == build_times(defaults.rituals[0], now, now + timedelta(weeks=1))[0].isoformat().replace("+00:00", "Z")
+
+
+async def test_the_worker_start_moves_existing_ritual_schedules_to_cancel_other(api):
+    """Schedules created before the hand-over (ALLOW_ALL: runs piled up) get the policy when the worker starts."""
+    with Session(get_engine()) as session:
+        await ensure_schedules(session, api.client)
+    sid = schedule_id("retro", "academic")
+    handle = api.client.get_schedule_handle(sid)
+
+    def allow_all(previous):
+        previous.description.schedule.policy.overlap = ScheduleOverlapPolicy.ALLOW_ALL
+        return ScheduleUpdate(schedule=previous.description.schedule)
+
+    await handle.update(allow_all)
+    assert (await handle.describe()).schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
+    with Session(get_engine()) as session:
+        changes = await ensure_schedules(session, api.client)
+    assert {c.action for c in changes if c.schedule_id == sid} == {"updated"}
+    assert (await handle.describe()).schedule.policy.overlap == ScheduleOverlapPolicy.CANCEL_OTHER
 
 
 async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(api):
@@ -110,6 +140,45 @@ async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(ap
     description = await api.client.get_schedule_handle(sid).describe()
     nominal = description.info.recent_actions[-1].scheduled_at
     assert agenda["meeting_at"] == (nominal.replace(microsecond=0) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
+async def test_the_schedule_hands_last_weeks_open_items_over_to_this_weeks_run(api):
+    """CANCEL_OTHER on a real schedule: firing again cancels last week's run, which releases its open item and
+    completes; this week's run, started once it has closed, takes the item over."""
+    with Session(get_engine()) as session:
+        await ensure_schedules(session, api.client)
+        ritual = current_rituals(session).ritual("forecast_call")
+    sid, now = schedule_id("forecast_call", "credentialed"), datetime.now(UTC)
+    last_fire = build_times(ritual, now - timedelta(days=7), now)[-1]
+    schedule = api.client.get_schedule_handle(sid)
+    await schedule.backfill(ScheduleBackfill(start_at=last_fire - timedelta(seconds=1), end_at=last_fire + timedelta(seconds=1)))
+    last_week = agenda_id_for("forecast_call", "credentialed", meeting_for(ritual, last_fire))
+
+    async def built(agenda_id):
+        response = await api.http.get(f"/api/v1/agendas/{agenda_id}", headers=api.auth("maya"))
+        return response.json() if response.status_code == 200 else None
+
+    first = await eventually(lambda: built(last_week), timeout=30)
+    added = await api.http.post(f"/api/v1/agendas/{last_week}/action-items", headers=api.auth("maya"),
+                                json={"title": "Evidence for the Globex commit", "owner_id": "alex"})
+    assert added.status_code == 201, added.text
+    item_id = added.json()["id"]
+
+    await schedule.trigger()  # this week's firing
+
+    async def taken():
+        item = (await api.http.get(f"/api/v1/action-items/{item_id}", headers=api.auth("maya"))).json()
+        holders = [c["to_agenda_id"] for c in item["carries"]]
+        return item if holders and holders[-1] not in (None, last_week) else None
+
+    item = await eventually(taken, timeout=30)
+    assert (item["owner_id"], item["due_at"], item["outcome"]) == ("alex", added.json()["due_at"], None)
+    assert (await api.client.get_workflow_handle(first["workflow_id"]).describe()).status == WorkflowExecutionStatus.COMPLETED
+    this_week = await built(item["carries"][-1]["to_agenda_id"])
+    assert this_week["workflow_id"].startswith(f"{sid}-20") and this_week["workflow_id"] != first["workflow_id"]
+    assert [i["id"] for i in this_week["action_items"]] == [item_id]
+    closed = await api.http.post(f"/api/v1/action-items/{item_id}/outcome", json={"outcome": "renewed"}, headers=api.auth("alex"))
+    assert closed.status_code == 200 and closed.json()["outcome"] == "renewed"  # recorded by this week's run
 
 
 async def triggered_agenda(api, ritual_key: str, motion: str = "academic") -> dict:
