@@ -56,7 +56,7 @@ async def test_worker_serves_sdk_metrics_and_pillar_counters_after_an_escalation
     assert total(samples, "temporal_workflow_task_schedule_to_start_latency_count") >= 1
     assert total(samples, "temporal_workflow_task_execution_latency_count", workflow_type="SignalWorkflow") >= 1
     # the page and its read-model write run as a local activity (one per page: the first and the escalation's)
-    assert total(samples, "temporal_local_activity_execution_latency_count", activity_type="page_and_save_signal") == 2
+    assert total(samples, "temporal_local_activity_execution_latency_count", activity_type="page_and_save_signal_change") == 2
     assert total(samples, "temporal_sticky_cache_hit", workflow_type="SignalWorkflow") >= 1
     assert total(samples, "temporal_sticky_cache_size") is not None
     # Pillar's, with their low-cardinality attributes
