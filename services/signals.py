@@ -22,6 +22,8 @@ from models.signals import (
     AccountSnapshot,
     AcknowledgeInput,
     AcknowledgeResult,
+    ReassignInput,
+    ReassignRequest,
     SignalCreated,
     SignalDetail,
     SignalIn,
@@ -29,7 +31,7 @@ from models.signals import (
     SignalStatus,
     SignalSummary,
 )
-from models.tables import Account, SignalOwnerRow, SignalRow
+from models.tables import Account, SignalOwnerRow, SignalRow, User
 from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
 from services.task_templates import candidates_for
@@ -184,6 +186,15 @@ async def acknowledge(session: Session | AsyncSession, client: Client, signal_id
     """An owner (or an escalation target) takes the signal; the answer offers the best task templates for it."""
     signal = await run_update(signal_handle(client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=actor))
     return AcknowledgeResult(status=signal.status, task_candidates=await in_session(session, candidates_for, signal))
+
+
+async def reassign(session: Session | AsyncSession, client: Client, signal_id: str, body: ReassignRequest,
+                   actor: Actor) -> SignalDetail:
+    """Hand the signal to someone else (its workflow's validator says who may); the new owner must exist."""
+    if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
+        raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
+    return await run_update(signal_handle(client, signal_id), SignalWorkflow.reassign,
+                            ReassignInput(actor=actor, **body.model_dump()))
 
 
 def list_signals(session: Session, status: SignalStatus | None = None, owner_id: str | None = None,

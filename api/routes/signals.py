@@ -6,11 +6,8 @@ from api.paging import PAGED, PAGING_NOTE, PagingDep
 from api.paging_lag import paging_lag_for
 from api.visibility import sees
 from core.db import in_session
-from core.errors import PillarError
-from core.temporal import run_update
 from models.signals import (
     AcknowledgeResult,
-    ReassignInput,
     ReassignRequest,
     SignalCreated,
     SignalDetail,
@@ -18,14 +15,12 @@ from models.signals import (
     SignalStatus,
     SignalSummary,
 )
-from models.tables import User
 from models.tasks import Task, TaskIn
-from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, signal_handle
+from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, reassign
 from services.signals import list_signals as signals_list
 from services.tasks import add_task
 from services.visibility import check_account_in_body
 from services.users import mark_unowned_signals
-from workflows.signal import SignalWorkflow
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"], responses=ERROR_RESPONSES)
 
@@ -92,10 +87,4 @@ async def reassign_signal(
     signal_id: PathId, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
-    if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
-        raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
-    return await run_update(
-        signal_handle(client, signal_id),
-        SignalWorkflow.reassign,
-        ReassignInput(actor=await user.actor(session), **body.model_dump()),
-    )
+    return await reassign(session, client, signal_id, body, await user.actor(session))
