@@ -40,12 +40,17 @@ CONFIGS: dict[ConfigKind, tuple[str, str, type[BaseModel], type[BaseModel], str]
 }
 
 
+# What the API has always answered when nothing is configured yet, where it is not "no <what> has been configured yet"
+NOTHING_YET = {ConfigKind.routing: "no routing matrix has been configured yet",
+               ConfigKind.handoff_specs: "no handoff specs have been configured yet"}
+
+
 def config_view(session: Session, kind: ConfigKind, version: int | None = None) -> BaseModel:
     """The version in force (None) or the given one; 404 naming what is missing."""
     key, _, _, model_out, what = CONFIGS[kind]
     row = config_store.latest(session, key) if version is None else config_store.get(session, key, version)
     if row is None:
-        raise PillarError("not_found", f"no {what} has been configured yet" if version is None
+        raise PillarError("not_found", NOTHING_YET.get(kind, f"no {what} has been configured yet") if version is None
                           else f"no {what} version {version}")
     return model_out.model_validate({**row.body, "version": row.version, "created_at": row.created_at,
                                      "created_by": row.created_by})
