@@ -173,3 +173,27 @@ async def test_pillar_mcp_over_stdio_acts_as_the_token_holder(stack, monkeypatch
     assert approved.status_code == 200, approved.text
     signal = (await http.get(f"/api/v1/signals/{signal_id}", headers=auth(tokens, "lee"))).json()
     assert signal["status"] == "acknowledged" and signal["acknowledged_by"] == "alex"
+
+
+async def test_a_low_risk_act_its_user_lets_through_runs_at_once_and_is_recorded(stack):
+    base_url, tokens, http = stack
+    signal_id = await new_signal(http, tokens)
+    settings = await http.put("/api/v1/me/agent-settings", json={"auto_approve": ["acknowledge_signal"]},
+                              headers=auth(tokens, "alex"))
+    assert settings.status_code == 200, settings.text
+    try:
+        async with http_agent(base_url, tokens["alex"], name="cursor") as agent:
+            result = await agent.call_tool("acknowledge_signal", {"signal_id": signal_id, "stated_reason": ACT_REASON})
+            assert not result.is_error, result
+            assert result.structured_content["result"]["status"] == "acknowledged"
+            proposal = result.structured_content["proposal"]
+            assert proposal["status"] == "applied" and proposal["decided_by"] == "alex"
+            assert proposal["audit"] == ("proposed by agent cursor on behalf of alex, approved by alex "
+                                         "(auto-approved by their agent settings)")
+            reassign = await agent.call_tool("reassign_signal", {"signal_id": signal_id, "to_user_id": "casey",
+                                                                 "reason": "csm", "stated_reason": ACT_REASON})
+            assert reassign.structured_content["proposal"]["status"] == "pending"  # not low-risk: it waits
+    finally:
+        await http.put("/api/v1/me/agent-settings", json={"auto_approve": []}, headers=auth(tokens, "alex"))
+    signal = (await http.get(f"/api/v1/signals/{signal_id}", headers=auth(tokens, "alex"))).json()
+    assert signal["status"] == "acknowledged" and signal["acknowledged_by"] == "alex" and signal["owners"] != ["casey"]
