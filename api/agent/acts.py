@@ -9,7 +9,8 @@ from api.agent.reads import API, Id
 from api.agent.registry import Act, Tool, ToolContext, register
 from api.visibility import check_signal_in_body
 from core.db import in_session
-from models.common import Role
+from models.common import Identifier, Role
+from models.directory import AccountIn, AccountOut
 from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRunStarted, ReasonIn
 from models.handoffs import FieldsPatch, Handoff, HandoffAction, HandoffIn, ReasonBody
 from models.ops import ResetRequest, ResetResult
@@ -18,7 +19,7 @@ from models.rituals import ActionItem, ActionItemIn, TriggeredRun, TriggerIn
 from models.routing import ConfigVersionRef
 from models.signals import AcknowledgeResult, ReassignRequest, SignalCreated, SignalDetail, SignalIn
 from models.tasks import OutcomeIn, Task, TaskIn
-from services import action_items, flywheel, handoffs, ops, plays, rituals, signals, tasks
+from services import action_items, directory, flywheel, handoffs, ops, plays, rituals, signals, tasks
 from services.config_views import CONFIGS, ConfigKind, write_config
 from services.visibility import SUBJECTS, check_account_in_body
 from workflows.handoff import HandoffWorkflow
@@ -215,6 +216,15 @@ def config_act(kind: ConfigKind) -> Tool:
                 args_model, ConfigVersionRef, run, (f"PUT {API}/config/{path}",), roles=EDITORS, act=True)
 
 
+class AccountAct(AccountIn, Act):
+    account_id: Identifier
+
+
+async def put_account(ctx: ToolContext, args: AccountAct) -> AccountOut:
+    body = AccountIn.model_validate(args.model_dump(include=set(AccountIn.model_fields)))
+    return await in_session(ctx.session, directory.put_account, args.account_id, body)
+
+
 class FlywheelAct(Act):
     proposal_id: Id
 
@@ -304,6 +314,9 @@ register(
     Tool("trigger_ritual", "Build a ritual's agenda now, outside its schedule.", TriggerAct, list[TriggeredRun],
          trigger_ritual, (f"POST {API}/rituals/{{ritual_key}}/trigger",), roles=RITUAL_RUNNERS, act=True),
     *(config_act(kind) for kind in ConfigKind),
+    Tool("put_account", "Create or replace an account: name, ARR, motion, segment, renewal date, team (revops).",
+         AccountAct, AccountOut, put_account, (f"PUT {API}/accounts/{{account_id}}",), roles=EDITORS, act=True,
+         account_of=account_in_body),
     Tool("approve_flywheel_proposal", "Approve a flywheel proposal: its changes become the next score-weights "
          "version (revops).", FlywheelApproveAct, FlywheelProposal, approve_flywheel_proposal,
          (f"POST {API}/flywheel/proposals/{{proposal_id}}/approve",), roles=EDITORS, act=True),

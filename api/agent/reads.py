@@ -28,9 +28,9 @@ from models.tasks import Task
 from plays import load_library
 from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, ops, plays
 from services import proposals, rituals, scenarios, signals, tasks
+import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
-import workflows
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str | None, Field(default=None, max_length=200)]
