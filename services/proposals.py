@@ -3,7 +3,7 @@
 The act itself runs elsewhere (api/agent: the same service call a person's request makes, as the approver); this
 module keeps the record and its rules: only a pending proposal is decided, once; the user an agent acts for never
 decides its own proposal (unless their agent settings let a low-risk act through, which then never waits); a
-proposal is seen by whoever may see its account, and by the user it was made for."""
+proposal is seen by whoever may see its account, by the user it was made for and by their managers."""
 
 import uuid
 from datetime import UTC, datetime
@@ -16,7 +16,7 @@ from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.proposals import LOW_RISK_ACTS, AgentSettings, Proposal, ProposalStatus
 from models.tables import AgentSettingsRow, ProposalRow
-from services.visibility import Viewer, book_wide, can_see, visible_clause
+from services.visibility import Viewer, book_wide, can_see, resolved, visible_clause
 
 APPROVING = "approving"  # claimed by one approver while the act runs: a second approval cannot run it twice
 
@@ -54,16 +54,19 @@ def propose(session: Session, *, tool: str, operation: str, arguments: dict[str,
     return proposal_out(row)
 
 
-def _visible(query, viewer: Viewer):
+def _visible(session: Session, query, viewer: Viewer):
+    """On an account the viewer may see, or made for the viewer or someone who reports to them (an act on no
+    account, e.g. an action item, is their manager's to approve)."""
     if book_wide(viewer):
         return query
-    return query.where(or_(ProposalRow.requested_by == viewer.id, visible_clause(ProposalRow, viewer)))
+    viewer = resolved(session, viewer)  # their team read once: both conditions use it
+    return query.where(or_(ProposalRow.requested_by.in_(viewer.team), visible_clause(ProposalRow, viewer)))
 
 
 def list_proposals(session: Session, viewer: Viewer, status: ProposalStatus | None = None, account_id: str | None = None,
                    requested_by: str | None = None, page: PageRequest = PageRequest()) -> Page[Proposal]:
     """Newest first, on the accounts the viewer may see (and the viewer's own)."""
-    query = _visible(select(ProposalRow), viewer)
+    query = _visible(session, select(ProposalRow), viewer)
     if status is not None:
         statuses = [status.value, APPROVING] if status == ProposalStatus.pending else [status.value]
         query = query.where(ProposalRow.status.in_(statuses))
@@ -77,8 +80,7 @@ def list_proposals(session: Session, viewer: Viewer, status: ProposalStatus | No
 
 def _row(session: Session, viewer: Viewer, proposal_id: str) -> ProposalRow:
     row = session.get(ProposalRow, proposal_id)
-    if row is None or not (row.requested_by == viewer.id or book_wide(viewer)
-                           or (row.account_id is not None and can_see(session, viewer, row.account_id))):
+    if row is None or not can_see(session, viewer, row.account_id or "", [row.requested_by]):
         raise PillarError("not_found", f"no proposal {proposal_id!r}")
     return row
 

@@ -37,6 +37,12 @@ def test_a_proposal_is_seen_by_its_account_and_its_requester_only(any_db):
         config_change = proposal_on(session, account_id=None, requested_by="rory")
         assert proposals.get_proposal(session, Viewer("rory", "revops"), config_change.id).id == config_change.id
         assert config_change.id not in [p.id for p in proposals.list_proposals(session, Viewer("lee", "csm_lead")).items]
+        action_item = proposal_on(session, account_id=None, requested_by="casey")  # on no account: casey's managers
+        for manager in (Viewer("lee", "csm_lead"), Viewer("maya", "manager")):
+            assert proposals.get_proposal(session, manager, action_item.id).id == action_item.id
+            assert action_item.id in [p.id for p in proposals.list_proposals(session, manager).items]
+        with pytest.raises(PillarError):
+            proposals.get_proposal(session, Viewer("alex", "ae"), action_item.id)  # a peer, not a manager
 
 
 def test_one_decision_by_someone_else_than_the_requester(any_db):
