@@ -54,7 +54,9 @@ def create_app() -> FastAPI:
     app.include_router(users.admin_router)
     # MCP (streamable HTTP) for AI agents: the same tokens, tools over the same services (api/agent)
     app.state.mcp = McpEndpoint()
-    app.router.routes.append(Route("/mcp", endpoint=app.state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False))
+    # POST only: stateless JSON answers, so no session to DELETE and no server-to-client stream to GET (it would
+    # hold a connection open for nothing)
+    app.router.routes.append(Route("/mcp", endpoint=app.state.mcp, methods=["POST"], include_in_schema=False))
     pages.install(app)
     return app
 

@@ -60,7 +60,7 @@ class ReassignAct(ReassignRequest, SignalAct):
 
 
 async def reassign_signal(ctx: ToolContext, args: ReassignAct) -> SignalDetail:
-    body = ReassignRequest(to_user_id=args.to_user_id, reason=args.reason)
+    body = ReassignRequest(to_user_id=args.to_user_id, reason=ctx.noted(args.reason))
     return await signals.reassign(ctx.session, await ctx.client(), args.signal_id, body, await ctx.actor())
 
 
@@ -135,7 +135,7 @@ class RetryAct(StepRetryRequest, Act):
 
 async def retry_step(ctx: ToolContext, args: RetryAct) -> PlayRun:
     return await plays.retry_step(ctx.session, await ctx.client(), args.run_id, args.step_key, await ctx.actor(),
-                                  StepRetryRequest(reason=args.reason))
+                                  StepRetryRequest(reason=ctx.noted(args.reason)))
 
 
 # --- seam 04: handoffs ----------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class HandoffReasonAct(ReasonBody, HandoffAct):
 def handoff_update(update, with_fields: bool = False, with_reason: bool = False):
     async def run(ctx: ToolContext, args) -> Handoff:
         action = HandoffAction(actor=await ctx.actor(), fields=args.fields if with_fields else {},
-                               reason=args.reason if with_reason else None)
+                               reason=ctx.noted(args.reason) if with_reason else None)
         return await handoffs.act_on(ctx.session, await ctx.client(), args.handoff_id, update, action)
 
     return run
@@ -238,15 +238,15 @@ class FlywheelReasonAct(ReasonIn, FlywheelAct):
 
 
 async def approve_flywheel_proposal(ctx: ToolContext, args: FlywheelApproveAct) -> FlywheelProposal:
-    return await in_session(ctx.session, flywheel.approve, args.proposal_id, ctx.principal.id, args.note)
+    return await in_session(ctx.session, flywheel.approve, args.proposal_id, ctx.principal.id, ctx.noted(args.note))
 
 
 async def reject_flywheel_proposal(ctx: ToolContext, args: FlywheelReasonAct) -> FlywheelProposal:
-    return await in_session(ctx.session, flywheel.reject, args.proposal_id, ctx.principal.id, args.reason)
+    return await in_session(ctx.session, flywheel.reject, args.proposal_id, ctx.principal.id, ctx.noted(args.reason))
 
 
 async def revert_flywheel_proposal(ctx: ToolContext, args: FlywheelReasonAct) -> FlywheelProposal:
-    return await in_session(ctx.session, flywheel.revert, args.proposal_id, ctx.principal.id, args.reason)
+    return await in_session(ctx.session, flywheel.revert, args.proposal_id, ctx.principal.id, ctx.noted(args.reason))
 
 
 async def run_flywheel(ctx: ToolContext, _: Act) -> FlywheelRunStarted:
@@ -258,7 +258,7 @@ class ResetAct(ResetRequest, Act):
 
 
 async def reset_execution(ctx: ToolContext, args: ResetAct) -> ResetResult:
-    return await ops.reset_audited(ctx.session, await ctx.client(), args.workflow_id, args.reason, ctx.principal.id,
+    return await ops.reset_audited(ctx.session, await ctx.client(), args.workflow_id, ctx.noted(args.reason), ctx.principal.id,
                                    args.event_id)
 
 

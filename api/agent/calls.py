@@ -48,6 +48,7 @@ async def call(ctx: ToolContext, name: str, arguments: dict[str, Any] | None) ->
                   stated_reason=args.stated_reason, agent=ctx.agent, requested_by=ctx.principal.id,
                   account_id=account_id)
     if await in_session(ctx.session, proposals.auto_approves, ctx.principal.id, tool.name):
+        ctx.via = f"proposed by agent {ctx.agent} on behalf of {ctx.principal.id}, approved by their agent settings"
         result = tool.wrap(await tool.run(ctx, args))  # refused → nothing recorded, as for a person
         proposal = await in_session(ctx.session, lambda s: proposals.mark_applied(
             s, proposals.propose(s, **record).id, ctx.principal.id, "auto-approved by agent settings", result))
@@ -65,6 +66,7 @@ async def approve(ctx: ToolContext, proposal_id: str, note: str | None) -> Propo
         tool = find_tool(proposal.tool)
         args = parse(tool, {**proposal.arguments, "stated_reason": proposal.stated_reason})
         await tool.authorize(ctx, args)
+        ctx.via = f"proposed by agent {proposal.agent} on behalf of {proposal.requested_by}, approved by {approver.id}"
         result = tool.wrap(await tool.run(ctx, args))
     except BaseException:
         await in_session(ctx.session, proposals.release, proposal_id)

@@ -31,6 +31,13 @@ class ToolContext:
     session: AsyncSession
     cache: ReadCache
     agent: str = "an MCP client"
+    via: str | None = None  # "proposed by agent X on behalf of Y, approved by Z": set when a proposal runs
+
+    def noted(self, reason: str | None, limit: int = 2000) -> str | None:
+        """A reason the act records (a timeline, the ops audit), saying that an agent proposed it and who approved."""
+        if self.via is None:
+            return reason
+        return (f"{reason} ({self.via})" if reason else self.via)[:limit]
 
     async def client(self) -> Client:
         return await temporal_client()

@@ -154,6 +154,7 @@ async def test_another_teams_csm_sees_no_account_of_ours_and_runs_no_ops_tool(st
     async with httpx.AsyncClient(base_url=base_url) as anonymous:
         response = await anonymous.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+        assert (await anonymous.get("/mcp", headers=auth(tokens, "lee"))).status_code == 405  # no stream to hold open
 
 
 async def test_pillar_mcp_over_stdio_acts_as_the_token_holder(stack, monkeypatch):
@@ -190,10 +191,18 @@ async def test_a_low_risk_act_its_user_lets_through_runs_at_once_and_is_recorded
             assert proposal["status"] == "applied" and proposal["decided_by"] == "alex"
             assert proposal["audit"] == ("proposed by agent cursor on behalf of alex, approved by alex "
                                          "(auto-approved by their agent settings)")
-            reassign = await agent.call_tool("reassign_signal", {"signal_id": signal_id, "to_user_id": "casey",
+            open_signal = await new_signal(http, tokens)
+            reassign = await agent.call_tool("reassign_signal", {"signal_id": open_signal, "to_user_id": "casey",
                                                                  "reason": "csm", "stated_reason": ACT_REASON})
             assert reassign.structured_content["proposal"]["status"] == "pending"  # not low-risk: it waits
     finally:
         await http.put("/api/v1/me/agent-settings", json={"auto_approve": []}, headers=auth(tokens, "alex"))
     signal = (await http.get(f"/api/v1/signals/{signal_id}", headers=auth(tokens, "alex"))).json()
-    assert signal["status"] == "acknowledged" and signal["acknowledged_by"] == "alex" and signal["owners"] != ["casey"]
+    assert signal["status"] == "acknowledged" and signal["acknowledged_by"] == "alex"
+    proposal_id = reassign.structured_content["proposal"]["id"]
+    approved = await http.post(f"/api/v1/proposals/{proposal_id}/approve", headers=auth(tokens, "lee"))
+    assert approved.status_code == 200, approved.text
+    timeline = (await http.get(f"/api/v1/signals/{open_signal}", headers=auth(tokens, "lee"))).json()["timeline"]
+    reassigned = next(entry for entry in timeline if entry["type"] == "reassigned")
+    assert reassigned["actor"] == "lee"  # the signal's own audit says who proposed it for whom, and who approved
+    assert reassigned["detail"].endswith("csm (proposed by agent cursor on behalf of alex, approved by lee)")
