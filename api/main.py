@@ -1,16 +1,21 @@
 """The FastAPI app: a thin layer that starts, updates and queries workflows, and serves read models."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from api import errors, metrics, pages
+from api.agent.endpoint import McpEndpoint
 from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
     accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
-    rituals, scenarios, scores, signals, tasks, territory, users,
+    proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
-from api.warmup import lifespan
+from api.warmup import lifespan as warm_up
 from core.settings import get_settings
 from core.tracing import fastapi_telemetry, start_tracing
 
@@ -27,6 +32,12 @@ class PillarAPI(FastAPI):
         return metrics.MetricsMiddleware(limited, self.state.metrics)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with warm_up(app), app.state.mcp.running():
+        yield
+
+
 def create_app() -> FastAPI:
     app = PillarAPI(
         title="Pillar",
@@ -38,9 +49,14 @@ def create_app() -> FastAPI:
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, metrics):
+                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
+    # MCP (streamable HTTP) for AI agents: the same tokens, tools over the same services (api/agent)
+    app.state.mcp = McpEndpoint()
+    # POST only: stateless JSON answers, so no session to DELETE and no server-to-client stream to GET (it would
+    # hold a connection open for nothing)
+    app.router.routes.append(Route("/mcp", endpoint=app.state.mcp, methods=["POST"], include_in_schema=False))
     pages.install(app)
     return app
 

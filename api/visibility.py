@@ -67,3 +67,13 @@ def sees(kind: str, param: str, who: Callable[..., Any] = current_principal) -> 
         await check_visible(session, viewer, kind, request.path_params[param])
 
     return Depends(check)
+
+
+async def check_signal_in_body(session, viewer: Viewer, signal_id: str, field: str = "signal_id") -> None:
+    """A body naming a signal the caller may not see gets the answer an unknown signal gets (422)."""
+    try:
+        await check_visible(session, viewer, "signal", signal_id)
+    except PillarError as error:
+        if error.code != "not_found":
+            raise
+        raise PillarError("invalid", f"unknown signal {signal_id!r}", {"field": field}) from error

@@ -2,9 +2,12 @@
 
 from sqlmodel import Session, select
 
+from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.common import Actor, Role
+from models.directory import AccountIn, AccountOut
 from models.tables import Account, User
+from models.tables.types import utcnow
 from services.visibility import Viewer, only_visible
 
 ADMIN_ID = "admin"
@@ -74,3 +77,21 @@ def list_accounts(session: Session, page: PageRequest = PageRequest(), viewer: V
     """By id; with a viewer, the accounts they may see."""
     query = only_visible(select(Account), Account, viewer)
     return page_of(session, query, page, "accounts", (SortKey(Account.id),), lambda account: account)
+
+
+def put_account(session: Session, account_id: str, body: AccountIn) -> AccountOut:
+    """Create or replace an account; its team maps roles to users (role `ae` on the account means `team.ae`)."""
+    team = {role.value: user_id for role, user_id in body.team.items()}
+    known = set(session.exec(select(User.id).where(User.id.in_(list(team.values())))))
+    unknown = sorted({u for u in team.values() if u not in known})
+    if unknown:
+        raise PillarError("invalid", f"unknown user(s) in team: {', '.join(unknown)}", {"unknown_users": unknown})
+    account = session.get(Account, account_id) or Account(id=account_id, name=body.name)
+    for field, value in body.model_dump(exclude={"team"}).items():
+        setattr(account, field, value)
+    account.team = team
+    account.updated_at = utcnow()
+    session.add(account)
+    session.commit()
+    session.refresh(account)
+    return AccountOut.model_validate(account, from_attributes=True)

@@ -10,21 +10,26 @@ The rules (documented on every proposal, tuned by the rituals config's `flywheel
 """
 
 import math
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+from temporalio.client import Client
 
 from core import config_store
 from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
+from core.settings import get_settings
 from models.flywheel import (
     BandEvidence,
     ComponentEvidence,
     FlywheelEvidence,
     FlywheelProposal,
+    FlywheelRun,
+    FlywheelRunStarted,
     ProposalCreated,
     ProposalEvent,
     ProposalStatus,
@@ -39,6 +44,7 @@ from models.tasks import FINAL_OUTCOMES, Outcome
 from plays import load_library
 from services.layer_config import SCORE_WEIGHTS, current_weights
 from services.rituals import RITUALS, config_out
+from workflows.flywheel import FlywheelWorkflow
 
 SAVED = frozenset({Outcome.renewed, Outcome.expanded})
 LOST = frozenset({Outcome.churned, Outcome.lost})
@@ -360,3 +366,10 @@ def reject(session: Session, proposal_id: str, actor_id: str, reason: str) -> Fl
     session.add(row)
     session.commit()
     return get_proposal(session, proposal_id)
+
+
+async def run_now(client: Client) -> FlywheelRunStarted:
+    """Run the flywheel outside its monthly schedule; its proposal appears under /api/v1/flywheel/proposals."""
+    workflow_id = f"flywheel-manual-{uuid.uuid4().hex[:10]}"
+    await client.start_workflow(FlywheelWorkflow.run, FlywheelRun(), id=workflow_id, task_queue=get_settings().temporal_task_queue)
+    return FlywheelRunStarted(workflow_id=workflow_id)

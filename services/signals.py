@@ -23,6 +23,7 @@ from models.signals import (
     AcknowledgeInput,
     AcknowledgeResult,
     ReassignInput,
+    ReassignRequest,
     SignalCreated,
     SignalDetail,
     SignalIn,
@@ -30,7 +31,7 @@ from models.signals import (
     SignalStatus,
     SignalSummary,
 )
-from models.tables import Account, SignalOwnerRow, SignalRow
+from models.tables import Account, SignalOwnerRow, SignalRow, User
 from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
 from services.task_templates import candidates_for
@@ -187,10 +188,14 @@ async def acknowledge(session: Session | AsyncSession, client: Client, signal_id
     return AcknowledgeResult(status=signal.status, task_candidates=await in_session(session, candidates_for, signal))
 
 
-async def reassign(session: Session | AsyncSession, client: Client, signal_id: str, request: ReassignInput) -> SignalDetail:
-    """Hand the signal over; the answer is the signal as a query reads it (the update's own answer, recorded in the
-    history, leaves out its timeline, tasks and evidence)."""
-    await run_update(signal_handle(client, signal_id), SignalWorkflow.reassign, request)
+async def reassign(session: Session | AsyncSession, client: Client, signal_id: str, body: ReassignRequest,
+                   actor: Actor) -> SignalDetail:
+    """Hand the signal to someone else (its workflow's validator says who may; the new owner must exist). The answer
+    is the signal as a query reads it (the update's own answer, recorded in the history, leaves out its timeline,
+    tasks and evidence)."""
+    if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
+        raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
+    await run_update(signal_handle(client, signal_id), SignalWorkflow.reassign, ReassignInput(actor=actor, **body.model_dump()))
     return await get_signal(session, client, signal_id)
 
 

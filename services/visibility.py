@@ -97,11 +97,11 @@ def can_see(session: Session, viewer: Viewer, account_id: str, involved: list[st
     """The viewer may see the account, or the work involves them or someone who reports to them."""
     if book_wide(viewer):
         return True
-    team = set(session.exec(team_of(viewer)).all())
+    team = set(session.execute(team_of(viewer)).scalars().all())  # user ids (rows would never equal `involved`)
     if team & set(involved):
         return True
     members = select(AccountMember.user_id).where(AccountMember.account_id == account_id)
-    return bool(team & set(session.exec(members).all()))
+    return bool(team & set(session.execute(members).scalars().all()))
 
 
 def unknown_account(account_id: str, field: str = "account_id") -> PillarError:

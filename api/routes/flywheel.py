@@ -1,16 +1,12 @@
 """The flywheel's proposals: read them, approve (a new score-weights version), reject, revert; run it now."""
 
-import uuid
-
 from fastapi import APIRouter, Query, status
 
 from api.deps import ConfigEditor, CurrentUser, MAX_VERSION, PathId, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
-from core.settings import get_settings
-from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRun, FlywheelRunStarted, ProposalStatus, ReasonIn
+from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRunStarted, ProposalStatus, ReasonIn
 from services import flywheel
-from workflows.flywheel import FlywheelWorkflow
 
 router = APIRouter(prefix="/api/v1/flywheel", tags=["flywheel"], responses=ERROR_RESPONSES)
 
@@ -52,6 +48,4 @@ def revert(proposal_id: PathId, body: ReasonIn, session: SessionDep, editor: Con
 @router.post("/run", status_code=status.HTTP_202_ACCEPTED, response_model=FlywheelRunStarted)
 async def run_now(client: TemporalDep, _: ConfigEditor) -> FlywheelRunStarted:
     """Run the flywheel now, outside its monthly schedule (revops, admin): the proposal appears under /proposals."""
-    workflow_id = f"flywheel-manual-{uuid.uuid4().hex[:10]}"
-    await client.start_workflow(FlywheelWorkflow.run, FlywheelRun(), id=workflow_id, task_queue=get_settings().temporal_task_queue)
-    return FlywheelRunStarted(workflow_id=workflow_id)
+    return await flywheel.run_now(client)

@@ -3,9 +3,8 @@ from fastapi import APIRouter, Body, Query, status
 from api.deps import AsyncSessionDep, CurrentUser, OpsUser, PathId, QueryText, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
-from api.visibility import check_visible, sees
+from api.visibility import check_signal_in_body, sees
 from core.db import in_session
-from core.errors import PillarError
 from models.plays import (
     ExitInput,
     ExitRequest,
@@ -41,12 +40,7 @@ async def create_play_run(body: PlayRunIn, session: AsyncSessionDep, client: Tem
     the caller may not see is unknown (422)."""
     await in_session(session, check_account_in_body, user, body.account_id)
     if body.signal_id:
-        try:
-            await check_visible(session, user, "signal", body.signal_id)
-        except PillarError as error:
-            if error.code != "not_found":
-                raise
-            raise PillarError("invalid", f"unknown signal {body.signal_id!r}", {"field": "signal_id"}) from error
+        await check_signal_in_body(session, user, body.signal_id)
     return await start_play_run(session, client, body, started_by=user.id)
 
 

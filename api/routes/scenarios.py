@@ -1,15 +1,9 @@
 from fastapi import APIRouter
-from sqlalchemy import func
-from sqlmodel import select
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
-from core.errors import PillarError
-from models.financials import LostAccount, NrrScenario, NrrScenarioIn
-from models.tables import Account
-from services.events import latest_score
-from services.financials import nrr_scenario
-from services.visibility import only_visible
+from models.financials import NrrScenario, NrrScenarioIn
+from services.scenarios import nrr_for
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["decisions"], responses=ERROR_RESPONSES)
 
@@ -18,14 +12,4 @@ router = APIRouter(prefix="/api/v1/scenarios", tags=["decisions"], responses=ERR
 def nrr(body: NrrScenarioIn, session: SessionDep, user: CurrentUser) -> NrrScenario:
     """NRR of the whole book if the given accounts are lost (and `expansion_arr` is won). An account the caller
     may not see counts as unknown."""
-    ids = list(dict.fromkeys(body.account_ids))
-    accounts = {a.id: a for a in session.exec(only_visible(select(Account).where(Account.id.in_(ids)), Account, user))}
-    unknown = [i for i in ids if i not in accounts]
-    if unknown:
-        raise PillarError("invalid", f"unknown account(s): {', '.join(unknown)}", {"field": "account_ids", "unknown": unknown})
-    lost = []
-    for account_id in ids:
-        score = latest_score(session, account_id)
-        lost.append(LostAccount(id=account_id, arr=accounts[account_id].arr, risk_tier=score.renewal_risk.tier if score else None))
-    book = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
-    return nrr_scenario(book, lost, body.expansion_arr)
+    return nrr_for(session, body, user)

@@ -6,10 +6,8 @@ from api.paging import PAGED, PAGING_NOTE, PagingDep
 from api.paging_lag import paging_lag_for
 from api.visibility import sees
 from core.db import in_session
-from core.errors import PillarError
 from models.signals import (
     AcknowledgeResult,
-    ReassignInput,
     ReassignRequest,
     SignalCreated,
     SignalDetail,
@@ -17,7 +15,6 @@ from models.signals import (
     SignalStatus,
     SignalSummary,
 )
-from models.tables import User
 from models.tasks import Task, TaskIn
 from services.signals import CALLER_KEYS, acknowledge, get_signal, open_signal, reassign
 from services.signals import list_signals as signals_list
@@ -91,6 +88,4 @@ async def reassign_signal(
     signal_id: PathId, body: ReassignRequest, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser
 ) -> SignalDetail:
     """Hand the signal to someone else (an owner or their manager may); the new owner is paged and the SLA restarts."""
-    if await in_session(session, lambda s: s.get(User, body.to_user_id)) is None:
-        raise PillarError("invalid", f"unknown user {body.to_user_id!r}", {"field": "to_user_id"})
-    return await reassign(session, client, signal_id, ReassignInput(actor=await user.actor(session), **body.model_dump()))
+    return await reassign(session, client, signal_id, body, await user.actor(session))

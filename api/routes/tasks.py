@@ -3,13 +3,12 @@ from fastapi import APIRouter, Query
 from api.deps import AsyncSessionDep, ConfigEditor, ConfigVersion, CurrentUser, PathId, QueryText, SessionDep, TemporalDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
-from core import config_store
-from core.errors import PillarError
 from models.routing import ConfigVersionRef
 from models.tasks import OutcomeIn, Task
 from models.templates import TaskTemplates, TaskTemplatesIn
 from api.visibility import sees
-from services.task_templates import TASK_TEMPLATES, current_templates
+from services.config_views import ConfigKind, config_view, write_config
+from services.task_templates import current_templates
 from services.tasks import list_tasks, set_outcome
 from services.users import mark_unowned_tasks
 
@@ -47,13 +46,9 @@ def get_task_templates(session: SessionDep, _: CurrentUser) -> TaskTemplates:
 @router.put("/api/v1/config/task-templates", response_model=ConfigVersionRef, tags=["config"])
 def put_task_templates(body: TaskTemplatesIn, session: SessionDep, editor: ConfigEditor) -> ConfigVersionRef:
     """Write a new version of the template library; tasks already created keep their title and dates."""
-    row = config_store.append(session, TASK_TEMPLATES, body.model_dump(mode="json"), created_by=editor.id)
-    return ConfigVersionRef(version=row.version)
+    return write_config(session, ConfigKind.task_templates, body, editor.id)
 
 
 @router.get("/api/v1/config/task-templates/{version}", response_model=TaskTemplates, tags=["config"])
 def get_task_templates_version(version: ConfigVersion, session: SessionDep, _: CurrentUser) -> TaskTemplates:
-    row = config_store.get(session, TASK_TEMPLATES, version)
-    if row is None:
-        raise PillarError("not_found", f"no task-template version {version}")
-    return TaskTemplates.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
+    return config_view(session, ConfigKind.task_templates, version)

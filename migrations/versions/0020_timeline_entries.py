@@ -1,7 +1,7 @@
 """timeline_entries: signals' and play runs' timelines, one row per entry, so each save appends only what is new
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 """
 import sqlalchemy as sa
 import sqlmodel
@@ -10,7 +10,7 @@ from alembic import op
 import models.tables.types
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from models.tables.handoffs import HandoffAuditRow, HandoffRow
 from models.tables.notifications import NotificationRow
 from models.tables.ops import ExecutionFailureRow, OpsAuditRow, WorkflowRunRow
 from models.tables.plays import PlayRunOpenStepRow, PlayRunOwnerRow, PlayRunRow
+from models.tables.proposals import AgentSettingsRow, ProposalRow
 from models.tables.signals import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow
 from models.tables.tasks import TaskRow
 from models.tables.territory import TerritoryProposalRow
@@ -17,4 +18,4 @@ from models.tables.timelines import TimelineRow
 from models.tables.web_sessions import WebSessionRow
 
 __all__ = ["ActionItemRow", "AdminCredential", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "TerritoryProposalRow", "User",
-           "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "TimelineRow", "WebSessionRow", "WorkflowRunRow"]
+           "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "TimelineRow", "WebSessionRow", "WorkflowRunRow", "AgentSettingsRow", "ProposalRow"]

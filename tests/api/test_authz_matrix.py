@@ -144,6 +144,14 @@ ROUTES = {
     "POST /api/v1/territory/proposals/{proposal_id}/approve": roles("vp", "cro", "revops"),
     "POST /api/v1/territory/proposals/{proposal_id}/reject": roles("vp", "cro", "revops"),
     # operations
+    # agent proposals (what agents asked for over MCP; an unknown id is a 404 to everyone) and the MCP endpoint
+    "GET /api/v1/proposals": listing(),
+    "GET /api/v1/proposals/{proposal_id}": any_role(),
+    "POST /api/v1/proposals/{proposal_id}/approve": any_role(),
+    "POST /api/v1/proposals/{proposal_id}/reject": any_role(),
+    "GET /api/v1/me/agent-settings": any_role(),
+    "PUT /api/v1/me/agent-settings": any_role(),
+    "POST /mcp": any_role(),
     "GET /api/v1/ops/executions": OPS,
     "POST /api/v1/ops/executions/{workflow_id}/replay": OPS,
     "POST /api/v1/ops/executions/{workflow_id}/reset": OPS,
@@ -172,6 +180,9 @@ ROUTES = {
     "GET /rituals": any_role(),
     "GET /agendas/{agenda_id}": any_role(),
     "GET /assessment": any_role(),
+    "GET /proposals": listing("page"),
+    "POST /proposals/{proposal_id}/approve": any_role(),
+    "POST /proposals/{proposal_id}/reject": any_role(),
     "GET /ops": OPS,
     "POST /ops/executions/{workflow_id}/replay": OPS,
     "POST /ops/executions/{workflow_id}/reset": OPS,
@@ -182,7 +193,7 @@ for _name in CONFIG:
     ROUTES[f"GET /api/v1/config/{_name}"] = any_role()
     ROUTES[f"GET /api/v1/config/{_name}/{{version}}"] = any_role()
     ROUTES[f"PUT /api/v1/config/{_name}"] = roles("revops")
-PAGE_PREFIXES = ("/api/", "/healthz", "/metrics")
+PAGE_PREFIXES = ("/api/", "/healthz", "/metrics", "/mcp")  # called with the bearer token, not a page's cookie
 
 
 def all_routes() -> set[str]:
@@ -281,6 +292,7 @@ async def build_world(api) -> World:
                                   headers={"Authorization": f"Bearer {sender_token}"})
         assert handoff.status_code == 201, handoff.text
         subjects["handoff"] = handoff.json()["id"]
+        propose(account_id, senders[which][0])
         event = await http.post("/api/v1/events", json={"account_id": account_id, "kind": "nps_response", "score": 7,
                                                         "occurred_at": "2026-01-05T10:00:00Z"}, headers=admin)
         assert event.status_code == 201, event.text
@@ -301,6 +313,19 @@ async def build_world(api) -> World:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(api_stack):
     return await build_world(api_stack)
+
+
+def propose(account_id: str, requested_by: str) -> None:
+    """What an agent of the account team asked for (over MCP): a pending proposal on the account."""
+    from sqlmodel import Session
+
+    from core.db import get_engine
+    from services.proposals import propose as record
+
+    with Session(get_engine()) as session:
+        record(session, tool="acknowledge_signal", operation="POST /api/v1/signals/{signal_id}/acknowledge",
+               arguments={"signal_id": "sig-matrix"}, stated_reason="matrix", agent="matrix", requested_by=requested_by,
+               account_id=account_id)
 
 
 def visible(role: str, which: str) -> bool:

@@ -360,3 +360,30 @@ async def test_ops_retries_a_failed_play_step_from_the_ops_page(api, web, browse
         await olga.click("button:has-text('Retry the step')")
         await olga.locator(".flash-ok:has-text('it went through and the play goes on')").wait_for()
         assert await olga.locator("svg.graph a.node-done[data-step=exec_sponsor]").count() == 1
+
+
+async def test_a_lead_approves_an_agents_proposal_from_the_proposals_page(api, web, browser):
+    from services.proposals import propose
+
+    signal_id = await post_signal(api, "renewal_risk", "critical", "initech")  # owned by lee and alex
+    with Session(get_engine()) as session:
+        proposal = propose(session, tool="acknowledge_signal", operation="POST /api/v1/signals/{signal_id}/acknowledge",
+                           arguments={"signal_id": signal_id}, stated_reason="Initech's renewal is at risk",
+                           agent="claude-code", requested_by="alex", account_id="initech")
+    alex = await new_page(browser, web)
+    await sign_in(alex, api.tokens["alex"], "/proposals")
+    await alex.locator(f"[id='proposal-{proposal.id}'] button:has-text('Approve')").click()
+    await alex.locator(".flash-error:has-text('made on your behalf')").wait_for()
+
+    lee = await new_page(browser, web)
+    await sign_in(lee, api.tokens["lee"], "/proposals")
+    row = lee.locator(f"[id='proposal-{proposal.id}']")
+    assert "Initech's renewal is at risk" in await row.inner_text()
+    assert "proposed by agent claude-code on behalf of alex" in await row.inner_text()
+    await shot(lee, "16-proposals")
+    await row.locator("button:has-text('Approve')").click()
+    await lee.locator(".flash-ok:has-text('approved by lee')").wait_for()
+    signal = (await api.http.get(f"/api/v1/signals/{signal_id}", headers=api.auth("lee"))).json()
+    assert signal["status"] == "acknowledged" and signal["acknowledged_by"] == "lee"
+    await lee.goto("/proposals?status=applied")
+    assert "approved by lee" in await lee.locator(f"[id='proposal-{proposal.id}']").inner_text()

@@ -1,0 +1,65 @@
+"""Versioned config as callers read it (the API's GET /api/v1/config/... and the MCP tool get_config): the version
+in force, or an older one, as its output model, and the one write path for a new version."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from core import config_store
+from core.errors import PillarError
+from models.detection import SignalDefinitions, SignalDefinitionsIn
+from models.financials import CostModel, CostModelIn
+from models.handoffs import HandoffSpecs, HandoffSpecsIn
+from models.routing import ConfigVersionRef, RoutingConfig, RoutingConfigIn
+from models.scoring import ScoreWeights, ScoreWeightsIn
+from models.templates import TaskTemplates, TaskTemplatesIn
+from models.territory import TerritoryConfig, TerritorySettings
+from services.handoffs import HANDOFF_SPECS
+from services.layer_config import COST_MODEL, SCORE_WEIGHTS, SIGNAL_DEFINITIONS, TERRITORY
+from services.task_templates import TASK_TEMPLATES
+
+
+class ConfigKind(StrEnum):
+    routing = "routing"
+    task_templates = "task_templates"
+    handoff_specs = "handoff_specs"
+    signal_definitions = "signal_definitions"
+    score_weights = "score_weights"
+    cost_model = "cost_model"
+    territory = "territory"
+
+
+# kind → (store key, API path under /api/v1/config, model in, model out, what it is called in a message)
+CONFIGS: dict[ConfigKind, tuple[str, str, type[BaseModel], type[BaseModel], str]] = {
+    ConfigKind.routing: (config_store.ROUTING, "routing", RoutingConfigIn, RoutingConfig, "routing"),
+    ConfigKind.task_templates: (TASK_TEMPLATES, "task-templates", TaskTemplatesIn, TaskTemplates, "task-template"),
+    ConfigKind.handoff_specs: (HANDOFF_SPECS, "handoffs", HandoffSpecsIn, HandoffSpecs, "handoff specs"),
+    ConfigKind.signal_definitions: (SIGNAL_DEFINITIONS, "signal-definitions", SignalDefinitionsIn, SignalDefinitions,
+                                    "signal definitions"),
+    ConfigKind.score_weights: (SCORE_WEIGHTS, "score-weights", ScoreWeightsIn, ScoreWeights, "score weights"),
+    ConfigKind.cost_model: (COST_MODEL, "cost-model", CostModelIn, CostModel, "cost model"),
+    ConfigKind.territory: (TERRITORY, "territory", TerritorySettings, TerritoryConfig, "territory settings"),
+}
+
+
+# What the API has always answered when nothing is configured yet, where it is not "no <what> has been configured yet"
+NOTHING_YET = {ConfigKind.routing: "no routing matrix has been configured yet",
+               ConfigKind.handoff_specs: "no handoff specs have been configured yet"}
+
+
+def config_view(session: Session, kind: ConfigKind, version: int | None = None) -> BaseModel:
+    """The version in force (None) or the given one; 404 naming what is missing."""
+    key, _, _, model_out, what = CONFIGS[kind]
+    row = config_store.latest(session, key) if version is None else config_store.get(session, key, version)
+    if row is None:
+        raise PillarError("not_found", NOTHING_YET.get(kind, f"no {what} has been configured yet") if version is None
+                          else f"no {what} version {version}")
+    return model_out.model_validate({**row.body, "version": row.version, "created_at": row.created_at,
+                                     "created_by": row.created_by})
+
+
+def write_config(session: Session, kind: ConfigKind, body: BaseModel, editor_id: str) -> ConfigVersionRef:
+    """A new version; whatever runs keeps the version it started with."""
+    row = config_store.append(session, CONFIGS[kind][0], body.model_dump(mode="json"), created_by=editor_id)
+    return ConfigVersionRef(version=row.version)
