@@ -5,21 +5,23 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.agent.reads import API, Id
-from api.agent.registry import Act, Tool, ToolContext, register
+from api.agent.reads import API, DECIDERS, PLANNERS, Id
+from api.agent.registry import Act, Listed, Paged, Tool, ToolContext, listed, register
 from api.visibility import check_signal_in_body
 from core.db import in_session
 from models.common import Identifier, Role
 from models.directory import AccountIn, AccountOut
 from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRunStarted, ReasonIn
 from models.handoffs import FieldsPatch, Handoff, HandoffAction, HandoffIn, ReasonBody
-from models.ops import ResetRequest, ResetResult
+from models.ops import ExecutionStatus, ReconcileResult, ResetRequest, ResetResult
 from models.plays import ExitInput, ExitRequest, PlayRun, PlayRunCreated, PlayRunIn, StepCompleteInput, StepCompleteRequest, StepRetryRequest
 from models.rituals import ActionItem, ActionItemIn, TriggeredRun, TriggerIn
 from models.routing import ConfigVersionRef
 from models.signals import AcknowledgeResult, ReassignRequest, SignalCreated, SignalDetail, SignalIn
 from models.tasks import OutcomeIn, Task, TaskIn
-from services import action_items, directory, flywheel, handoffs, ops, plays, rituals, signals, tasks
+from models.territory import RebalanceIn, TerritoryDecisionIn, TerritoryProposal, TerritoryRejectIn
+from services import action_items, directory, flywheel, handoffs, ops, plays, reconcile, rituals, signals, tasks
+from services import territory
 from services.config_views import CONFIGS, ConfigKind, write_config
 from services.visibility import SUBJECTS, check_account_in_body
 from workflows.handoff import HandoffWorkflow
@@ -262,6 +264,55 @@ async def reset_execution(ctx: ToolContext, args: ResetAct) -> ResetResult:
                                    args.event_id)
 
 
+class ReconcileAct(Act):
+    workflow_id: Id
+
+
+async def reconcile_execution(ctx: ToolContext, args: ReconcileAct) -> ReconcileResult:
+    return await reconcile.reconcile(ctx.session, await ctx.client(), args.workflow_id)
+
+
+class ReconcilePageAct(Paged, Act):
+    status: ExecutionStatus | None = ExecutionStatus.running
+    workflow_type: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_]+$")
+
+
+async def reconcile_executions(ctx: ToolContext, args: ReconcilePageAct) -> dict:
+    query = reconcile.read_model_query(args.status, args.workflow_type)
+    return listed(await reconcile.reconcile_page(ctx.session, await ctx.client(), query, args.page()))
+
+
+# --- territory decisions --------------------------------------------------------------------------------------------
+
+
+class RebalanceAct(RebalanceIn, Act):
+    pass
+
+
+async def rebalance_territory(ctx: ToolContext, args: RebalanceAct) -> TerritoryProposal:
+    return await in_session(ctx.session, territory.propose, ctx.principal.id, args.manager_id)
+
+
+class TerritoryAct(Act):
+    proposal_id: Id
+
+
+class TerritoryApproveAct(TerritoryDecisionIn, TerritoryAct):
+    pass
+
+
+class TerritoryRejectAct(TerritoryRejectIn, TerritoryAct):
+    pass
+
+
+async def approve_territory_proposal(ctx: ToolContext, args: TerritoryApproveAct) -> TerritoryProposal:
+    return await in_session(ctx.session, territory.approve, args.proposal_id, ctx.principal.id, ctx.noted(args.note))
+
+
+async def reject_territory_proposal(ctx: ToolContext, args: TerritoryRejectAct) -> TerritoryProposal:
+    return await in_session(ctx.session, territory.reject, args.proposal_id, ctx.principal.id, ctx.noted(args.reason))
+
+
 OPS = (Role.ops,)
 SIGNAL, RUN, HANDOFF, TASK = ("signal", "signal_id"), ("play_run", "run_id"), ("handoff", "handoff_id"), ("task", "task_id")
 H = f"{API}/handoffs/{{handoff_id}}"
@@ -331,4 +382,21 @@ register(
     Tool("reset_execution", "Reset a workflow execution to its last completed task and run on (ops, audited).",
          ResetAct, ResetResult, reset_execution, (f"POST {API}/ops/executions/{{workflow_id}}/reset",), roles=OPS,
          act=True),
+    Tool("reconcile_execution", "Rebuild an execution's read-model rows from its current run's state (ops): after a "
+         "reset, or to repair a row; `rebuilt` is false for a workflow that keeps none.", ReconcileAct, ReconcileResult,
+         reconcile_execution, (f"POST {API}/ops/executions/{{workflow_id}}/reconcile",), roles=OPS, act=True),
+    Tool("reconcile_executions", "reconcile_execution for one page of executions (ops; default: the running "
+         "signals, play runs, handoffs and rituals); `next_cursor` names the next page.", ReconcilePageAct,
+         Listed[ReconcileResult], reconcile_executions, (f"POST {API}/ops/executions/reconcile",), roles=OPS,
+         act=True),
+    Tool("rebalance_territory", "Propose a territory rebalance (manager, vp, cro, revops): when one owner holds too "
+         "much of the ARR at risk, their healthy accounts move to the owners with the most room; the saves stay.",
+         RebalanceAct, TerritoryProposal, rebalance_territory, (f"POST {API}/territory/rebalance",), roles=PLANNERS,
+         act=True),
+    Tool("approve_territory_proposal", "Approve a territory rebalance proposal: every account moves to its proposed "
+         "owner, or none (vp, cro, revops).", TerritoryApproveAct, TerritoryProposal, approve_territory_proposal,
+         (f"POST {API}/territory/proposals/{{proposal_id}}/approve",), roles=DECIDERS, act=True),
+    Tool("reject_territory_proposal", "Reject a territory rebalance proposal with a reason; no account moves (vp, "
+         "cro, revops).", TerritoryRejectAct, TerritoryProposal, reject_territory_proposal,
+         (f"POST {API}/territory/proposals/{{proposal_id}}/reject",), roles=DECIDERS, act=True),
 )

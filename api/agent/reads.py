@@ -10,7 +10,7 @@ from core.db import in_session
 from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
 from models.assessment import Assessment
-from models.common import Role
+from models.common import Identifier, Role
 from models.directory import AccountOut, UserOut
 from models.events import EventKind, StoredEvent
 from models.financials import Financials, NrrScenario, NrrScenarioIn
@@ -25,9 +25,10 @@ from models.scoring import AccountScore, ScorePoint
 from models.signals import SignalDetail, SignalStatus, SignalSummary
 from models.tables import Account, User
 from models.tasks import Task
+from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
 from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, ops, plays
-from services import proposals, rituals, scenarios, signals, tasks
+from services import proposals, rituals, scenarios, signals, tasks, territory
 import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
@@ -329,6 +330,40 @@ async def get_flywheel_proposal(ctx: ToolContext, args: FlywheelRef) -> Flywheel
     return await in_session(ctx.session, flywheel.get_proposal, args.proposal_id)
 
 
+# --- territory decisions -----------------------------------------------------------------------------------------
+
+PLANNERS = (Role.manager, Role.vp, Role.cro, Role.revops)  # api/routes/territory.py: Planner
+DECIDERS = (Role.vp, Role.cro, Role.revops)  # api/routes/territory.py: Decider
+
+
+class TerritoryScope(BaseModel):
+    manager_id: Identifier | None = Field(default=None, description="Only the owners reporting to this manager")
+
+
+async def get_territory(ctx: ToolContext, args: TerritoryScope) -> TerritoryHealth:
+    return await in_session(ctx.session, territory.territory_health, ctx.principal, args.manager_id)
+
+
+async def list_territory_allocations(ctx: ToolContext, _: NoArgs) -> list[Allocation]:
+    return await in_session(ctx.session, territory.allocations, ctx.principal)
+
+
+class TerritoryProposalFilter(Paged):
+    status: TerritoryProposalStatus | None = None
+
+
+async def list_territory_proposals(ctx: ToolContext, args: TerritoryProposalFilter) -> dict:
+    return listed(await in_session(ctx.session, territory.list_proposals, args.status, args.page()))
+
+
+class TerritoryProposalRef(BaseModel):
+    proposal_id: Id
+
+
+async def get_territory_proposal(ctx: ToolContext, args: TerritoryProposalRef) -> TerritoryProposal:
+    return await in_session(ctx.session, territory.get_proposal, args.proposal_id)
+
+
 # --- directory, ops, the agent's own proposals --------------------------------------------------------------------
 
 
@@ -464,6 +499,18 @@ register(
          FlywheelFilter, Listed[FlywheelProposal], list_flywheel_proposals, (f"GET {API}/flywheel/proposals",)),
     Tool("get_flywheel_proposal", "One flywheel proposal.", FlywheelRef, FlywheelProposal, get_flywheel_proposal,
          (f"GET {API}/flywheel/proposals/{{proposal_id}}",)),
+    Tool("get_territory", "Each owner's book now: accounts, ARR, ARR at risk, critical accounts, health, running "
+         "plays, load against capacity, coverage, and whether risk concentrates on one owner (as far as you may see).",
+         TerritoryScope, TerritoryHealth, get_territory, (f"GET {API}/territory",)),
+    Tool("list_territory_allocations", "For each critical account you may see, biggest first: the SE and the "
+         "executive sponsor for the save, and why.", NoArgs, list[Allocation], list_territory_allocations,
+         (f"GET {API}/territory/allocations",)),
+    Tool("list_territory_proposals", "Territory rebalance proposals with their moves, why, and the expected effect on "
+         "each owner's load, newest first (manager, vp, cro, revops).", TerritoryProposalFilter,
+         Listed[TerritoryProposal], list_territory_proposals, (f"GET {API}/territory/proposals",), roles=PLANNERS),
+    Tool("get_territory_proposal", "One territory rebalance proposal (manager, vp, cro, revops).",
+         TerritoryProposalRef, TerritoryProposal, get_territory_proposal,
+         (f"GET {API}/territory/proposals/{{proposal_id}}",), roles=PLANNERS),
     Tool("list_users", "The directory, by id.", Paged, Listed[UserOut], list_users, (f"GET {API}/users",)),
     Tool("get_user", "One user: role and manager.", UserRef, UserOut, get_user, (f"GET {API}/users/{{user_id}}",)),
     Tool("list_executions", "Workflow executions (ops): failed ones say why and where.", ExecutionFilter,

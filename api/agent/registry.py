@@ -159,10 +159,4 @@ EXCLUDED: dict[str, str] = {
     "GET /api/v1/me/agent-settings": _SETTINGS,
     "PUT /api/v1/me/agent-settings": _SETTINGS,
     "PUT /api/v1/config/rituals": "PENDING: the rituals config as an act tool (it re-syncs Temporal Schedules)",
-    **{f"{method} /api/v1/{path}": "PENDING: territory decisions as query and act tools" for method, path in (
-        ("GET", "territory"), ("GET", "territory/allocations"), ("GET", "territory/proposals"),
-        ("GET", "territory/proposals/{proposal_id}"), ("POST", "territory/rebalance"),
-        ("POST", "territory/proposals/{proposal_id}/approve"), ("POST", "territory/proposals/{proposal_id}/reject"))},
-    "POST /api/v1/ops/executions/{workflow_id}/reconcile": "PENDING: reconcile as an ops act tool",
-    "POST /api/v1/ops/executions/reconcile": "PENDING: reconcile as an ops act tool",
 }

@@ -206,3 +206,63 @@ async def test_a_low_risk_act_its_user_lets_through_runs_at_once_and_is_recorded
     reassigned = next(entry for entry in timeline if entry["type"] == "reassigned")
     assert reassigned["actor"] == "lee"  # the signal's own audit says who proposed it for whom, and who approved
     assert reassigned["detail"].endswith("csm (proposed by agent cursor on behalf of alex, approved by lee)")
+
+
+async def test_territory_reads_answer_as_the_api_and_reconcile_by_an_agent_waits_for_a_person(stack):
+    base_url, tokens, http = stack
+    async with http_agent(base_url, tokens["maya"]) as agent:  # a manager: a Planner, sees her team's book
+        tool = await agent.call_tool("get_territory", {})
+        api = (await http.get("/api/v1/territory", headers=auth(tokens, "maya"))).json()
+        assert not tool.is_error, tool
+        assert {**tool.structured_content, "as_of": None} == {**api, "as_of": None}
+        assert {o["owner_id"] for o in api["owners"]} >= {"casey", "dana"}
+        allocations = (await agent.call_tool("list_territory_allocations", {})).structured_content["items"]
+        assert allocations == (await http.get("/api/v1/territory/allocations", headers=auth(tokens, "maya"))).json()
+        listed = await agent.call_tool("list_territory_proposals", {})
+        assert not listed.is_error and listed.structured_content["next_cursor"] is None
+        missing = await agent.call_tool("get_territory_proposal", {"proposal_id": "terr-missing"})
+        route = await http.get("/api/v1/territory/proposals/terr-missing", headers=auth(tokens, "maya"))
+        assert route.status_code == 404 and error_of(missing)["code"] == "not_found"
+        assert error_of(missing)["message"] == route.json()["error"]["message"]
+        rebalance = await agent.call_tool("rebalance_territory", {"stated_reason": ACT_REASON})
+        assert rebalance.structured_content["proposal"]["status"] == "pending"  # an act: a person decides
+    # the approver runs it as the route would: no risk concentrates in this book, a 409, and the proposal still waits
+    route = await http.post("/api/v1/territory/rebalance", headers=auth(tokens, "victor"))
+    approval = await http.post(f"/api/v1/proposals/{rebalance.structured_content['proposal']['id']}/approve",
+                               headers=auth(tokens, "victor"))
+    assert route.status_code == approval.status_code == 409, approval.text
+    assert approval.json()["error"]["message"] == route.json()["error"]["message"]
+    async with http_agent(base_url, tokens["casey"]) as agent:  # a csm: not a Planner, as the route says
+        for name, path in (("list_territory_proposals", "/api/v1/territory/proposals"),
+                           ("get_territory_proposal", "/api/v1/territory/proposals/terr-missing")):
+            assert (await http.get(path, headers=auth(tokens, "casey"))).status_code == 403
+            refused = await agent.call_tool(name, {"proposal_id": "terr-missing"} if "get" in name else {})
+            assert error_of(refused)["code"] == "forbidden"
+        rebalance = await agent.call_tool("rebalance_territory", {"stated_reason": ACT_REASON})
+        assert error_of(rebalance)["code"] == "forbidden"  # refused before any proposal is recorded
+    outsider = unique("csm")
+    created = await http.post("/api/v1/users", json={"id": outsider, "name": outsider, "role": "csm"},
+                              headers=auth(tokens, "admin"))
+    token = created.json()["token"]
+    async with http_agent(base_url, token) as agent:  # another team's csm: sees none of our book
+        tool = (await agent.call_tool("get_territory", {})).structured_content
+        api = (await http.get("/api/v1/territory", headers={"Authorization": f"Bearer {token}"})).json()
+        assert {**tool, "as_of": None} == {**api, "as_of": None} and tool["accounts"] == 0 and tool["book_arr"] == 0
+
+    body = {"family": "renewal_risk", "severity": "critical", "account_id": "acme", "dedup_key": unique("mcp")}
+    signal = (await http.post("/api/v1/signals", json=body, headers=auth(tokens, "admin"))).json()
+    async with http_agent(base_url, tokens["olga"], name="ops-agent") as agent:
+        result = await agent.call_tool("reconcile_execution", {"workflow_id": signal["workflow_id"],
+                                                               "stated_reason": "rows look stale after a reset"})
+        assert not result.is_error, result
+        proposal = result.structured_content["proposal"]
+        assert result.structured_content["result"] is None and proposal["status"] == "pending"
+        assert proposal["operation"] == "POST /api/v1/ops/executions/{workflow_id}/reconcile"
+        assert proposal["tool"] == "reconcile_execution" and proposal["requested_by"] == "olga"
+    own = await http.post(f"/api/v1/proposals/{proposal['id']}/approve", headers=auth(tokens, "olga"))
+    assert own.status_code == 403, own.text
+    approved = await http.post(f"/api/v1/proposals/{proposal['id']}/approve", headers=auth(tokens, "admin"))
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "applied"
+    assert approved.json()["result"] == {**approved.json()["result"], "workflow_id": signal["workflow_id"],
+                                         "workflow_type": "SignalWorkflow", "rebuilt": True}
