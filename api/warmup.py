@@ -1,5 +1,5 @@
 """Build at startup what FastAPI and pydantic otherwise build on first use: each included router's routes (their
-dependants and validators) and the OpenAPI document. Left to the first request, that work holds the event loop for
+dependants and validators), the OpenAPI document and the async database engine. Left to the first request, that work holds the event loop for
 hundreds of milliseconds in every new API process."""
 
 import asyncio
@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core.db import get_async_engine
 from core.settings import get_settings
 
 
@@ -23,6 +24,7 @@ def _build(routes) -> None:
 def warm_up(app: FastAPI) -> None:
     _build(app.router.routes)
     app.openapi()
+    get_async_engine()  # imports the async driver's modules: the first request would import them on the loop
 
 
 @asynccontextmanager

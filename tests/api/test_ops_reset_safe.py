@@ -82,11 +82,13 @@ async def test_a_reset_handoff_records_the_new_runs_transitions_beside_the_old_o
     async def follows_new_run():
         state = (await handle.query(HandoffWorkflow.state)).model_dump(mode="json")
         row = row_of(HandoffRow, handoff["id"])
-        return row.run_id == new_run and row.state == state and state["status"] == "submitted"
+        stored = {k: v for k, v in row.state.items() if k != "field_seqs"}  # which seq set each field: the row's own
+        with Session(get_engine()) as session:
+            rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff["id"])).all()
+        audited = len([r for r in rows if r.run_id == new_run]) == 2
+        return audited and row.run_id == new_run and stored == state and state["status"] == "submitted" and rows
 
-    await eventually(follows_new_run)  # the submission (an update) is applied again in the new run
-    with Session(get_engine()) as session:
-        rows = session.exec(select(HandoffAuditRow).where(HandoffAuditRow.handoff_id == handoff["id"])).all()
+    rows = await eventually(follows_new_run)  # the submission (an update) is applied again in the new run
     by_run = {run: [(r.seq, r.action) for r in sorted(rows, key=lambda r: r.seq) if r.run_id == run] for run in (old_run, new_run)}
     # the new run counts seq from 1 again (it takes the reapplied submission before its own start's "created")
     assert by_run[old_run] == [(1, "created"), (2, "submitted")]

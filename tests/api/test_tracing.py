@@ -60,15 +60,15 @@ async def test_one_trace_from_the_api_request_to_the_workflow_and_its_activities
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     assert response.status_code == 202, response.text
-    await eventually(lambda: any(s.name == "RunActivity:page_and_save_signal" for s in spans.get_finished_spans()))
+    await eventually(lambda: any(s.name == "RunActivity:page_and_save_signal_change" for s in spans.get_finished_spans()))
 
     finished = spans.get_finished_spans()
     request = next(s for s in finished if s.name == "POST /api/v1/signals")
     assert request.kind == trace.SpanKind.SERVER and request.attributes["http.route"] == "/api/v1/signals"
     trace_id = request.context.trace_id
     in_trace = {s.name for s in finished if s.context.trace_id == trace_id}
-    assert {"StartWorkflow:SignalWorkflow", "RunWorkflow:SignalWorkflow", "StartActivity:page_and_save_signal",
-            "RunActivity:page_and_save_signal"} <= in_trace, sorted(in_trace)
+    assert {"StartWorkflow:SignalWorkflow", "RunWorkflow:SignalWorkflow", "StartActivity:page_and_save_signal_change",
+            "RunActivity:page_and_save_signal_change"} <= in_trace, sorted(in_trace)
 
     # and they hang together: the legacy interceptor puts RunWorkflow and the workflow's StartActivity side by side
     # under StartWorkflow, which hangs under the request
@@ -81,7 +81,7 @@ async def test_one_trace_from_the_api_request_to_the_workflow_and_its_activities
             names.append(span.name)
         return names
 
-    assert ancestors("RunActivity:page_and_save_signal")[0] == "StartActivity:page_and_save_signal"
-    for name in ("RunActivity:page_and_save_signal", "RunWorkflow:SignalWorkflow"):
+    assert ancestors("RunActivity:page_and_save_signal_change")[0] == "StartActivity:page_and_save_signal_change"
+    for name in ("RunActivity:page_and_save_signal_change", "RunWorkflow:SignalWorkflow"):
         chain = ancestors(name)
         assert "StartWorkflow:SignalWorkflow" in chain and chain[-1] == "POST /api/v1/signals", chain
