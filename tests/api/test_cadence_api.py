@@ -30,6 +30,7 @@ from services.rituals import (
     schedule_id,
 )
 from tests.support.http import assert_error
+from tests.support.rituals import triggered_agenda
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -179,18 +180,6 @@ async def test_the_schedule_hands_last_weeks_open_items_over_to_this_weeks_run(a
     assert [i["id"] for i in this_week["action_items"]] == [item_id]
     closed = await api.http.post(f"/api/v1/action-items/{item_id}/outcome", json={"outcome": "renewed"}, headers=api.auth("alex"))
     assert closed.status_code == 200 and closed.json()["outcome"] == "renewed"  # recorded by this week's run
-
-
-async def triggered_agenda(api, ritual_key: str, motion: str = "academic") -> dict:
-    response = await api.http.post(f"/api/v1/rituals/{ritual_key}/trigger", json={"motion": motion}, headers=api.auth("maya"))
-    assert response.status_code == 202, response.text
-    workflow_id = response.json()[0]["workflow_id"]
-
-    async def built():
-        latest = await api.http.get(f"/api/v1/rituals/{ritual_key}/agendas/latest", params={"motion": motion}, headers=api.auth("maya"))
-        return latest.json() if latest.status_code == 200 and latest.json()["workflow_id"] == workflow_id else None
-
-    return await eventually(built, timeout=30)
 
 
 async def test_agendas_and_action_items_over_http(api):

@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.support.faults import FaultStack, Workload, now, postgres_bin, settled_tally, wait_for
+from tests.support.faults import FaultStack, Workload, now, postgres_bin, settled_tally
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -79,7 +80,7 @@ async def kill_the_worker_mid_activity_five_times(stack: FaultStack, workload: W
     stack.receiver.delay = 1.0
     try:
         for _ in range(5):
-            await wait_for(lambda: stack.receiver.in_flight > 0, 30, "a webhook delivery in flight")
+            await eventually(lambda: stack.receiver.in_flight > 0, 30, what="a webhook delivery in flight")
             stack.worker.kill()
             recovered_at = await stack.restart_worker()
     finally:

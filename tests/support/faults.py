@@ -39,6 +39,7 @@ from models.signals import SignalDetail
 from tests.support.handoffs import COMPLETE
 from tests.support.plays import FIELDS
 from tests.support.stack import ADMIN_TOKEN, free_port
+from tests.support.waiting import eventually
 
 # The probe signal's route: casey (the csm on acme) owns it for 5 s, then it escalates once, to lee (her manager).
 PROBE_FAMILY = "fault_probe"
@@ -216,7 +217,7 @@ class FaultStack:
         devstack.stop([("temporal", self.temporal)])
 
     async def worker_ready(self, timeout: float = 60.0) -> datetime:
-        await wait_for(self.worker.is_ready, timeout, "the worker to poll")
+        await eventually(self.worker.is_ready, timeout, what="the worker to poll")
         return now()
 
     async def api_ready(self, timeout: float = 60.0) -> datetime:
@@ -228,7 +229,7 @@ class FaultStack:
             except httpx.HTTPError:
                 return False
 
-        await wait_for(healthy, timeout, "the API's /healthz")
+        await eventually(healthy, timeout, what="the API's /healthz")
         return now()
 
     async def restart_worker(self) -> datetime:
@@ -255,19 +256,6 @@ def auth(user_id: str) -> dict[str, str]:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-async def wait_for(check, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f}s for {what}")
-        await asyncio.sleep(interval)
 
 
 # --- the workload ----------------------------------------------------------------------------------------
