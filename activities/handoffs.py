@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from activities import Sessions
 from activities.notifications import write_notifications
 from activities.read_models import Claim, claim, current_writer, writes_for_newest_run
+from core.db import once_more_on_insert_race
 from core.errors import PillarError
 from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, AuditEntry, GovernanceViolation, Handoff, HandoffChange,
                              HandoffTransition, TeamChangeRequest)
@@ -29,6 +30,7 @@ class HandoffActivities(activity_types.HandoffActivities):
         self.client = client
 
     @activity.defn
+    @once_more_on_insert_race
     def record_handoff_transition(self, transition: HandoffTransition) -> None:
         """Append audit row `seq` of this run and move the read model to that revision, in one transaction.
         A retry finds the row already there and writes nothing twice; a reset run records its own transitions."""
@@ -38,6 +40,7 @@ class HandoffActivities(activity_types.HandoffActivities):
                 write_handoff_row(session, row, allowed, transition.handoff.model_dump(mode="json"))
 
     @activity.defn
+    @once_more_on_insert_race
     def record_handoff_change(self, change: HandoffChange) -> None:
         """Append audit row `seq` and apply the change, in one transaction. Each field keeps the seq that set it, so
         a reordered save never puts an older value over a newer one; a retry writes nothing twice. A reset run's
