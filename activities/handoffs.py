@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import Sessions
 from activities.notifications import write_notifications
-from activities.read_models import Claim, claim, current_writer, writes_for_newest_run
+from activities.read_models import Claim, claim, current_run_id, writes_for_newest_run
 from core.db import once_more_on_insert_race
 from core.errors import PillarError
 from models.handoffs import (GOVERNANCE_FAMILY, GOVERNANCE_SEVERITY, AuditEntry, GovernanceViolation, Handoff, HandoffChange,
@@ -106,7 +106,7 @@ FIELD_SEQS = "field_seqs"  # in a handoff row's state: the audit seq that last s
 def audit_and_lock(session: Session, seq: int, handoff: Handoff, entry: AuditEntry) -> HandoffRow | None:
     """Append audit row `seq` of this run unless a retry wrote it already (a reset run records its own transitions);
     the handoff's row, locked, or None while there is none."""
-    run_id = (writer := current_writer()) and writer.run_id
+    run_id = current_run_id()
     exists = session.exec(select(HandoffAuditRow.id).where(
         HandoffAuditRow.handoff_id == handoff.id, HandoffAuditRow.run_id == run_id, HandoffAuditRow.seq == seq
     )).first()

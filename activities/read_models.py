@@ -64,6 +64,12 @@ def current_writer() -> Writer | None:
     return Writer(info.workflow_id, info.workflow_run_id, info.started_time)
 
 
+def current_run_id() -> str | None:
+    """The writing run's id; None for a script."""
+    writer = current_writer()
+    return writer.run_id if writer else None
+
+
 def claim(session: Session, row, revision: int) -> Claim | None:
     """May the current writer put `revision` in `row` (None: a new row)? None when the write must change nothing."""
     writer = current_writer()

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import Sessions
-from activities.read_models import Claim, claim, current_writer, writes_for_newest_run
+from activities.read_models import Claim, claim, current_run_id, writes_for_newest_run
 from core.db import in_session
 from core.outbound import destination_secret, post_signed
 from core.settings import Settings
@@ -137,7 +137,7 @@ def _item_claim(session: Session, row: ActionItemRow | None, item: ActionItem, r
     if item.handovers < stored or not writes_for_newest_run(session):
         return None
     if item.handovers > stored:
-        return Claim((writer := current_writer()) and writer.run_id, revision)
+        return Claim(current_run_id(), revision)
     return claim(session, row, revision)
 
 
@@ -176,6 +176,6 @@ def _take_over(session: Session, request: TakeOver, gone: set[str]) -> tuple[lis
             item.carries.append(Carry(from_agenda_id=holder.id, from_meeting_at=holder.meeting_at, released_at=request.at))
         if item.holder is None:
             item.carries[-1] = item.carries[-1].model_copy(update={"to_agenda_id": request.agenda_id, "taken_at": request.at})
-            _write(session, row, item, Claim((writer := current_writer()) and writer.run_id, 0))  # the taking run counts its revisions from 1
+            _write(session, row, item, Claim(current_run_id(), 0))  # the taking run counts its revisions from 1
         taken.append(item)
     return taken, sorted(set(waiting))

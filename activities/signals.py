@@ -10,6 +10,7 @@ from temporalio import activity
 from activities import Sessions
 from activities.notifications import count_pages, write_notifications
 from activities.read_models import claim, current_writer, writes_for_newest_run
+from activities.timelines import append_timeline, read_timeline
 from core.db import once_more_on_insert_race
 from models.common import Revision
 from models.notifications import WebhookDelivery
@@ -17,7 +18,6 @@ from models.signals import UNACKNOWLEDGED, SignalChange, SignalDetail, SignalHea
 from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow, TaskRow
 from models.tables.types import utcnow
 from models.tasks import SignalTasks, Task
-from activities.timelines import append_timeline, read_timeline
 from workflows import activity_types
 
 

@@ -6,7 +6,7 @@ newest; only the newest run's saves get here)."""
 
 from sqlmodel import Session, delete, select
 
-from activities.read_models import current_writer
+from activities.read_models import current_run_id
 from core.db import insert_missing
 from models.common import TimelineEntry
 from models.tables import TimelineRow
@@ -19,9 +19,8 @@ def timeline_key(subject_id: str, seq: int) -> dict:
 
 def append_timeline(session: Session, subject_id: str, first_seq: int, entries: list[TimelineEntry]) -> None:
     """Entries `first_seq`, `first_seq + 1`, …: a key this run wrote already (a retried save) is left as it is."""
-    writer = current_writer()
-    run_id = writer.run_id if writer else None
-    if writer is not None:
+    run_id = current_run_id()
+    if run_id is not None:
         session.exec(delete(TimelineRow).where(TimelineRow.subject_id == subject_id, TimelineRow.seq >= first_seq,
                                                TimelineRow.run_id.is_distinct_from(run_id)))
     insert_missing(session, TimelineRow, [{**timeline_key(subject_id, first_seq + i), **e.model_dump(), "run_id": run_id}
