@@ -1,5 +1,5 @@
 // Pillar's pages: live regions that refresh themselves, local times, filter forms that submit on change,
-// and a confirmation before destructive buttons. Plain JavaScript, no build step.
+// a confirmation before destructive buttons, and wide boxes reachable by keyboard. Plain JavaScript, no build step.
 (function () {
   "use strict";
 
@@ -9,6 +9,13 @@
       if (!isNaN(at)) {
         el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
       }
+    });
+  }
+
+  // A box that scrolls sideways (a wide table on a phone) takes the keyboard's focus, so it can be scrolled without a mouse.
+  function scrollables(root) {
+    root.querySelectorAll(".table, .graph-scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) { box.tabIndex = 0; } else { box.removeAttribute("tabindex"); }
     });
   }
 
@@ -26,6 +33,7 @@
     });
     region.replaceChildren.apply(region, Array.from(fresh.childNodes));
     localTimes(region);
+    scrollables(region);
   }
 
   function live(region) {
@@ -57,6 +65,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
+    scrollables(document);
+    window.addEventListener("resize", function () { scrollables(document); });
     document.querySelectorAll("[data-live-src]").forEach(live);
     document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });

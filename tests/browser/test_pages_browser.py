@@ -2,133 +2,21 @@
 over a real Temporal dev server and worker. Screenshots of every page go to test-artifacts/screenshots/."""
 
 import asyncio
-import contextlib
-import os
-import uuid
-from datetime import timedelta
 
 import pytest
-import uvicorn
 from sqlmodel import Session
 
 from activities.play_actions import StepActionActivities
 from core.db import get_engine
-from core.temporal import run_update
-from models.signals import AcknowledgeInput
-from models.tasks import TaskIn
-from plays import load_library
-from services.directory import actor_for
 from services.plays import play_handle
 from services.signals import signal_handle
-from services.tasks import add_task
-from tests.support.events import bad_week, baseline
-from tests.support.paths import PROJECT_ROOT
+from tests.support.browser import (an_account_after_a_bad_week, new_page, post_signal, renewal_save_with_a_short_sponsor_step,
+                                   shot, sign_in)
 from tests.support.plays import FIELDS, BuggyStepActions, worker_on
 from tests.support.waiting import eventually
-from tests.support.stack import free_port
 from workflows.signal import SignalWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-CHROMIUM = os.environ.get("PILLAR_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
-TEAM = {"ae": "alex", "csm": "casey", "csm_lead": "lee", "sdr": "sam", "support": "sky"}
-WAIT_MS = 20_000
-
-if not os.path.exists(CHROMIUM):
-    # CI must run these (.ci/run installs Debian's chromium and sets PILLAR_REQUIRE_BROWSER); elsewhere they may skip
-    if os.environ.get("PILLAR_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"no Chromium at {CHROMIUM}, and PILLAR_REQUIRE_BROWSER=1")
-    pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)", allow_module_level=True)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # Ctrl-C belongs to pytest, not to this in-test server
-        yield
-
-
-@pytest.fixture(scope="module")
-async def web(api_stack):
-    """The same app the API tests use, served over HTTP by uvicorn on a free port, in the session's event loop
-    (so it shares the dev server's client and the worker)."""
-    from api.main import app
-
-    port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, timeout=10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        await chromium.close()
-
-
-async def new_page(browser, web):
-    context = await browser.new_context(base_url=web, viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    return page
-
-
-async def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-async def sign_in(page, token: str, path: str = "/inbox") -> None:
-    await page.goto(path)
-    await page.wait_for_url("**/sign-in?next=**")
-    await page.fill("input[name=token]", token)
-    await page.click("button:has-text('Sign in')")
-    await page.wait_for_url(f"**{path}")
-
-
-async def an_account_after_a_bad_week(api) -> str:
-    """DESIGN.md's reference account: eight steady weeks, then the bad week, one event at a time (a score history)."""
-    account_id = f"northwind-{uuid.uuid4().hex[:6]}"
-    body = {"name": "Northwind University", "arr": 180_000, "motion": "academic", "segment": "enterprise",
-            "renewal_date": "2027-03-31", "team": TEAM}
-    assert (await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))).status_code == 200
-    steady = await api.http.post("/api/v1/events/batch", json={"events": baseline(account_id)}, headers=api.auth("rory"))
-    assert steady.status_code == 201, steady.text
-    for event in bad_week(account_id):
-        assert (await api.http.post("/api/v1/events", json=event, headers=api.auth("rory"))).status_code == 201
-    return account_id
-
-
-async def renewal_save_with_a_short_sponsor_step(api, account_id: str) -> str:
-    """The critical renewal_risk signal, acknowledged by Lee, who starts the Renewal Save for Casey. Its sponsor
-    step is due two seconds after it opens (a test copy of the play), so the manager sees it overdue."""
-    async def risk_signal():
-        rows = (await api.http.get("/api/v1/signals", params={"account_id": account_id}, headers=api.auth("maya"))).json()
-        return next((s["id"] for s in rows if s["family"] == "renewal_risk"), None)
-
-    signal_id = await eventually(risk_signal)
-    play = load_library()["renewal_save"].model_copy(deep=True)
-    play.step("exec_sponsor").due = timedelta(seconds=2)
-    with Session(get_engine()) as session:
-        lee = actor_for(session, "lee", "csm_lead")
-        await run_update(signal_handle(api.client, signal_id), SignalWorkflow.acknowledge, AcknowledgeInput(actor=lee))
-        task = await add_task(session, api.client, signal_id, TaskIn(template_key="renewal_save_play", owner_id="casey"),
-                              lee, library={"renewal_save": play})
-    return task.play_run_id
-
-
-async def post_signal(api, family: str, severity: str, account_id: str, **evidence) -> str:
-    body = {"family": family, "severity": severity, "account_id": account_id, "evidence": evidence}
-    response = await api.http.post("/api/v1/signals", json=body, headers=api.auth("admin"))
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
 
 
 async def test_a_csm_works_the_inbox_and_a_manager_finds_the_stuck_play(api, web, browser):
