@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from api.agent.registry import Listed, Paged, Tool, ToolContext, listed, register
 from api.routes.users import user_out
-from core.db import in_session
+from core.db import in_session, in_session_threaded
 from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
 from models.assessment import Assessment
@@ -16,6 +16,7 @@ from models.events import EventKind, StoredEvent
 from models.financials import Financials, NrrScenario, NrrScenarioIn
 from models.flywheel import FlywheelProposal, ProposalStatus as FlywheelStatus
 from models.handoffs import AuditEntry, Handoff, HandoffStatus
+from models.inventory import InventoryIn, InventoryReport
 from models.notifications import Notification
 from models.ops import Execution, ExecutionStatus, ReplayResult
 from models.plays import PlayDef, PlayRun, PlayRunSummary, RunStatus
@@ -27,7 +28,8 @@ from models.tables import Account, User
 from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
-from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, ops, plays
+from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, inventory, ops
+from services import plays
 from services import proposals, rituals, scenarios, signals, tasks, territory
 import workflows
 from services.accounts import financials_now
@@ -332,6 +334,10 @@ async def get_flywheel_proposal(ctx: ToolContext, args: FlywheelRef) -> Flywheel
 
 # --- territory decisions -----------------------------------------------------------------------------------------
 
+async def read_inventory(ctx: ToolContext, args: InventoryIn) -> InventoryReport:
+    return await in_session_threaded(ctx.session, inventory.analyze, args.csv)
+
+
 PLANNERS = (Role.manager, Role.vp, Role.cro, Role.revops)  # api/routes/territory.py: Planner
 DECIDERS = (Role.vp, Role.cro, Role.revops)  # api/routes/territory.py: Decider
 
@@ -511,6 +517,9 @@ register(
     Tool("get_territory_proposal", "One territory rebalance proposal (manager, vp, cro, revops).",
          TerritoryProposalRef, TerritoryProposal, get_territory_proposal,
          (f"GET {API}/territory/proposals/{{proposal_id}}",), roles=PLANNERS),
+    Tool("read_inventory", "Read a CSV of the signals, owners and tasks a team tracks today (revops): how many have "
+         "no defined owner, and what routing would do with each signal row. Stores nothing.", InventoryIn,
+         InventoryReport, read_inventory, (f"POST {API}/inventory/import",), roles=(Role.revops,)),
     Tool("list_users", "The directory, by id.", Paged, Listed[UserOut], list_users, (f"GET {API}/users",)),
     Tool("get_user", "One user: role and manager.", UserRef, UserOut, get_user, (f"GET {API}/users/{{user_id}}",)),
     Tool("list_executions", "Workflow executions (ops): failed ones say why and where.", ExecutionFilter,

@@ -14,6 +14,7 @@ PAGES = {
     "maya": ["/inbox", "/signals/{signal_id}", "/board", "/runs/{run_id}", "/accounts", "/accounts/{account_id}",
              "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals"],
     "olga": ["/ops"],
+    "rory": ["/inventory"],
 }
 
 
