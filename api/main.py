@@ -12,8 +12,8 @@ from api.agent.endpoint import McpEndpoint
 from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
-    accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, inventory, layer_config, me, ops,
-    plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
+    account_calendars, accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, inventory,
+    layer_config, me, ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
 from api.warmup import lifespan as warm_up
 from core.settings import get_settings
@@ -48,8 +48,9 @@ def create_app() -> FastAPI:
     )
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
-    for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals, inventory, metrics):
+    for module in (health, users, me, accounts, account_calendars, config, signals, ops, events, scores, scenarios,
+                   layer_config, handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals,
+                   inventory, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
     # MCP (streamable HTTP) for AI agents: the same tokens, tools over the same services (api/agent)

@@ -8,6 +8,7 @@ from core import config_store
 from core.security import demo_token, hash_token
 from models.routing import RoutingConfigIn
 from models.tables import Account, User
+from services.account_calendars import load_default as load_account_calendars
 from services.cadence_baseline import load_baseline_history
 from services.layer_config import load_defaults as load_layer_defaults
 from services.rituals import load_default_rituals
@@ -72,6 +73,7 @@ def load_default_config(session: Session) -> None:
     load_handoff_specs(session)
     load_task_templates(session)
     load_default_rituals(session)
+    load_account_calendars(session)
 
 
 def load_demo_directory(session: Session, admin_token: str) -> dict[str, str]:

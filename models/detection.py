@@ -64,6 +64,12 @@ class SignalDefinition(BaseModel):
     motion_overrides: dict[Identifier, dict[Metric, Number]] = Field(
         default={}, max_length=50, description="motion → {metric: threshold}: replaces the threshold of that metric's condition"
     )
+    phase_overrides: dict[Identifier, dict[Metric, Number]] = Field(
+        default={}, max_length=50, description=(
+            "calendar phase → {metric: threshold}: while the account is in that phase (its account calendars), it "
+            "replaces the motion's threshold; the first phase listed that the account is in wins"))
+    quiet_phases: list[Identifier] = Field(default=[], max_length=50,
+                                           description="calendar phases in which the definition does not fire")
     play_key: str | None = Field(default=None, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", description="the play its owner is pointed to")
 
     @field_validator("dedup_window")
@@ -76,14 +82,23 @@ class SignalDefinition(BaseModel):
     @model_validator(mode="after")
     def _overrides_name_conditions(self) -> "SignalDefinition":
         metrics = {c.metric for c in self.conditions}
-        for motion, thresholds in self.motion_overrides.items():
-            stray = sorted(m.value for m in thresholds if m not in metrics)
-            if stray:
-                raise ValueError(f"{self.family}: override for motion {motion!r} names metric(s) without a condition: {', '.join(stray)}")
+        for where, overrides in (("motion", self.motion_overrides), ("phase", self.phase_overrides)):
+            for name, thresholds in overrides.items():
+                stray = sorted(m.value for m in thresholds if m not in metrics)
+                if stray:
+                    raise ValueError(f"{self.family}: override for {where} {name!r} names metric(s) without a condition: "
+                                     f"{', '.join(stray)}")
         return self
 
-    def threshold(self, condition: Condition, motion: str | None) -> float:
+    def threshold(self, condition: Condition, motion: str | None, phases: frozenset[str] = frozenset()) -> float:
+        """The account's phase's threshold, else its motion's, else the condition's own."""
+        for phase, thresholds in self.phase_overrides.items():
+            if phase in phases and condition.metric in thresholds:
+                return thresholds[condition.metric]
         return self.motion_overrides.get(motion or "", {}).get(condition.metric, condition.value)
+
+    def quiet_in(self, phases: frozenset[str]) -> bool:
+        return any(p in phases for p in self.quiet_phases)
 
 
 class CrossSell(BaseModel):

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from core import config_store
 from core.errors import PillarError
+from models.account_calendars import AccountCalendars, AccountCalendarsIn
 from models.detection import SignalDefinitions, SignalDefinitionsIn
 from models.financials import CostModel, CostModelIn
 from models.handoffs import HandoffSpecs, HandoffSpecsIn
@@ -15,6 +16,7 @@ from models.routing import ConfigVersionRef, RoutingConfig, RoutingConfigIn
 from models.scoring import ScoreWeights, ScoreWeightsIn
 from models.templates import TaskTemplates, TaskTemplatesIn
 from models.territory import TerritoryConfig, TerritorySettings
+from services.account_calendars import ACCOUNT_CALENDARS
 from services.handoffs import HANDOFF_SPECS
 from services.layer_config import COST_MODEL, SCORE_WEIGHTS, SIGNAL_DEFINITIONS, TERRITORY
 from services.task_templates import TASK_TEMPLATES
@@ -28,6 +30,7 @@ class ConfigKind(StrEnum):
     score_weights = "score_weights"
     cost_model = "cost_model"
     territory = "territory"
+    account_calendars = "account_calendars"
 
 
 # kind → (store key, API path under /api/v1/config, model in, model out, what it is called in a message)
@@ -40,6 +43,8 @@ CONFIGS: dict[ConfigKind, tuple[str, str, type[BaseModel], type[BaseModel], str]
     ConfigKind.score_weights: (SCORE_WEIGHTS, "score-weights", ScoreWeightsIn, ScoreWeights, "score weights"),
     ConfigKind.cost_model: (COST_MODEL, "cost-model", CostModelIn, CostModel, "cost model"),
     ConfigKind.territory: (TERRITORY, "territory", TerritorySettings, TerritoryConfig, "territory settings"),
+    ConfigKind.account_calendars: (ACCOUNT_CALENDARS, "account-calendars", AccountCalendarsIn, AccountCalendars,
+                                   "account calendars"),
 }
 
 

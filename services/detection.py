@@ -59,11 +59,13 @@ def _evidence(metric: Metric, facts: Facts, score: AccountScore, definitions: Si
     }.get(metric, [])
 
 
-def _holds(definition: SignalDefinition, measured: dict[Metric, float | None], motion: str | None) -> bool:
-    return all(c.holds(measured[c.metric], definition.threshold(c, motion)) for c in definition.conditions)
+def _holds(definition: SignalDefinition, measured: dict[Metric, float | None], motion: str | None,
+           phases: frozenset[str]) -> bool:
+    return not definition.quiet_in(phases) and all(
+        c.holds(measured[c.metric], definition.threshold(c, motion, phases)) for c in definition.conditions)
 
 
-def _detection(definition, account_id, motion, measured, facts, score, definitions) -> Detection:
+def _detection(definition, account_id, motion, phases, measured, facts, score, definitions) -> Detection:
     key, window_start = dedup_window(definition.family, account_id, facts.as_of, definition.dedup_window)
     evidence = []
     for condition in definition.conditions:
@@ -71,21 +73,22 @@ def _detection(definition, account_id, motion, measured, facts, score, definitio
     return Detection(
         family=definition.family, severity=definition.severity, account_id=account_id, dedup_key=key, window_start=window_start,
         measured={c.metric.value: measured[c.metric] for c in definition.conditions},
-        thresholds={c.metric.value: definition.threshold(c, motion) for c in definition.conditions},
+        thresholds={c.metric.value: definition.threshold(c, motion, phases) for c in definition.conditions},
         evidence_event_ids=evidence, definitions_version=definitions.version, play_key=definition.play_key,
     )
 
 
 def detect(
     account_id: str, motion: str | None, facts: Facts, score: AccountScore, windows: Windows,
-    definitions: SignalDefinitions, open_risk_signals: int = 0,
+    definitions: SignalDefinitions, open_risk_signals: int = 0, phases: frozenset[str] = frozenset(),
 ) -> list[Detection]:
-    """Definitions that hold now. Those that test `active_risk_signals` (the cross-sell watermark) go last and count
+    """Definitions that hold now, with the thresholds of the calendar `phases` the account is in (a definition is
+    quiet in its `quiet_phases`). Those that test `active_risk_signals` (the cross-sell watermark) go last and count
     both the risk signals already open on the account and the risk definitions that hold in this same evaluation."""
     measured = measure(facts, score, windows, definitions)
     composite = [d for d in definitions.definitions if any(c.metric == Metric.active_risk_signals for c in d.conditions)]
     simple = [d for d in definitions.definitions if d not in composite]
-    fired = [d for d in simple if _holds(d, measured, motion)]
+    fired = [d for d in simple if _holds(d, measured, motion, phases)]
     measured[Metric.active_risk_signals] = open_risk_signals + len([d for d in fired if d.family in definitions.risk_families])
-    fired += [d for d in composite if _holds(d, measured, motion)]
-    return [_detection(d, account_id, motion, measured, facts, score, definitions) for d in fired]
+    fired += [d for d in composite if _holds(d, measured, motion, phases)]
+    return [_detection(d, account_id, motion, phases, measured, facts, score, definitions) for d in fired]

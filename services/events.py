@@ -27,6 +27,7 @@ from models.scoring import AccountScore, Facts, ScorePoint, ScoreWeights
 from models.signals import SignalIn
 from models.tables import Account, AccountScoreRow, DetectedSignalRow, EventRow, SignalRow
 from models.tables.types import utcnow
+from services.account_calendars import current_calendars, phase_names
 from services.detection import detect
 from services.layer_config import current_definitions, current_weights
 from services.scoring import compute_scores
@@ -194,6 +195,7 @@ def rescore_and_detect(
     `open_detected` opens the queued signals; returns their ids."""
     weights = current_weights(session)
     definitions = current_definitions(session) if detect_signals else None
+    calendars = current_calendars(session) if detect_signals else None
     points: list[ScorePoint] = []
     requests: list[SignalIn] = []
     for chunk in (accounts[i:i + ACCOUNTS_PER_READ] for i in range(0, len(accounts), ACCOUNTS_PER_READ)):
@@ -208,7 +210,9 @@ def rescore_and_detect(
         if definitions is not None:
             risks = open_risk_signals(session, ids, definitions)
             for d in done:
-                found = detect(d.account.id, d.account.motion, d.facts, d.score, weights.windows, definitions, risks.get(d.account.id, 0))
+                phases = phase_names(calendars, d.account.id, d.account.motion, d.facts.as_of)
+                found = detect(d.account.id, d.account.motion, d.facts, d.score, weights.windows, definitions,
+                               risks.get(d.account.id, 0), phases)
                 requests += [signal_request(f) for f in found]
     queued = queue_detections(session, requests, actor)
     session.commit()

@@ -15,11 +15,13 @@ COST_MODEL = "cost_model"
 TERRITORY = "territory"
 
 
-def _definition(family, severity, description, conditions, window_days, overrides=None, play_key=None):
+def _definition(family, severity, description, conditions, window_days, overrides=None, play_key=None, phases=None,
+                quiet=()):
     return {
         "family": family, "severity": severity, "description": description,
         "conditions": [{"metric": m, "op": op, "value": v} for m, op, v in conditions],
         "dedup_window": f"P{window_days}D", "motion_overrides": overrides or {}, "play_key": play_key,
+        "phase_overrides": phases or {}, "quiet_phases": list(quiet),
     }
 
 
@@ -31,7 +33,9 @@ DEFAULT_SIGNAL_DEFINITIONS = {
                     [("champion_departed", "gte", 1)], 90),
         _definition("adoption_decay", "warning", "no product use for too long for the account's buying cycle",
                     [("inactive_days", "gte", 30)], 30,
-                    overrides={"academic": {"inactive_days": 45}, "credentialed": {"inactive_days": 10}}),
+                    overrides={"academic": {"inactive_days": 45}, "credentialed": {"inactive_days": 10}},
+                    # the academic calendar: exam weeks are quiet for a while, summer break is no signal at all
+                    phases={"exams": {"inactive_days": 60}}, quiet=["summer_break"]),
         _definition("nps_decline", "info", "NPS fell 3 points or more since the previous response",
                     [("nps_drop", "gte", 3)], 30),
         _definition("expansion_trigger", "warning", "usage grew 25% or more on a healthy account",

@@ -9,8 +9,9 @@ from api.routes.users import user_out
 from core.db import in_session, in_session_threaded
 from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
+from models.account_calendars import AccountCalendarView
 from models.assessment import Assessment
-from models.common import Identifier, Role
+from models.common import Identifier, Instant, Role
 from models.directory import AccountOut, UserOut
 from models.events import EventKind, StoredEvent
 from models.financials import Financials, NrrScenario, NrrScenarioIn
@@ -28,12 +29,12 @@ from models.tables import Account, User
 from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
-from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, inventory, ops
-from services import plays
-from services import proposals, rituals, scenarios, signals, tasks, territory
+from services import account_calendars, action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox
+from services import inventory, ops, plays, proposals, rituals, scenarios, signals, tasks, territory
 import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
+from services.layer_config import current_definitions
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str | None, Field(default=None, max_length=200)]
@@ -195,6 +196,16 @@ async def get_score_history(ctx: ToolContext, args: ScoreHistoryArgs) -> list[Sc
         _account(session, args.account_id)
         return events.score_history(session, args.account_id, args.limit)
     return await in_session(ctx.session, history)
+
+
+class CalendarArgs(AccountRef):
+    at: Instant | None = Field(default=None, description="The moment to read (default: now)")
+
+
+async def get_account_calendar(ctx: ToolContext, args: CalendarArgs) -> AccountCalendarView:
+    def view(session):
+        return account_calendars.account_calendar(session, args.account_id, args.at, current_definitions(session))
+    return await in_session(ctx.session, view)
 
 
 class EventFilter(Paged, AccountRef):
@@ -472,6 +483,11 @@ register(
          sees=("account", "account_id")),
     Tool("get_score_history", "Every rescoring of an account, oldest first.", ScoreHistoryArgs, list[ScorePoint],
          get_score_history, (f"GET {API}/accounts/{{account_id}}/score/history",), sees=("account", "account_id")),
+    Tool("get_account_calendar", "Vertical state calendar: the phase the account is in (mid-term, exams, summer break, "
+         "a pre-assessment or budget window …), when each phase comes next (the next budget, term or accreditation "
+         "window), and which signal thresholds apply today (and which families are quiet).", CalendarArgs,
+         AccountCalendarView, get_account_calendar, (f"GET {API}/accounts/{{account_id}}/calendar",),
+         sees=("account", "account_id")),
     Tool("list_events", "An account's raw events (usage, NPS, tickets, CRM), newest first: the evidence behind a "
          "score.", EventFilter, Listed[StoredEvent], list_events, (f"GET {API}/events",),
          sees=("account", "account_id")),
@@ -497,7 +513,7 @@ register(
     Tool("completion_rates", "Each ritual's action-item completion rate by week, with the counts behind it.",
          MetricsArgs, CadenceMetrics, completion_rates, (f"GET {API}/cadences/metrics",)),
     Tool("get_config", "Versioned config: the version in force or an older one (routing, task templates, handoff "
-         "specs, signal definitions, score weights, cost model).", ConfigRef, ConfigOut, get_config,
+         "specs, signal definitions, score weights, cost model, territory settings, account calendars).", ConfigRef, ConfigOut, get_config,
          _config_operations()),
     Tool("get_rituals_config", "The rituals config in force or an older version.", RitualsConfigRef, RitualsConfig,
          get_rituals_config, (f"GET {API}/config/rituals", f"GET {API}/config/rituals/{{version}}")),

@@ -1,4 +1,5 @@
-"""GET/PUT the versioned config of Layers I–III: signal definitions, score weights, cost model, territory settings."""
+"""GET/PUT the versioned config of Layers I–III: signal definitions, score weights, cost model, territory settings,
+account calendars."""
 
 from fastapi import APIRouter
 
@@ -30,5 +31,6 @@ def _routes(kind: ConfigKind) -> None:
                          summary=f"One {name} version")
 
 
-for kind in (ConfigKind.signal_definitions, ConfigKind.score_weights, ConfigKind.cost_model, ConfigKind.territory):
+for kind in (ConfigKind.signal_definitions, ConfigKind.score_weights, ConfigKind.cost_model, ConfigKind.territory,
+             ConfigKind.account_calendars):
     _routes(kind)

@@ -79,6 +79,8 @@ ROUTES = {
     "GET /api/v1/accounts": listing("id"),
     "GET /api/v1/accounts/{account_id}": subject("account"),
     "GET /api/v1/accounts/{account_id}/score": subject("account"),
+    "GET /api/v1/accounts/{account_id}/calendar": subject("account"),
+    "POST /api/v1/inventory/import": roles("revops"),
     "GET /api/v1/accounts/{account_id}/score/history": subject("account"),
     "GET /api/v1/accounts/{account_id}/financials": subject("account"),
     # signals and tasks
@@ -184,11 +186,14 @@ ROUTES = {
     "POST /proposals/{proposal_id}/approve": any_role(),
     "POST /proposals/{proposal_id}/reject": any_role(),
     "GET /ops": OPS,
+    "GET /inventory": roles("revops"),
+    "POST /inventory": roles("revops"),
     "POST /ops/executions/{workflow_id}/replay": OPS,
     "POST /ops/executions/{workflow_id}/reset": OPS,
 }
 # the config routes: everyone reads every version, revops (and admin) write
-CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model", "territory"]
+CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model", "territory",
+          "account-calendars"]
 for _name in CONFIG:
     ROUTES[f"GET /api/v1/config/{_name}"] = any_role()
     ROUTES[f"GET /api/v1/config/{_name}/{{version}}"] = any_role()

@@ -18,6 +18,7 @@ KNOWN_UPWARD = {
     ("activities.plays", "services.signals"),
     ("activities.rituals", "services.agendas"),
     ("activities.rituals", "services.rituals"),
+    ("core.seed", "services.account_calendars"),
     ("core.seed", "services.cadence_baseline"),
     ("core.seed", "services.handoffs"),
     ("core.seed", "services.layer_config"),

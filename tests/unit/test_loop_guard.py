@@ -1,6 +1,7 @@
 """The loop guard that every API test runs under (tests/conftest.py: `api`) catches what blocks the event loop."""
 
 import time
+import traceback
 
 import httpx
 from fastapi import FastAPI
@@ -8,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from core.db import AsyncSession, get_async_engine, get_engine
-from tests.support.loop_guard import LoopGuard
+from tests.support.loop_guard import LoopGuard, _starting_a_thread
 
 
 def blocking_app() -> FastAPI:
@@ -54,3 +55,15 @@ async def test_the_guard_reports_sync_database_calls_and_stalls_on_the_loop(sqli
         found = await guard.take()
         assert any(v.startswith("event loop blocked") and "GET /sleeps" in v for v in found), found
     await guard.stop()
+
+
+def test_a_stall_in_starting_a_threadpool_thread_is_the_schedulers_not_the_apps():
+    def stack(*frames):
+        return traceback.StackSummary.from_list([traceback.FrameSummary(file, 1, name) for file, name in frames])
+
+    route = ("/work/main/api/body_limit.py", "__call__")
+    assert _starting_a_thread(stack(route, ("/usr/lib/python3.11/threading.py", "start"),
+                                    ("/usr/lib/python3.11/threading.py", "wait")))
+    assert not _starting_a_thread(stack(route, ("/work/main/services/signals.py", "build_start")))
+    assert not _starting_a_thread(stack(("/usr/lib/python3.11/threading.py", "start"), route,
+                                        ("/work/main/services/signals.py", "build_start"), ("x.py", "y")))
