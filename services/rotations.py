@@ -126,13 +126,13 @@ def least_loaded_reason(role: str, ranked: list[str], load: Counter) -> str:
 
 
 def round_robin_pool(session: Session, team: dict[str, str], role: str) -> list[str]:
-    """The enabled users holding `role` in the account's pod: on its team, or reporting to someone on its team or to
-    a team member's manager. Never the whole directory: whoever owns a signal sees its account."""
+    """The enabled users holding `role` in the account's pod: on its team, reporting to someone on it, or sharing a
+    manager with its member in that role. Never the whole directory: whoever owns a signal sees its account."""
     members = list(team.values())
-    managers = session.exec(select(User.manager_id).where(User.id.in_(members), User.manager_id.is_not(None))).all()
-    pod = set(members) | set(managers)
+    peers_of = session.exec(select(User.manager_id).where(User.id.in_(members), User.role == role,
+                                                          User.manager_id.is_not(None))).all()
     query = select(User.id).where(User.role == role, User.disabled_at.is_(None),
-                                  or_(User.id.in_(members), User.manager_id.in_(pod)))
+                                  or_(User.id.in_(members), User.manager_id.in_(set(members) | set(peers_of))))
     return sorted(session.exec(query).all())
 
 
