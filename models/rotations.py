@@ -134,14 +134,16 @@ class Rotation(BaseModel):
         return OnCall(rotation=self.key, at=at.astimezone(UTC), user_id=override.user_id if override else scheduled,
                       scheduled_user_id=scheduled, period_starts_at=starts.astimezone(UTC),
                       period_ends_at=ends.astimezone(UTC), override=override,
-                      reason=self._why(override, scheduled, starts))
+                      reason=self._why(override, scheduled, starts, at))
 
     def _handover_on(self, day: date, zone: ZoneInfo) -> datetime:
         return datetime.combine(day, self.handover_time, tzinfo=zone)
 
-    def _why(self, override: RotationOverride | None, scheduled: str, starts: datetime) -> str:
+    def _why(self, override: RotationOverride | None, scheduled: str, starts: datetime, at: datetime) -> str:
         if override is not None:
             return f"covering for {scheduled} ({override.reason}) on rotation {self.key}"
+        if at < starts:
+            return f"first on call for rotation {self.key}, which starts {starts:%a %Y-%m-%d %H:%M} {self.time_zone}"
         period = "today" if self.handover == Handover.daily else "this week"
         return f"on call for rotation {self.key} {period} (since {starts:%a %Y-%m-%d %H:%M} {self.time_zone})"
 

@@ -94,6 +94,17 @@ async def test_a_rotation_owned_signal_goes_to_whoever_covers_the_turn_and_says_
     assert after_leave["reason"].startswith(f"on call for rotation {key} today")
 
 
+async def test_a_rule_mixes_roles_and_a_rotation_in_its_order(api):
+    member = await make_user(api, "solo")
+    key = unique("solo")
+    await add_rotation(api, rotation_of(key, [member], handover="weekly"))
+    family = await add_rule(api, ["ae", f"rotation:{key}"])
+    created = await open_signal(api, family, await make_account(api, "mixed"))
+    assert created["owners"] == ["alex", member]
+    chosen = [e["detail"] for e in await saved_timeline(api, created["id"]) if e["type"] == "owner_chosen"]
+    assert len(chosen) == 1 and chosen[0].startswith(f"{member} via rotation:{key}: on call for rotation {key} this week")
+
+
 async def test_round_robin_picks_the_pod_member_with_the_fewest_open_items(api):
     pod_manager = await make_user(api, "pod", role="manager")
     first, second = sorted([await make_user(api, "rr", manager_id=pod_manager) for _ in range(2)])

@@ -34,7 +34,9 @@ def test_a_weekly_turn_hands_over_at_the_local_handover_time():
 
 
 def test_before_the_first_handover_the_first_member_is_on_call():
-    assert rotation().on_call(paris(2026, 11, 30, 8, 0)).user_id == "ana"
+    early = rotation().on_call(paris(2026, 11, 30, 8, 0))
+    assert early.user_id == "ana"
+    assert early.reason == "first on call for rotation csm-primary, which starts Mon 2026-11-30 09:00 Europe/Paris"
     assert rotation().on_call(paris(2026, 11, 1, 8, 0)).user_id == "ana"
 
 
