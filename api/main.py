@@ -15,6 +15,7 @@ from api.routes import (
     account_calendars, accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, inventory,
     layer_config, me, ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
+from api.routes import rotations
 from api.warmup import lifespan as warm_up
 from core.settings import get_settings
 from core.tracing import fastapi_telemetry, start_tracing
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
                    inventory, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
+    app.include_router(rotations.router)
     # MCP (streamable HTTP) for AI agents: the same tokens, tools over the same services (api/agent)
     app.state.mcp = McpEndpoint()
     # POST only: stateless JSON answers, so no session to DELETE and no server-to-client stream to GET (it would

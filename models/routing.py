@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from models.common import Duration, PositiveDuration, Role, Severity
+from models.rotations import ChosenOwner
 
 MANAGER_OF_OWNER = "manager"
 FAMILY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -18,7 +19,7 @@ class EscalationStep(BaseModel):
 class RoutingRule(BaseModel):
     family: str = Field(pattern=FAMILY_PATTERN, max_length=64)
     severity: Severity
-    owners: list[Role] = Field(min_length=1, max_length=len(Role))
+    owners: list[Role | ChosenOwner] = Field(min_length=1, max_length=len(Role))
     sla: PositiveDuration
     escalation: list[EscalationStep] = Field(default=[], max_length=20)
 
@@ -31,7 +32,7 @@ class RoutingRule(BaseModel):
 
     @field_validator("owners")
     @classmethod
-    def _distinct_owners(cls, value: list[Role]) -> list[Role]:
+    def _distinct_owners(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("an owner role is listed twice")
         return value

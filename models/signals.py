@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from models.common import Actor, Identifier, JsonObject, Severity, TimelineEntry
 from models.notifications import NotifyRequest
+from models.rotations import OwnerChoice
 from models.routing import FAMILY_PATTERN, RoutingRule
 from models.tasks import Task, TaskCandidate
 
@@ -64,6 +65,7 @@ class SignalStart(BaseModel):
     evidence: dict[str, Any] = {}
     created_by: str | None = None
     dedup_key: str | None = None
+    owner_choices: list[OwnerChoice] = []  # owners chosen from a rotation or a round robin, and why
 
 
 class SignalHead(BaseModel):

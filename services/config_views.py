@@ -12,6 +12,7 @@ from models.account_calendars import AccountCalendars, AccountCalendarsIn
 from models.detection import SignalDefinitions, SignalDefinitionsIn
 from models.financials import CostModel, CostModelIn
 from models.handoffs import HandoffSpecs, HandoffSpecsIn
+from models.rotations import RotationsConfig, RotationsConfigIn
 from models.routing import ConfigVersionRef, RoutingConfig, RoutingConfigIn
 from models.scoring import ScoreWeights, ScoreWeightsIn
 from models.templates import TaskTemplates, TaskTemplatesIn
@@ -19,6 +20,7 @@ from models.territory import TerritoryConfig, TerritorySettings
 from services.account_calendars import ACCOUNT_CALENDARS
 from services.handoffs import HANDOFF_SPECS
 from services.layer_config import COST_MODEL, SCORE_WEIGHTS, SIGNAL_DEFINITIONS, TERRITORY
+from services.rotations import ROTATIONS, check_rotations, check_routing
 from services.task_templates import TASK_TEMPLATES
 
 
@@ -31,6 +33,7 @@ class ConfigKind(StrEnum):
     cost_model = "cost_model"
     territory = "territory"
     account_calendars = "account_calendars"
+    rotations = "rotations"
 
 
 # kind → (store key, API path under /api/v1/config, model in, model out, what it is called in a message)
@@ -45,12 +48,17 @@ CONFIGS: dict[ConfigKind, tuple[str, str, type[BaseModel], type[BaseModel], str]
     ConfigKind.territory: (TERRITORY, "territory", TerritorySettings, TerritoryConfig, "territory settings"),
     ConfigKind.account_calendars: (ACCOUNT_CALENDARS, "account-calendars", AccountCalendarsIn, AccountCalendars,
                                    "account calendars"),
+    ConfigKind.rotations: (ROTATIONS, "rotations", RotationsConfigIn, RotationsConfig, "rotations"),
 }
+
+# What a version must agree with in the directory and the other configs, checked before it is written
+CHECKS = {ConfigKind.routing: check_routing, ConfigKind.rotations: check_rotations}
 
 
 # What the API has always answered when nothing is configured yet, where it is not "no <what> has been configured yet"
 NOTHING_YET = {ConfigKind.routing: "no routing matrix has been configured yet",
-               ConfigKind.handoff_specs: "no handoff specs have been configured yet"}
+               ConfigKind.handoff_specs: "no handoff specs have been configured yet",
+               ConfigKind.rotations: "no rotations have been configured yet"}
 
 
 def config_view(session: Session, kind: ConfigKind, version: int | None = None) -> BaseModel:
@@ -66,5 +74,7 @@ def config_view(session: Session, kind: ConfigKind, version: int | None = None) 
 
 def write_config(session: Session, kind: ConfigKind, body: BaseModel, editor_id: str) -> ConfigVersionRef:
     """A new version; whatever runs keeps the version it started with."""
+    if kind in CHECKS:
+        CHECKS[kind](session, body)
     row = config_store.append(session, CONFIGS[kind][0], body.model_dump(mode="json"), created_by=editor_id)
     return ConfigVersionRef(version=row.version)

@@ -32,8 +32,8 @@ from models.signals import (
     SignalSummary,
 )
 from models.tables import Account, SignalOwnerRow, SignalRow, User
-from services.directory import resolve_owners
 from services.read_cache import ReadCache, cached
+from services.rotations import rule_owners
 from services.task_templates import candidates_for
 from services.visibility import Viewer, only_visible
 from workflows import search_attributes as sa
@@ -77,15 +77,14 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
             f"in routing version {routing.version}",
             {"family": request.family, "severity": request.severity.value, "routing_version": routing.version},
         )
-    roles = tuple(r.value for r in rule.owners)
-    owners, unfilled = cached(cache, ("owners", account.id, roles), lambda: resolve_owners(session, account, list(roles)))
+    now = datetime.now(UTC)
+    owners, unfilled, choices = rule_owners(session, account, rule, now, cache)
     if not owners:
         raise PillarError(
             "invalid",
             f"account {account.id!r} has nobody in the owner role(s) {', '.join(unfilled)}: set its team first",
             {"unfilled_roles": unfilled},
         )
-    now = datetime.now(UTC)
     return SignalStart(
         id=signal_id_for(request.dedup_key, key_namespace),
         family=request.family,
@@ -99,6 +98,7 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
         evidence=request.evidence,
         created_by=created_by,
         dedup_key=request.dedup_key,
+        owner_choices=choices,
     )
 
 

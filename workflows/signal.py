@@ -38,6 +38,8 @@ PLAY_FROM_SIGNAL_PATCH = "signal-starts-the-play-its-task-names"
 # answer without the timeline, tasks and evidence: a change costs the history the same at the 500th as at the first.
 COMPACT_PATCH = "signal-saves-compact-changes"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
+# Owners chosen at the start from a rotation or a round robin: who and why goes on the timeline before the first page
+OWNER_CHOICE_PATCH = "signal-records-why-its-owner-was-chosen"
 
 
 @workflow.defn
@@ -77,6 +79,9 @@ class SignalWorkflow(LegacySignalWorkflow):
     @workflow.run
     async def run(self, start: SignalStart) -> SignalDetail:
         legacy = self._legacy
+        if start.owner_choices and workflow.patched(OWNER_CHOICE_PATCH):
+            for choice in start.owner_choices:
+                self._record("owner_chosen", None, f"{choice.user_id} via {choice.via}: {choice.reason}")
         self._publish()
         metrics.signal_opened(start.family, start.severity.value)
         await self._page(self._signal.owners, "page", f"New {start.severity} signal {start.family} on {start.account.name}")

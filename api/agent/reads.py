@@ -1,5 +1,6 @@
 """Query tools: every read the API offers, through the services its routes call, as the caller may see it."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -22,6 +23,7 @@ from models.notifications import Notification
 from models.ops import Execution, ExecutionStatus, ReplayResult
 from models.plays import PlayDef, PlayRun, PlayRunSummary, RunStatus
 from models.proposals import Proposal, ProposalStatus
+from models.rotations import ROTATION_KEY_PATTERN, OnCallAt
 from models.rituals import ActionItem, Agenda, AgendaSummary, CadenceMetrics, RitualsConfig, RitualsView
 from models.scoring import AccountScore, ScorePoint
 from models.signals import SignalDetail, SignalStatus, SignalSummary
@@ -30,7 +32,7 @@ from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
 from services import account_calendars, action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox
-from services import inventory, ops, plays, proposals, rituals, scenarios, signals, tasks, territory
+from services import inventory, ops, plays, proposals, rituals, rotations, scenarios, signals, tasks, territory
 import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
@@ -310,6 +312,15 @@ async def get_config(ctx: ToolContext, args: ConfigRef) -> dict:
     return {"kind": args.kind.value, "config": found.model_dump(mode="json")}
 
 
+class OnCallRef(BaseModel):
+    rotation: str = Field(pattern=rf"^{ROTATION_KEY_PATTERN}$", description="The rotation's key")
+    at: Instant | None = Field(default=None, description="A moment with its time zone; now if left out")
+
+
+async def who_is_on_call(ctx: ToolContext, args: OnCallRef) -> OnCallAt:
+    return await in_session(ctx.session, rotations.on_call, args.rotation, args.at or datetime.now(UTC))
+
+
 class ConfigOut(BaseModel):
     kind: ConfigKind
     config: dict
@@ -513,10 +524,13 @@ register(
     Tool("completion_rates", "Each ritual's action-item completion rate by week, with the counts behind it.",
          MetricsArgs, CadenceMetrics, completion_rates, (f"GET {API}/cadences/metrics",)),
     Tool("get_config", "Versioned config: the version in force or an older one (routing, task templates, handoff "
-         "specs, signal definitions, score weights, cost model, territory settings, account calendars).", ConfigRef, ConfigOut, get_config,
+         "specs, signal definitions, score weights, cost model, territory settings, account calendars, rotations).",
+         ConfigRef, ConfigOut, get_config,
          _config_operations()),
     Tool("get_rituals_config", "The rituals config in force or an older version.", RitualsConfigRef, RitualsConfig,
          get_rituals_config, (f"GET {API}/config/rituals", f"GET {API}/config/rituals/{{version}}")),
+    Tool("who_is_on_call", "Who is on call for a rotation at a moment (now by default), whose turn it is and why "
+         "(an override such as leave).", OnCallRef, OnCallAt, who_is_on_call, (f"GET {API}/rotations/{{key}}/on-call",)),
     Tool("list_flywheel_proposals", "The flywheel's threshold proposals with their evidence, newest first.",
          FlywheelFilter, Listed[FlywheelProposal], list_flywheel_proposals, (f"GET {API}/flywheel/proposals",)),
     Tool("get_flywheel_proposal", "One flywheel proposal.", FlywheelRef, FlywheelProposal, get_flywheel_proposal,

@@ -193,11 +193,12 @@ ROUTES = {
 }
 # the config routes: everyone reads every version, revops (and admin) write
 CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model", "territory",
-          "account-calendars"]
+          "account-calendars", "rotations"]
 for _name in CONFIG:
     ROUTES[f"GET /api/v1/config/{_name}"] = any_role()
     ROUTES[f"GET /api/v1/config/{_name}/{{version}}"] = any_role()
     ROUTES[f"PUT /api/v1/config/{_name}"] = roles("revops")
+ROUTES["GET /api/v1/rotations/{key}/on-call"] = any_role()  # who is on call: directory data, like the users list
 PAGE_PREFIXES = ("/api/", "/healthz", "/metrics", "/mcp")  # called with the bearer token, not a page's cookie
 
 
@@ -342,7 +343,7 @@ def fill(path: str, world: World, which: str) -> str:
     values = {"signal_id": subjects["signal"], "task_id": subjects["task"], "run_id": subjects["play_run"],
               "handoff_id": subjects["handoff"], "account_id": subjects["account"], "step_key": "diagnose",
               "user_id": "casey", "version": "1", "ritual_key": "signal_triage", "agenda_id": "agenda-nope",
-              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope"}
+              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope", "key": "nope"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
