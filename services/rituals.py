@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import config_store
 from core.db import in_session
 from core.errors import PillarError
+from core.outbound import check_outbound_url
 from core.settings import get_settings
 from core.temporal import put_schedule, rpc_timeout
 from models.flywheel import FlywheelRun
@@ -41,6 +42,7 @@ from models.rituals import (
     RitualRun,
     RitualsConfig,
     RitualsConfigIn,
+    RitualsConfigWritten,
     RitualSegment,
     RitualStart,
     RitualsView,
@@ -363,6 +365,29 @@ async def sync_schedules(client: Client, config: RitualsConfig, known_ids: Itera
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
     return changes
+
+
+async def write_rituals_config(session: Session | AsyncSession, client: Client, body: RitualsConfigIn,
+                               editor_id: str) -> RitualsConfigWritten:
+    """Write a new version and bring the Temporal Schedules in line with it (created, updated, deleted). Runs already
+    started keep the version they resolved. When Temporal cannot be reached the version is still written, the answer
+    says so in `schedules_error`, and the worker re-syncs when it next starts."""
+    for ritual in body.rituals:
+        if ritual.webhook_url:
+            check_outbound_url(str(ritual.webhook_url), get_settings(), f"rituals[{ritual.key}].webhook_url")
+
+    def write(sync_session: Session) -> tuple[RitualsConfig, set[str]]:
+        row = config_store.append(sync_session, RITUALS, body.model_dump(mode="json"), created_by=editor_id)
+        return config_out(row), schedule_ids_of_all_versions(sync_session)
+
+    config, known_ids = await in_session(session, write)
+    written = RitualsConfigWritten(version=config.version)
+    try:
+        written.schedules = await sync_schedules(client, config, known_ids)
+    except (RPCError, RuntimeError) as error:
+        log.warning("rituals config v%s written but schedules not synced: %s", config.version, error)
+        written.schedules_error = f"schedules not synced: {error}"
+    return written
 
 
 def schedule_ids_of_all_versions(session: Session) -> set[str]:

@@ -15,7 +15,7 @@ from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRunStarted, Re
 from models.handoffs import FieldsPatch, Handoff, HandoffAction, HandoffIn, ReasonBody
 from models.ops import ExecutionStatus, ReconcileResult, ResetRequest, ResetResult
 from models.plays import ExitInput, ExitRequest, PlayRun, PlayRunCreated, PlayRunIn, StepCompleteInput, StepCompleteRequest, StepRetryRequest
-from models.rituals import ActionItem, ActionItemIn, TriggeredRun, TriggerIn
+from models.rituals import ActionItem, ActionItemIn, RitualsConfigIn, RitualsConfigWritten, TriggeredRun, TriggerIn
 from models.routing import ConfigVersionRef
 from models.signals import AcknowledgeResult, ReassignRequest, SignalCreated, SignalDetail, SignalIn
 from models.tasks import OutcomeIn, Task, TaskIn
@@ -203,6 +203,15 @@ async def trigger_ritual(ctx: ToolContext, args: TriggerAct) -> list[TriggeredRu
     return await rituals.trigger(ctx.session, await ctx.client(), args.ritual_key, args.motion)
 
 
+class RitualsConfigAct(RitualsConfigIn, Act):
+    pass
+
+
+async def put_rituals_config(ctx: ToolContext, args: RitualsConfigAct) -> RitualsConfigWritten:
+    body = RitualsConfigIn.model_validate(args.model_dump(include=set(RitualsConfigIn.model_fields)))
+    return await rituals.write_rituals_config(ctx.session, await ctx.client(), body, ctx.principal.id)
+
+
 # --- config, the flywheel, ops --------------------------------------------------------------------------------------
 
 
@@ -365,6 +374,9 @@ register(
     Tool("trigger_ritual", "Build a ritual's agenda now, outside its schedule.", TriggerAct, list[TriggeredRun],
          trigger_ritual, (f"POST {API}/rituals/{{ritual_key}}/trigger",), roles=RITUAL_RUNNERS, act=True),
     *(config_act(kind) for kind in ConfigKind),
+    Tool("put_rituals_config", "Write a new rituals config version (revops): each ritual's day, time, time zone, lead, "
+         "motions, webhook and whether it is switched on; the Temporal Schedules follow it.", RitualsConfigAct,
+         RitualsConfigWritten, put_rituals_config, (f"PUT {API}/config/rituals",), roles=EDITORS, act=True),
     Tool("put_account", "Create or replace an account: name, ARR, motion, segment, renewal date, team (revops).",
          AccountAct, AccountOut, put_account, (f"PUT {API}/accounts/{{account_id}}",), roles=EDITORS, act=True,
          account_of=account_in_body),

@@ -158,5 +158,4 @@ EXCLUDED: dict[str, str] = {
     "POST /api/v1/proposals/{proposal_id}/reject": _DECISION,
     "GET /api/v1/me/agent-settings": _SETTINGS,
     "PUT /api/v1/me/agent-settings": _SETTINGS,
-    "PUT /api/v1/config/rituals": "PENDING: the rituals config as an act tool (it re-syncs Temporal Schedules)",
 }
