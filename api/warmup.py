@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from core.db import get_async_engine
 from core.settings import get_settings
+from models.calendars import holiday_countries
 
 
 def _build(routes) -> None:
@@ -25,6 +26,7 @@ def warm_up(app: FastAPI) -> None:
     _build(app.router.routes)
     app.openapi()
     get_async_engine()  # imports the async driver's modules: the first request would import them on the loop
+    holiday_countries()  # the holidays package's country list, which a calendar's validation reads on the loop
 
 
 @asynccontextmanager

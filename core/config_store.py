@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from models.tables import ConfigVersion
 
 ROUTING = "routing"
+CALENDARS = "calendars"  # the team calendars business-hours SLAs count on (models/calendars.py)
 
 
 def latest(session: Session, kind: str) -> ConfigVersion | None:

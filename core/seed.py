@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from core import config_store
 from core.security import demo_token, hash_token
+from models.calendars import DEFAULT_CALENDARS, CalendarsConfigIn
 from models.routing import RoutingConfigIn
 from models.tables import Account, User
 from services.account_calendars import load_default as load_account_calendars
@@ -74,6 +75,8 @@ def load_default_config(session: Session) -> None:
     load_task_templates(session)
     load_default_rituals(session)
     load_account_calendars(session)
+    config_store.seed(session, config_store.CALENDARS,
+                      CalendarsConfigIn.model_validate(DEFAULT_CALENDARS).model_dump(mode="json"))
 
 
 def load_demo_directory(session: Session, admin_token: str) -> dict[str, str]:

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.common import Duration, PositiveDuration, Role, Severity
+from models.calendars import SlaClock
+from models.common import Duration, Identifier, PositiveDuration, Role, Severity
 from models.rotations import ChosenOwner
 
 MANAGER_OF_OWNER = "manager"
@@ -22,6 +23,19 @@ class RoutingRule(BaseModel):
     owners: list[Role | ChosenOwner] = Field(min_length=1, max_length=len(Role))
     sla: PositiveDuration
     escalation: list[EscalationStep] = Field(default=[], max_length=20)
+    # SLA clocks (issue 19): which clock the SLA and its escalation count on, a warning before the breach, a re-page
+    # of an acknowledged signal nobody has made a task for. Absent (and left out of answers), a rule behaves as before.
+    clock: SlaClock = Field(default=SlaClock.wall, exclude_if=lambda v: v == SlaClock.wall,
+                            description="`business`: the SLA and escalation `after`s count working hours only, on "
+                                        "the calendar named by `calendar`, else the first owner's (or their team's)")
+    calendar: Identifier | None = Field(default=None, exclude_if=lambda v: v is None,
+                                        description="A calendar name (GET /api/v1/config/calendars)")
+    warn_at: float | None = Field(default=None, gt=0, lt=1, exclude_if=lambda v: v is None,
+                                  description="Page the owners again (`sla_warning`, \"due in …\") when this fraction "
+                                              "of the SLA has passed unacknowledged, e.g. 0.75")
+    repage_after: PositiveDuration | None = Field(default=None, exclude_if=lambda v: v is None,
+                                                  description="Acknowledged with no task for this long: the owners "
+                                                              "are paged again, and as long again later their managers")
 
     @field_validator("sla")
     @classmethod

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.calendars import BusinessHours
 from models.common import Actor, Identifier, JsonObject, Severity, TimelineEntry
 from models.notifications import NotifyRequest
 from models.rotations import OwnerChoice
@@ -66,6 +67,7 @@ class SignalStart(BaseModel):
     created_by: str | None = None
     dedup_key: str | None = None
     owner_choices: list[OwnerChoice] = []  # owners chosen from a rotation or a round robin, and why
+    business_hours: BusinessHours | None = None  # the SLA counts wall time without it (issue 19)
 
 
 class SignalHead(BaseModel):

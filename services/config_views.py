@@ -9,6 +9,7 @@ from sqlmodel import Session
 from core import config_store
 from core.errors import PillarError
 from models.account_calendars import AccountCalendars, AccountCalendarsIn
+from models.calendars import CalendarsConfig, CalendarsConfigIn
 from models.detection import SignalDefinitions, SignalDefinitionsIn
 from models.financials import CostModel, CostModelIn
 from models.handoffs import HandoffSpecs, HandoffSpecsIn
@@ -18,6 +19,7 @@ from models.scoring import ScoreWeights, ScoreWeightsIn
 from models.templates import TaskTemplates, TaskTemplatesIn
 from models.territory import TerritoryConfig, TerritorySettings
 from services.account_calendars import ACCOUNT_CALENDARS
+from services.calendars import check_rule_calendars
 from services.handoffs import HANDOFF_SPECS
 from services.layer_config import COST_MODEL, SCORE_WEIGHTS, SIGNAL_DEFINITIONS, TERRITORY
 from services.rotations import ROTATIONS, check_rotations, check_routing
@@ -34,6 +36,7 @@ class ConfigKind(StrEnum):
     territory = "territory"
     account_calendars = "account_calendars"
     rotations = "rotations"
+    calendars = "calendars"
 
 
 # kind → (store key, API path under /api/v1/config, model in, model out, what it is called in a message)
@@ -49,10 +52,11 @@ CONFIGS: dict[ConfigKind, tuple[str, str, type[BaseModel], type[BaseModel], str]
     ConfigKind.account_calendars: (ACCOUNT_CALENDARS, "account-calendars", AccountCalendarsIn, AccountCalendars,
                                    "account calendars"),
     ConfigKind.rotations: (ROTATIONS, "rotations", RotationsConfigIn, RotationsConfig, "rotations"),
+    ConfigKind.calendars: (config_store.CALENDARS, "calendars", CalendarsConfigIn, CalendarsConfig, "calendars"),
 }
 
 # What a version must agree with in the directory and the other configs, checked before it is written
-CHECKS = {ConfigKind.routing: check_routing, ConfigKind.rotations: check_rotations}
+CHECKS = {ConfigKind.routing: (check_routing, check_rule_calendars), ConfigKind.rotations: (check_rotations,)}
 
 
 # What the API has always answered when nothing is configured yet, where it is not "no <what> has been configured yet"
@@ -74,7 +78,7 @@ def config_view(session: Session, kind: ConfigKind, version: int | None = None) 
 
 def write_config(session: Session, kind: ConfigKind, body: BaseModel, editor_id: str) -> ConfigVersionRef:
     """A new version; whatever runs keeps the version it started with."""
-    if kind in CHECKS:
-        CHECKS[kind](session, body)
+    for check in CHECKS.get(kind, ()):
+        check(session, body)
     row = config_store.append(session, CONFIGS[kind][0], body.model_dump(mode="json"), created_by=editor_id)
     return ConfigVersionRef(version=row.version)

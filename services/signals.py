@@ -16,7 +16,7 @@ from core.paging import Page, PageRequest, SortKey, page_of
 from core.settings import get_settings
 from core.db import in_session
 from core.temporal import query_or_read_model, rpc_timeout, run_update
-from models.common import Actor
+from models.common import LATEST, Actor, format_duration
 from models.routing import RoutingConfig
 from models.signals import (
     AccountSnapshot,
@@ -32,6 +32,7 @@ from models.signals import (
     SignalSummary,
 )
 from models.tables import Account, SignalOwnerRow, SignalRow, User
+from services.calendars import business_hours
 from services.read_cache import ReadCache, cached
 from services.rotations import rule_owners
 from services.task_templates import candidates_for
@@ -63,8 +64,9 @@ def current_routing(session: Session) -> RoutingConfig:
 
 
 def build_start(session: Session, request: SignalIn, created_by: str | None, cache: ReadCache | None = None,
-                key_namespace: str = "") -> SignalStart:
-    """Resolve account, routing rule and owners now, once; refuse with a 422 that says what is missing."""
+                key_namespace: str = "", now: datetime | None = None) -> SignalStart:
+    """Resolve account, routing rule and owners now, once; refuse with a 422 that says what is missing. (`now` is
+    the Temporal server's time in the time-skipping tests.)"""
     account = cached(cache, ("account", request.account_id), lambda: account_snapshot(session, request.account_id))
     if account is None:
         raise PillarError("invalid", f"unknown account {request.account_id!r}", {"field": "account_id"})
@@ -77,7 +79,7 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
             f"in routing version {routing.version}",
             {"family": request.family, "severity": request.severity.value, "routing_version": routing.version},
         )
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     owners, unfilled, choices = rule_owners(session, account, rule, now, cache)
     if not owners:
         raise PillarError(
@@ -85,6 +87,11 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
             f"account {account.id!r} has nobody in the owner role(s) {', '.join(unfilled)}: set its team first",
             {"unfilled_roles": unfilled},
         )
+    clock = business_hours(session, rule, owners, now)
+    sla_due_at = clock.add(now, rule.sla) if clock else now + rule.sla
+    if sla_due_at >= LATEST:
+        raise PillarError("invalid", f"an SLA of {format_duration(rule.sla)} on calendar {clock.calendar} falls due after "
+                          f"{LATEST:%Y}: give the calendar more working hours", {"calendar": clock.calendar})
     return SignalStart(
         id=signal_id_for(request.dedup_key, key_namespace),
         family=request.family,
@@ -94,7 +101,8 @@ def build_start(session: Session, request: SignalIn, created_by: str | None, cac
         rule=rule,
         owners=list(owners),
         created_at=now,
-        sla_due_at=now + rule.sla,
+        sla_due_at=sla_due_at,
+        business_hours=clock,
         evidence=request.evidence,
         created_by=created_by,
         dedup_key=request.dedup_key,
@@ -111,11 +119,12 @@ def account_snapshot(session: Session, account_id: str) -> AccountSnapshot | Non
 
 
 async def open_signal(session: Session | AsyncSession, client: Client, request: SignalIn, created_by: str | None,
-                      cache: ReadCache | None = None, key_namespace: str = "") -> tuple[SignalCreated, bool]:
+                      cache: ReadCache | None = None, key_namespace: str = "",
+                      now: datetime | None = None) -> tuple[SignalCreated, bool]:
     """Start the signal's workflow. Returns the signal and whether it is new (False: the dedup_key was seen with the
     same family, severity and account; with another one it is a 409). The API passes CALLER_KEYS as `key_namespace`;
     detection and handoff overrides keep the bare namespace, which no caller can write."""
-    start = await in_session(session, build_start, request, created_by, cache, key_namespace)
+    start = await in_session(session, build_start, request, created_by, cache, key_namespace, now)
     workflow_id = workflow_id_for(start.id)
     if request.dedup_key:
         # The read model keeps the key's signal for good; Temporal forgets a closed workflow after its retention, and

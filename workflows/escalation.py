@@ -7,8 +7,9 @@ each level (`after` the stage before it, `to` whom: `manager` or a role on the a
 looked up by an activity; an action that lands during the look-up wins: the level does not fire. What a stage does
 (the timeline, the state, whom it pages and with what words) is the workflow's, through its two hooks.
 
-Where later rules plug in: a business-hours `Clock` computes every due time; a level's `to` and `after` come from
-the config (`EscalationStep`), so a warning before the breach or a re-page is one more kind of level."""
+Every due time is computed on the ladder's `Clock`: wall time, or a team's business hours (models/calendars.py:
+BusinessHours, resolved at the signal's start and passed in as data). A warning before the breach and a re-page
+after an acknowledgement are deadlines of their own on the same ladder (workflows/signal.py)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -35,7 +36,7 @@ class Clock(Protocol):
 
 
 class WallClock:
-    """Every hour counts. (A business-hours clock would skip nights, weekends and holidays.)"""
+    """Every hour counts. (BusinessHours skips nights, weekends, holidays and closures.)"""
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         return start + duration

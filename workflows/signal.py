@@ -6,6 +6,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.calendars import in_words
     from models.common import Revision, Role, TimelineEntry
     from models.routing import EscalationStep
     from models.tasks import FINAL_OUTCOMES, AddTaskInput, Outcome, SignalTasks, Task, TaskOutcomeInput
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics, search_attributes as sa
     from models.plays import PlayStart
     from workflows.activity_types import PlayActivities, SignalActivities
-    from workflows.escalation import Deadline, EscalationLadder, to_manager
+    from workflows.escalation import Deadline, EscalationLadder, WallClock, to_manager
     from workflows.legacy import PAGE_AND_SAVE_PATCH, LegacySignalWorkflow
     from workflows.paging import DB_ACTIVITY, deliver_in_background, deliveries_finished, notify_request, page
     from workflows.refusals import refuse
@@ -40,6 +41,13 @@ COMPACT_PATCH = "signal-saves-compact-changes"
 SLA = "sla"  # the SLA's deadline on the ladder (the tasks' are their ids)
 # Owners chosen at the start from a rotation or a round robin: who and why goes on the timeline before the first page
 OWNER_CHOICE_PATCH = "signal-records-why-its-owner-was-chosen"
+# SLA clocks (issue 19), each used only where its rule asks for it: the SLA and its escalation count business hours;
+# a warning pages the owners before the breach; an acknowledgement with no task re-pages them, then escalates.
+BUSINESS_CLOCK_PATCH = "signal-sla-business-clock"
+SLA_WARNING_PATCH = "signal-sla-warning-before-breach"
+REPAGE_PATCH = "signal-repage-after-acknowledgement"
+WARNING = "sla_warning"
+REPAGE = "repage"
 
 
 @workflow.defn
@@ -62,11 +70,14 @@ class SignalWorkflow(LegacySignalWorkflow):
                 at=start.created_at,
                 type="created",
                 actor=start.created_by,
-                detail=f"{start.severity} {start.family} on {start.account.name}, routing v{start.routing_version}",
+                detail=f"{start.severity} {start.family} on {start.account.name}, routing v{start.routing_version}"
+                       + (f"; the SLA counts {start.business_hours.describe()}" if start.business_hours else ""),
             )],
         )
-        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, start.account.team)
-        self._arm_sla()  # before any handler runs: an acknowledgement may come in while the first page is sent
+        business = start.business_hours is not None and workflow.patched(BUSINESS_CLOCK_PATCH)
+        clock = start.business_hours if business else WallClock()
+        self._ladder = EscalationLadder(self._deadline_passed, self._escalate, start.account.team, clock)
+        self._arm_sla(start.created_at)  # before any handler runs: an acknowledgement may come in while the first page is sent
         self._sla_restarted = False
         self._revision = 0
         self._pages = 0
@@ -106,7 +117,9 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._signal.acknowledged_by = request.actor.id
         self._signal.status = SignalStatus.acknowledged
         self._ladder.stop(SLA)
+        self._ladder.stop(WARNING)
         self._record("acknowledged", request.actor.id, f"acknowledged by {request.actor.id}")
+        self._arm_repage(request.actor.id)
         await self._changed()
         return self._answer()
 
@@ -132,7 +145,7 @@ class SignalWorkflow(LegacySignalWorkflow):
         self._signal.sla_due_at = self._ladder.due(self._start.rule.sla)
         self._sla_restarted = True
         self._reassignments += 1
-        self._arm_sla()
+        self._arm_sla(workflow.now())
         self._record(
             "reassigned", request.actor.id, f"from {previous} to {request.to_user_id}: {request.reason}"
         )
@@ -173,9 +186,10 @@ class SignalWorkflow(LegacySignalWorkflow):
             due_at=due_at,
             play_run_id=request.play_run_id,
             created_at=workflow.now(),
-            escalate_at=due_at + timedelta(seconds=request.escalate_after_seconds),
+            escalate_at=self._ladder.clock.add(due_at, timedelta(seconds=request.escalate_after_seconds)),
         )
         self._signal.tasks.append(task)
+        self._ladder.stop(REPAGE)  # a task chosen: its own due date watches it from now on
         if not task.play_run_id:  # a play's steps carry its due dates and escalation
             self._ladder.arm(Deadline(key=task.id, due_at=due_at, owners=[task.owner_id], from_due=True,
                                       levels=to_manager(timedelta(seconds=request.escalate_after_seconds))))
@@ -270,11 +284,41 @@ class SignalWorkflow(LegacySignalWorkflow):
     def _legacy(self) -> bool:
         return not workflow.patched(LADDER_PATCH)
 
-    def _arm_sla(self) -> None:
+    def _arm_sla(self, since) -> None:
         """Each lapse fires the next escalation level; acknowledging stops it and a reassignment restarts it."""
         self._ladder.arm(Deadline(key=SLA, due_at=self._signal.sla_due_at, owners=self._signal.owners, levels=self._start.rule.escalation))
+        warn_at = self._start.rule.warn_at
+        if warn_at is None or not workflow.patched(SLA_WARNING_PATCH):
+            return
+        warning_at = self._ladder.clock.add(since, self._start.rule.sla * warn_at)
+        if warning_at < self._signal.sla_due_at:
+            self._ladder.arm(Deadline(key=WARNING, due_at=warning_at, owners=self._signal.owners))
+
+    def _arm_repage(self, acknowledged_by: str) -> None:
+        """An acknowledgement does not silence a signal: with no task chosen within `repage_after`, its owners and
+        whoever acknowledged it are paged again, and `repage_after` later their managers."""
+        after = self._start.rule.repage_after
+        if after is None or self._signal.tasks or not workflow.patched(REPAGE_PATCH):
+            return
+        owners = self._signal.owners + [acknowledged_by] * (acknowledged_by not in self._signal.owners)
+        self._ladder.arm(Deadline(key=REPAGE, due_at=self._ladder.due(after), owners=owners, levels=to_manager(after)))
 
     async def _deadline_passed(self, deadline: Deadline) -> None:
+        if deadline.key == WARNING:
+            left = in_words(self._signal.sla_due_at - workflow.now())
+            if self._start.business_hours is not None:  # over a weekend "due in 2d 15h" reads better with the time
+                left += f" (at {self._start.business_hours.local(self._signal.sla_due_at)})"
+            self._record("sla_warning", None, f"due in {left}, unacknowledged")
+            await self._page(deadline.owners, "sla_warning", f"Due in {left}: {self._start.severity} {self._start.family} "
+                             f"on {self._start.account.name} is unacknowledged")
+            return
+        if deadline.key == REPAGE:
+            waited = in_words(workflow.now() - self._start.created_at)
+            self._record("repaged", None, f"acknowledged by {self._signal.acknowledged_by}, no task after "
+                         f"{in_words(self._start.rule.repage_after)}")
+            await self._page(deadline.owners, "repage", f"Still no task: {self._start.family} on "
+                             f"{self._start.account.name}, raised {waited} ago, was acknowledged — choose a task")
+            return
         if deadline.key == SLA:
             self._record("sla_lapsed", None, f"SLA of {self._start.rule.sla} lapsed unacknowledged")
             metrics.sla_breached(self._start.family, self._start.severity.value)
@@ -288,6 +332,9 @@ class SignalWorkflow(LegacySignalWorkflow):
         await self._tasks_changed(task)
 
     async def _escalate(self, deadline: Deadline, level: EscalationStep, targets: list[str]) -> None:
+        if deadline.key == REPAGE:
+            await self._escalate_repage(targets)
+            return
         if deadline.key != SLA:
             task = self._task(deadline.key)
             task.escalated_at, task.escalated_to = deadline.fired_at, targets
@@ -316,6 +363,16 @@ class SignalWorkflow(LegacySignalWorkflow):
             f"Escalation level {level}: {self._start.severity} {self._start.family} on {self._start.account.name} "
             f"is unacknowledged past its SLA",
         )
+
+    async def _escalate_repage(self, targets: list[str]) -> None:
+        """Whom it reaches may add the tasks (the escalation targets may); the signal stays acknowledged."""
+        self._signal.escalated_to += [t for t in targets if t not in self._signal.escalated_to]
+        self._record("repage_escalated", None, f"acknowledged with no task: escalated to {', '.join(targets) or 'nobody'}")
+        if not targets:
+            await self._changed()
+            return
+        await self._page(targets, "escalation", f"{self._signal.acknowledged_by} acknowledged {self._start.family} on "
+                         f"{self._start.account.name} but has chosen no task")
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """GET/PUT the versioned config of Layers I–III: signal definitions, score weights, cost model, territory settings,
-account calendars."""
+account calendars; and the team calendars SLAs count business hours on."""
 
 from fastapi import APIRouter
 
@@ -32,5 +32,5 @@ def _routes(kind: ConfigKind) -> None:
 
 
 for kind in (ConfigKind.signal_definitions, ConfigKind.score_weights, ConfigKind.cost_model, ConfigKind.territory,
-             ConfigKind.account_calendars):
+             ConfigKind.account_calendars, ConfigKind.calendars):
     _routes(kind)

@@ -193,7 +193,7 @@ ROUTES = {
 }
 # the config routes: everyone reads every version, revops (and admin) write
 CONFIG = ["routing", "task-templates", "handoffs", "rituals", "signal-definitions", "score-weights", "cost-model", "territory",
-          "account-calendars", "rotations"]
+          "account-calendars", "rotations", "calendars"]
 for _name in CONFIG:
     ROUTES[f"GET /api/v1/config/{_name}"] = any_role()
     ROUTES[f"GET /api/v1/config/{_name}/{{version}}"] = any_role()

@@ -17,7 +17,7 @@ def assert_invalid(response, field: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["routing", "handoffs", "task-templates", "rituals", "signal-definitions",
-                                  "score-weights", "cost-model"])
+                                  "score-weights", "cost-model", "calendars"])
 async def test_a_config_version_too_large_for_the_database_is_a_422(api, path):
     assert_invalid(await api.http.get(f"/api/v1/config/{path}/{HUGE}", headers=ADMIN), "version")
     assert_invalid(await api.http.get(f"/api/v1/config/{path}/0", headers=ADMIN), "version")
