@@ -12,8 +12,8 @@ from api.agent.endpoint import McpEndpoint
 from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
-    accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
-    proposals, rituals, scenarios, scores, signals, tasks, territory, users,
+    accounts, assessment, config, deliveries, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops,
+    plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
 from api.warmup import lifespan as warm_up
 from core.settings import get_settings
@@ -48,7 +48,7 @@ def create_app() -> FastAPI:
     )
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
-    for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
+    for module in (health, users, me, accounts, config, signals, deliveries, ops, events, scores, scenarios, layer_config,
                    handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
