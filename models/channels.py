@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, Field, HttpUrl, UrlConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator, model_validator
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 ChannelUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000)]
@@ -62,6 +62,8 @@ class QuietHours(BaseModel):
 
 class ChannelsIn(BaseModel):
     """Where the user's pages go besides the inbox. A channel left null is off."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field would be a channel silently left as it was
 
     email: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320,
                               description="Pages are emailed here (the server's PILLAR_SMTP_* settings)")
