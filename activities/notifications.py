@@ -22,6 +22,7 @@ from models.notifications import Notification, NotifyRequest, WebhookDelivery
 from models.tables import DeliveryRow, NotificationRow, SignalRow, User, UserChannelsRow
 from models.tables.types import utcnow
 from workflows import activity_types
+from workflows.paging import WEBHOOK_RETRY
 
 
 class NotificationActivities(activity_types.NotificationActivities):
@@ -107,7 +108,8 @@ class NotificationActivities(activity_types.NotificationActivities):
 
 def last_attempt(error: Exception) -> bool:
     info = activity.info()
-    maximum = info.retry_policy.maximum_attempts if info.retry_policy else 0
+    # the policy the workflow gave (the Java test server does not pass it on: the one paging.py gives)
+    maximum = (info.retry_policy or WEBHOOK_RETRY).maximum_attempts
     return (isinstance(error, ApplicationError) and error.non_retryable) or 0 < maximum <= info.attempt
 
 

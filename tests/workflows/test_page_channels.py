@@ -99,6 +99,34 @@ async def test_quiet_hours_hold_a_warning_page_until_they_end_and_a_critical_pag
         await http.aclose()
 
 
+async def test_a_dead_slack_channel_gives_up_after_its_bound_and_the_escalation_goes_through_quiet_hours(ts_env, sqlite_db):
+    seed()
+    now = await ts_env.get_current_time()
+    quiet = QuietHours(start=(now - timedelta(hours=1)).time(), end=(now + timedelta(hours=8)).time(), zone="UTC")
+    with http_receiver(statuses=[503] * 20) as dead, http_receiver() as slack:
+        with Session(get_engine()) as session:
+            set_channels(session, "lee", ChannelsIn(slack_webhook_url=dead.url("/slack/lee")), "lee")
+            set_channels(session, "maya", ChannelsIn(slack_webhook_url=slack.url("/slack/maya"), quiet_hours=quiet), "maya")
+        settings = smtp_settings(1)
+        http = fenced_client(settings)
+        async with build_worker(ts_env.client, activities=Activities.build(ts_env.client, http, settings=lambda: settings),
+                                workflow_failure_exception_types=[Exception]):
+            with Session(get_engine()) as session:
+                critical, _ = await open_signal(session, ts_env.client, SignalIn(
+                    family="renewal_risk", severity="critical", account_id="acme"), "test")  # lee and alex; SLA PT4H
+            await eventually(lambda: dead.refused, what="lee's Slack refusing the page")
+            await ts_env.sleep(timedelta(hours=4, minutes=1))  # the SLA lapses: level 1, Lee's manager Maya
+            [escalation] = await eventually(lambda: slack.bodies("/slack/maya"), what="the escalation, in Maya's quiet hours")
+            assert "Escalation level 1" in escalation["text"]
+            state = await signal_handle(ts_env.client, critical.id).query(SignalWorkflow.state)
+            assert state.status == SignalStatus.escalated and state.escalated_to == ["maya"]
+            gave_up = await eventually(lambda: log(critical.id, "lee")["slack"].status == "failed" and log(critical.id, "lee")["slack"])
+            assert gave_up.attempts == 8 and gave_up.last_error == "HTTP 503" and dead.refused == 8  # WEBHOOK_RETRY's bound
+            assert log(critical.id, "maya")["slack"].deferred_until is None
+            await signal_handle(ts_env.client, critical.id).terminate("test over")
+        await http.aclose()
+
+
 async def test_an_email_page_retried_after_it_went_through_is_not_sent_twice(sqlite_db):
     with smtp_receiver() as smtp:
         settings = smtp_settings(smtp.port)
