@@ -166,7 +166,8 @@ RATE_WINDOW = timedelta(minutes=1)
 
 
 def write_notifications(session: Session, request: NotifyRequest, per_minute: int | None = None, *,
-                        run_id: str | None = None, severity: str | None = None) -> tuple[list[WebhookDelivery], int]:
+                        run_id: str | None = None, severity: str | None = None,
+                        sends: bool = True) -> tuple[list[WebhookDelivery], int]:
     """The inbox rows this page still lacks (one insert), and the deliveries to other channels it makes; how many rows
     were new.
 
@@ -179,7 +180,8 @@ def write_notifications(session: Session, request: NotifyRequest, per_minute: in
     never silently short of a page, and a loop cannot flood a phone. The window is counted on `at` (the workflow's
     time), and a retry finds its rows already written, so a retried page is judged once.
 
-    `severity` is the page's signal's, when the caller knows it (a signal's first page comes before its row)."""
+    `severity` is the page's signal's, when the caller knows it (a signal's first page comes before its row). A caller
+    that sends no deliveries (`sends=False`: an activity's own page) gets none, and the log shows the inbox alone."""
     per_minute = per_minute or get_settings().pages_per_user_per_minute
     key = f"{request.key}:{run_id}" if run_id else request.key
     ids = {user_id: f"{key}:{user_id}" for user_id in request.user_ids}
@@ -197,7 +199,7 @@ def write_notifications(session: Session, request: NotifyRequest, per_minute: in
     new = [row for row in rows if row.id not in existing]
     if new:
         session.execute(insert(NotificationRow), [row.model_dump() for row in new])
-    deliveries = channel_deliveries(session, request, [row for row in rows if not row.suppressed], severity)
+    deliveries = channel_deliveries(session, request, [row for row in rows if not row.suppressed and sends], severity)
     log_deliveries(session, new, [d for d in deliveries if d.notification.id not in existing])
     return deliveries, len(new)
 

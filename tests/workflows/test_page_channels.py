@@ -172,3 +172,18 @@ async def test_a_slack_url_reaching_an_internal_address_fails_for_good_where_pro
     assert refused.value.non_retryable and refused.value.type == "OutboundRefused"
     row = log("sig-1", "casey")["slack"]
     assert row.status == "failed" and "not a public address" in row.last_error and "secret-part" not in row.last_error
+
+
+def test_a_page_no_workflow_sends_is_logged_in_the_inbox_alone(sqlite_db):
+    """An activity's own page (a handoff displacing a team member) has nobody to send it: no pending entries."""
+    from activities.notifications import write_notifications
+    from models.notifications import NotifyRequest
+
+    seed()
+    request = NotifyRequest(key="displaced-1", user_ids=["casey"], kind="team_change", subject_type="signal",
+                            subject_id="sig-9", text="You left the team", at=datetime(2026, 12, 1, 9, tzinfo=UTC))
+    with Session(get_engine()) as session:
+        set_channels(session, "casey", ChannelsIn(slack_webhook_url="https://hooks.example.com/casey"), "casey")
+        assert write_notifications(session, request, sends=False) == ([], 1)
+        session.commit()
+    assert {c: r.status for c, r in log("sig-9", "casey").items()} == {"inbox": "delivered"}
