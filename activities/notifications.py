@@ -155,7 +155,7 @@ def email_message(settings: Settings, delivery: WebhookDelivery) -> EmailMessage
     link = page_link(settings, notification)
     message = EmailMessage()
     message["To"] = delivery.url
-    message["Subject"] = f"[Pillar] {notification.text[:150]}"
+    message["Subject"] = f"[Pillar] {' '.join(notification.text.split())[:150]}"  # a header holds no line breaks
     message["Message-ID"] = f"<{hashlib.sha256(notification.id.encode()).hexdigest()[:32]}@pillar>"
     message.set_content(f"{notification.text}\n\n{link}\n")
     message.add_alternative(f'<p>{escape(notification.text)}</p><p><a href="{escape(link)}">Open in Pillar</a></p>', subtype="html")

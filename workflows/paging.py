@@ -90,7 +90,7 @@ def _delivered() -> bool:
 
 async def deliveries_finished() -> None:
     """Before a workflow completes: a completed workflow's pending activities are dropped, so its webhook deliveries
-    (and their retries) get to finish first, for at most DELIVERY_WAIT."""
+    (and their retries) get to finish first, for at most DELIVERY_WAIT past the end of the last quiet hours holding one."""
     if _delivered() or not workflow.patched(WAIT_FOR_DELIVERIES_PATCH):
         return
     held = max((until - workflow.now() for until in _held_until()), default=timedelta(0))
