@@ -127,7 +127,7 @@ async def test_a_dead_slack_channel_gives_up_after_its_bound_and_the_escalation_
         await http.aclose()
 
 
-async def test_an_email_page_retried_after_it_went_through_is_not_sent_twice(sqlite_db):
+async def test_an_email_page_retried_after_it_went_through_is_not_sent_twice(any_db):
     with smtp_receiver() as smtp:
         settings = smtp_settings(smtp.port)
         activities = NotificationActivities(session_scope, httpx.AsyncClient(), lambda: settings)
@@ -142,7 +142,7 @@ async def test_an_email_page_retried_after_it_went_through_is_not_sent_twice(sql
     assert (row.status, row.attempts, row.last_error) == ("delivered", 1, None) and row.delivered_at
 
 
-async def test_a_refused_slack_post_is_logged_without_its_secret_url_and_retried(sqlite_db):
+async def test_a_refused_slack_post_is_logged_without_its_secret_url_and_retried(any_db):
     with http_receiver(statuses=[500]) as slack:
         url = slack.url("/services/T000/B000/secret-part")
         settings = smtp_settings(1)
