@@ -75,7 +75,7 @@ class Activities:
         legacy = LegacyActivities(self.signals, self.plays, self.rituals)
         return [
             self.directory.resolve_escalation_target,
-            self.notifications.record_notifications, self.notifications.deliver_webhook,
+            self.notifications.record_notifications, self.notifications.deliver_webhook, self.notifications.deliver_page,
             self.signals.save_signal_state, self.signals.page_and_save_signal, self.signals.save_signal_tasks,
             self.signals.save_signal_change, self.signals.page_and_save_signal_change,
             self.plays.save_play_run_state, self.plays.save_play_run_change, self.plays.report_play_outcome, self.plays.start_play,

@@ -78,7 +78,7 @@ class HandoffActivities(activity_types.HandoffActivities):
             account.updated_at = utcnow()
             session.add(account)
             if displaced:  # in the same transaction as the change: a retry finds the team set and pages nobody twice
-                write_notifications(session, displaced_page(account, request, displaced))
+                write_notifications(session, displaced_page(account, request, displaced), sends=False)
 
     @activity.defn
     async def open_governance_violation(self, violation: GovernanceViolation) -> str:

@@ -43,7 +43,8 @@ class SignalActivities(activity_types.SignalActivities):
     def page_and_save_signal(self, request: SignalPage) -> list[WebhookDelivery]:
         """A signal's page and the revision that records it, in one transaction: one activity where two were."""
         with self.sessions() as session:
-            deliveries, written = write_notifications(session, request.notify, run_id=activity.info().workflow_run_id)
+            deliveries, written = write_notifications(session, request.notify, run_id=activity.info().workflow_run_id,
+                                                      severity=request.signal.severity)
             write_signal(session, request.revision, request.signal)
         count_pages(request.notify, written)
         return deliveries
@@ -66,7 +67,8 @@ class SignalActivities(activity_types.SignalActivities):
     def page_and_save_signal_change(self, request: SignalPageChange) -> list[WebhookDelivery]:
         """A signal's page and the change that records it, in one transaction."""
         with self.sessions() as session:
-            deliveries, written = write_notifications(session, request.notify, run_id=activity.info().workflow_run_id)
+            deliveries, written = write_notifications(session, request.notify, run_id=activity.info().workflow_run_id,
+                                                      severity=request.change.signal.severity)
             write_signal_change(session, request.change, activity.info().workflow_id)
         count_pages(request.notify, written)
         return deliveries

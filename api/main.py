@@ -12,8 +12,8 @@ from api.agent.endpoint import McpEndpoint
 from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
-    account_calendars, accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, inventory,
-    layer_config, me, ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
+    account_calendars, accounts, assessment, config, deliveries, events, flywheel, handoff_specs, handoffs, health,
+    inventory, layer_config, me, ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
 from api.routes import rotations
 from api.warmup import lifespan as warm_up
@@ -49,9 +49,9 @@ def create_app() -> FastAPI:
     )
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
-    for module in (health, users, me, accounts, account_calendars, config, signals, ops, events, scores, scenarios,
-                   layer_config, handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals,
-                   inventory, metrics):
+    for module in (health, users, me, accounts, account_calendars, config, signals, deliveries, ops, events, scores,
+                   scenarios, layer_config, handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment,
+                   territory, proposals, inventory, metrics):
         app.include_router(module.router)
     app.include_router(users.admin_router)
     app.include_router(rotations.router)

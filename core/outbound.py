@@ -1,4 +1,4 @@
-"""Outbound HTTP (webhooks, ritual agendas, the CRM): fenced against internal addresses and signed.
+"""Outbound HTTP (webhooks, Slack, agendas, the CRM), fenced against internal addresses and signed; and email.
 
 The fence is checked when the connection is made, on the addresses the name resolves to then, and the connection goes
 to the address that was checked: a name that resolved to a public address when the URL was saved and to 10.0.0.5 (or
@@ -12,8 +12,11 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import smtplib
 import socket
+import ssl
 import time
+from email.message import EmailMessage
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -104,3 +107,23 @@ async def post_signed(http: httpx.AsyncClient, url: str, body: bytes, secret: st
             "Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body), **(headers or {})})
     except OutboundRefused as refused:
         raise ApplicationError(str(refused), type="OutboundRefused", non_retryable=True) from refused
+
+
+def send_email(settings: Settings, message: EmailMessage) -> None:
+    """Blocking (smtplib): run it in a thread. A missing server or a refused recipient fails for good; a server that
+    is down or busy raises, so Temporal retries."""
+    if not settings.pillar_smtp_host:
+        raise ApplicationError("PILLAR_SMTP_HOST is not set: email pages cannot be sent", type="SmtpNotConfigured",
+                               non_retryable=True)
+    message["From"] = settings.pillar_smtp_from
+    try:
+        with smtplib.SMTP(settings.pillar_smtp_host, settings.pillar_smtp_port,
+                          timeout=settings.pillar_smtp_timeout_seconds) as smtp:
+            if settings.pillar_smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.pillar_smtp_user:
+                smtp.login(settings.pillar_smtp_user, settings.pillar_smtp_password or "")
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as refused:
+        raise ApplicationError(f"the SMTP server refused the recipient: {refused.recipients}", type="SmtpRefused",
+                               non_retryable=True) from refused

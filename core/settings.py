@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     # workflow (workflows refuse unsigned ones: core/update_signing.py). The API and the worker need the same one.
     pillar_signing_key: str | None = Field(default=None, min_length=32)
     crm_webhook_url: str | None = None  # where play steps with the `log_to_crm` action are POSTed
+    # Email pages (a user's `email` channel): sent through this SMTP server; unset host, email deliveries fail (and
+    # the delivery log says why) while the other channels go on.
+    pillar_smtp_host: str | None = None
+    pillar_smtp_port: int = Field(default=587, ge=1, le=65_535)
+    pillar_smtp_user: str | None = None
+    pillar_smtp_password: str | None = None
+    pillar_smtp_from: str = "pillar@localhost"
+    pillar_smtp_starttls: bool = True
+    pillar_smtp_timeout_seconds: float = Field(default=10, gt=0, le=60)
     # On SIGTERM the worker stops polling and gives running activities this long to finish before cancelling them
     # (compose's stop_grace_period for the worker is longer, so `docker compose stop` does not SIGKILL them first).
     worker_shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)

@@ -1,6 +1,7 @@
 """Notifications: pages, escalations, overdue notices and handoff requests."""
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -37,7 +38,11 @@ class WebhookSecret(BaseModel):
 
 
 class WebhookDelivery(BaseModel):
-    url: str
+    """One page to one of a user's channels (the name is older than the channels: it was the webhook's alone)."""
+
+    url: str  # the destination: a URL, or the address for `email`
     notification: Notification
     user_id: str | None = None  # whose webhook: its signing secret is theirs
+    channel: Literal["webhook", "slack", "email"] = "webhook"
+    deferred_until: datetime | None = None  # the user's quiet hours hold it back until then (workflows/paging.py)
 

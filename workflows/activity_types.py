@@ -31,6 +31,9 @@ class NotificationActivities:
     @activity.defn
     async def deliver_webhook(self, delivery: WebhookDelivery) -> None: ...
 
+    @activity.defn
+    async def deliver_page(self, delivery: WebhookDelivery) -> None: ...
+
 
 class SignalActivities:
     @activity.defn

@@ -1,4 +1,5 @@
-"""Paging from inside a workflow: an inbox row per user (idempotent), then webhook deliveries in the background."""
+"""Paging from inside a workflow: an inbox row per user (idempotent), then deliveries to each user's other channels
+(webhook, Slack, email) in the background, each held by a durable timer through the user's quiet hours."""
 
 import asyncio
 from collections.abc import Coroutine
@@ -31,6 +32,7 @@ WEBHOOK_RETRY = RetryPolicy(
 # Longer than WEBHOOK_RETRY's eight attempts (backoff about 8.5 min, plus eight 30 s timeouts)
 DELIVERY_WAIT = timedelta(minutes=15)
 WAIT_FOR_DELIVERIES_PATCH = "workflow-waits-for-its-webhook-deliveries"
+CHANNELS_PATCH = "page-deliveries-by-channel-after-quiet-hours"
 
 
 async def page(
@@ -88,20 +90,45 @@ def _delivered() -> bool:
 
 async def deliveries_finished() -> None:
     """Before a workflow completes: a completed workflow's pending activities are dropped, so its webhook deliveries
-    (and their retries) get to finish first, for at most DELIVERY_WAIT."""
+    (and their retries) get to finish first, for at most DELIVERY_WAIT past the end of the last quiet hours holding one."""
     if _delivered() or not workflow.patched(WAIT_FOR_DELIVERIES_PATCH):
         return
+    held = max((until - workflow.now() for until in _held_until()), default=timedelta(0))
     try:
-        await workflow.wait_condition(_delivered, timeout=DELIVERY_WAIT)
+        await workflow.wait_condition(_delivered, timeout=DELIVERY_WAIT + max(held, timedelta(0)))
     except asyncio.TimeoutError:
         workflow.logger.warning("completing with webhook deliveries still retrying after %s", DELIVERY_WAIT)
 
 
+def _held_until() -> list:
+    """When this workflow's deliveries held back by quiet hours are due (kept on its instance, like the tasks)."""
+    instance = workflow.instance()
+    if not hasattr(instance, "_deliveries_held_until"):
+        instance._deliveries_held_until = []
+    return instance._deliveries_held_until
+
+
 async def _deliver(delivery: WebhookDelivery) -> None:
-    """Runs beside the workflow: a slow or dead webhook never holds up an escalation."""
+    """Runs beside the workflow: a slow or dead channel never holds up an escalation."""
+    if workflow.patched(CHANNELS_PATCH):
+        await _deliver_by_channel(delivery)
+        return
     try:
         await workflow.execute_activity_method(
             NotificationActivities.deliver_webhook, delivery, start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY
         )
     except ActivityError:
         workflow.logger.warning("webhook %s gave up on notification %s", delivery.url, delivery.notification.id)
+
+
+async def _deliver_by_channel(delivery: WebhookDelivery) -> None:
+    """Wait out the user's quiet hours on a timer (it survives restarts), then send to the delivery's channel."""
+    if delivery.deferred_until is not None and delivery.deferred_until > workflow.now():
+        _held_until().append(delivery.deferred_until)
+        await workflow.sleep(delivery.deferred_until - workflow.now())
+    try:
+        await workflow.execute_activity_method(
+            NotificationActivities.deliver_page, delivery, start_to_close_timeout=timedelta(seconds=30), retry_policy=WEBHOOK_RETRY
+        )
+    except ActivityError:
+        workflow.logger.warning("%s delivery gave up on notification %s", delivery.channel, delivery.notification.id)

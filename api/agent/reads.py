@@ -12,6 +12,7 @@ from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
 from models.account_calendars import AccountCalendarView
 from models.assessment import Assessment
+from models.channels import DeliveryOut
 from models.common import Identifier, Instant, Role
 from models.directory import AccountOut, UserOut
 from models.events import EventKind, StoredEvent
@@ -31,8 +32,9 @@ from models.tables import Account, User
 from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
-from services import account_calendars, action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox
-from services import inventory, ops, plays, proposals, rituals, rotations, scenarios, signals, tasks, territory
+from services import account_calendars, action_items, agendas, assessment, channels, directory, events, flywheel
+from services import handoffs, inbox, inventory, ops, plays, proposals, rituals, rotations, scenarios, signals, tasks
+from services import territory
 import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
@@ -90,6 +92,10 @@ async def get_signal(ctx: ToolContext, args: SignalRef) -> SignalDetail:
 class TaskFilter(Paged):
     owner_id: Text
     open: bool | None = None
+
+
+async def signal_deliveries(ctx: ToolContext, args: SignalRef) -> list[DeliveryOut]:
+    return await in_session(ctx.session, channels.deliveries_for_signal, args.signal_id)
 
 
 async def list_tasks(ctx: ToolContext, args: TaskFilter) -> dict:
@@ -469,6 +475,9 @@ register(
          SignalFilter, Listed[SignalSummary], list_signals, (f"GET {API}/signals",)),
     Tool("get_signal", "A signal with its owners, SLA, escalation level, tasks and full timeline.", SignalRef,
          SignalDetail, get_signal, (f"GET {API}/signals/{{signal_id}}",), sees=("signal", "signal_id")),
+    Tool("get_signal_deliveries", "Whether a signal's pages reached their people: per person and channel, status, "
+         "attempts, last error, delivered at, held by quiet hours until.", SignalRef, list[DeliveryOut],
+         signal_deliveries, (f"GET {API}/signals/{{signal_id}}/deliveries",), sees=("signal", "signal_id")),
     Tool("list_tasks", "Tasks, soonest due first; `open` keeps those without a final outcome.", TaskFilter,
          Listed[Task], list_tasks, (f"GET {API}/tasks",)),
     Tool("list_plays", "The play library: entry families, exit outcomes, steps with owners, dependencies, due "

@@ -142,6 +142,7 @@ _PERSON = "credentials and directory membership: an admin's act, never an agent'
 _FEED = "raw event feeds and detection runs are machine callers' (integration role); agents read events (list_events)"
 _DECISION = "the person's decision on an agent's proposal: an agent never approves or rejects"
 _SETTINGS = "a person's own control over their agents: not for the agents to read or change"
+_CHANNELS = "where a person is paged (a Slack URL is a secret) is theirs to set, not an agent's"
 EXCLUDED: dict[str, str] = {
     "POST /api/v1/users": _PERSON,
     "POST /api/v1/users/{user_id}/token": _PERSON,
@@ -150,6 +151,10 @@ EXCLUDED: dict[str, str] = {
     "POST /api/v1/users/{user_id}/enable": _PERSON,
     "POST /api/v1/admin/token": _PERSON,
     "GET /api/v1/me/webhook-secret": "a signing secret: never handed to an agent",
+    "GET /api/v1/me/channels": _CHANNELS,
+    "PUT /api/v1/me/channels": _CHANNELS,
+    "GET /api/v1/users/{user_id}/channels": _CHANNELS,
+    "PUT /api/v1/users/{user_id}/channels": _CHANNELS,
     "POST /api/v1/events": _FEED,
     "POST /api/v1/events/batch": _FEED,
     "POST /api/v1/detection/run": _FEED,

@@ -15,6 +15,7 @@ from models.tasks import OutcomeIn, Outcome, TaskIn
 from plays import load_library
 from services import action_items
 from services import signals as signal_service
+from services.channels import deliveries_for_signal
 from services.inbox import inbox_for, notifications_for
 from services.task_templates import candidates_for
 from services.tasks import add_task, set_outcome
@@ -56,6 +57,7 @@ async def signal_page(signal_id: str, request: Request, session: AsyncSessionDep
 def signal_context(session, signal) -> dict:
     candidates = candidates_for(session, signal) if signal.status == "acknowledged" and not signal.tasks else []
     return {"signal": signal, "candidates": candidates, "names": names(session),
+            "deliveries": deliveries_for_signal(session, signal.id),
             "accounts": account_names(session, [signal.account_id]), "outcomes": [o.value for o in Outcome]}
 
 

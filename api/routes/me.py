@@ -5,7 +5,9 @@ from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.outbound import SIGNATURE_HEADER, destination_secret
 from core.settings import get_settings
+from models.channels import ChannelsIn, ChannelsOut
 from models.notifications import Notification, WebhookSecret
+from services.channels import channels_of, set_channels
 from services.inbox import notifications_for
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ERROR_RESPONSES)
@@ -23,3 +25,17 @@ def my_webhook_secret(user: CurrentUser) -> WebhookSecret:
     `Pillar-Signature` header with it (README, "Webhooks")."""
     return WebhookSecret(destination=f"user:{user.id}", header=SIGNATURE_HEADER,
                          secret=destination_secret(get_settings(), f"user:{user.id}"))
+
+
+@router.get("/channels", response_model=ChannelsOut)
+def my_channels(session: SessionDep, user: CurrentUser) -> ChannelsOut:
+    """Where the caller's pages go: the inbox always, and email, Slack and the signed webhook where set; quiet hours."""
+    return channels_of(session, user.id, user.id)
+
+
+@router.put("/channels", response_model=ChannelsOut)
+def put_my_channels(body: ChannelsIn, session: SessionDep, user: CurrentUser) -> ChannelsOut:
+    """Set the caller's channels: a field sent as null turns that channel off, a field left out keeps its value.
+    URLs must be https and public (as the webhook's). During quiet hours, warning and info pages wait until they
+    end (the delivery log says until when); critical ones, escalations included, go through."""
+    return set_channels(session, user.id, body, user.id)

@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import AdminUser, CurrentUser, PathId, Principal, SessionDep
 from api.errors import ERROR_RESPONSES
@@ -7,10 +9,12 @@ from core.errors import PillarError
 from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
 from core.settings import get_settings
+from models.channels import ChannelsIn, ChannelsOut
 from models.common import Role
 from models.directory import DisableIn, NewToken, UserCreated, UserIn, UserOut
 from models.tables import User
 from services import directory, users
+from services.channels import channels_of, set_channels
 from services.directory import ADMIN_ID
 
 router = APIRouter(prefix="/api/v1/users", tags=["directory"], responses=ERROR_RESPONSES)
@@ -96,6 +100,27 @@ def disable_user(user_id: PathId, session: SessionDep, admin: AdminUser, body: D
 def enable_user(user_id: PathId, session: SessionDep, admin: AdminUser) -> UserOut:
     """Let a disabled user back in (admin). Their old token stays revoked: rotate it to give them a new one."""
     return user_out(users.enable_user(session, user_id), admin)
+
+
+def channels_editor(user_id: PathId, viewer: CurrentUser) -> Principal:
+    """A dependency: refused before the body is read, so a caller who may not is told so, not that the body is wrong."""
+    _self_or_admin(viewer, user_id, "a user's channels")
+    return viewer
+
+
+ChannelsEditor = Annotated[Principal, Depends(channels_editor)]
+
+
+@router.get("/{user_id}/channels", response_model=ChannelsOut)
+def get_user_channels(user_id: PathId, session: SessionDep, viewer: ChannelsEditor) -> ChannelsOut:
+    """A user's paging channels (an admin, or the user themself); the Slack URL is masked to anyone but its owner."""
+    return channels_of(session, user_id, viewer.id)
+
+
+@router.put("/{user_id}/channels", response_model=ChannelsOut)
+def put_user_channels(user_id: PathId, body: ChannelsIn, session: SessionDep, viewer: ChannelsEditor) -> ChannelsOut:
+    """Set a user's channels (an admin, or the user themself), as `PUT /api/v1/me/channels` does."""
+    return set_channels(session, user_id, body, viewer.id)
 
 
 admin_router = APIRouter(prefix="/api/v1/admin", tags=["directory"], responses=ERROR_RESPONSES)

@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from models.tables.cadence import ActionItemRow, AgendaRow, FlywheelProposalRow
+from models.tables.channels import DeliveryRow, UserChannelsRow
 from models.tables.config import ConfigVersion
 from models.tables.detection import DetectedSignalRow
 from models.tables.directory import Account, AccountMember, AdminCredential, User
@@ -17,5 +18,5 @@ from models.tables.territory import TerritoryProposalRow
 from models.tables.timelines import TimelineRow
 from models.tables.web_sessions import WebSessionRow
 
-__all__ = ["ActionItemRow", "AdminCredential", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "TerritoryProposalRow", "User",
+__all__ = ["ActionItemRow", "DeliveryRow", "UserChannelsRow", "AdminCredential", "DetectedSignalRow", "CacheGeneration", "AgendaRow", "FlywheelProposalRow", "Account", "AccountMember", "AccountScoreRow", "EventRow", "HandoffAuditRow", "HandoffRow", "ConfigVersion", "NotificationRow", "ExecutionFailureRow", "OpsAuditRow", "SignalEscalationRow", "SignalOwnerRow", "SignalRow", "SignalToAcknowledgeRow", "TerritoryProposalRow", "User",
            "PlayRunOpenStepRow", "PlayRunOwnerRow", "PlayRunRow", "TaskRow", "TimelineRow", "WebSessionRow", "WorkflowRunRow", "AgentSettingsRow", "ProposalRow"]

@@ -75,6 +75,10 @@ ROUTES = {
     "POST /api/v1/admin/token": roles(),
     "GET /api/v1/me/notifications": any_role(),
     "GET /api/v1/me/webhook-secret": any_role(),  # the caller's own
+    "GET /api/v1/me/channels": any_role(),  # the caller's own
+    "PUT /api/v1/me/channels": any_role(),
+    "GET /api/v1/users/{user_id}/channels": roles("csm"),  # an admin or casey themself
+    "PUT /api/v1/users/{user_id}/channels": roles("csm"),
     "PUT /api/v1/accounts/{account_id}": roles("revops"),
     "GET /api/v1/accounts": listing("id"),
     "GET /api/v1/accounts/{account_id}": subject("account"),
@@ -90,6 +94,7 @@ ROUTES = {
     "POST /api/v1/signals/{signal_id}/acknowledge": subject("signal"),
     "POST /api/v1/signals/{signal_id}/tasks": subject("signal"),
     "POST /api/v1/signals/{signal_id}/reassign": subject("signal"),
+    "GET /api/v1/signals/{signal_id}/deliveries": subject("signal"),
     "GET /api/v1/tasks": listing("signal_id"),
     "POST /api/v1/tasks/{task_id}/outcome": subject("task"),
     # plays
