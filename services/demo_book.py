@@ -191,8 +191,10 @@ class DemoBook:
         run_id = detail["tasks"][0]["play_run_id"]
         run = await self.get("maya", f"/play-runs/{run_id}")
         first = run["steps"][0]
-        self.loaded.append(f"{account_id}: renewal_risk {signal['id']} acknowledged by lee; Renewal Save {run_id} (v{run['play_version']}): "
-                           f"{first['key']} owned by {first['owner_id']}, due {first['due_at']}, then escalated to their manager")
+        escalated = f"escalated to {', '.join(first['escalated_to'])}" if first.get("escalated_to") else "escalates to their manager after that"
+        self.loaded.append(f"{account_id}: renewal_risk {signal['id']} acknowledged by lee; Renewal Save {run_id} (demo version "
+                           f"{run['play_version']}): {first['key']} is {first['status']}, owned by {first['owner_id']}, due "
+                           f"{first['due_at'][11:16]} UTC, {escalated}")
 
     async def signal_of(self, account_id: str, family: str) -> dict:
         async def found():
@@ -236,32 +238,39 @@ class DemoBook:
         self.loaded.append(f"{account_id}: Renewal Save {run['id']}, {said}")
 
     async def rituals(self) -> None:
-        agendas = {}
+        agendas = []
         for ritual_key in dict.fromkeys(r for r, *_ in RITUAL_ITEMS):
-            latest = await self.http.get(f"/api/v1/rituals/{ritual_key}/agendas/latest", params={"motion": "academic"},
-                                         headers={"Authorization": f"Bearer {self.tokens['maya']}"})
-            if latest.status_code == 200 and latest.json()["source"] == "workflow":
-                agendas[ritual_key] = latest.json()
-                continue
-            [run] = (await self.call("maya", "POST", f"/rituals/{ritual_key}/trigger", json={"motion": "academic"})).json()
-            agendas[ritual_key] = await self.agenda_built(ritual_key, run["workflow_id"])
-            for _, title, owner, outcome in (i for i in RITUAL_ITEMS if i[0] == ritual_key):
-                item = (await self.call("maya", "POST", f"/agendas/{agendas[ritual_key]['id']}/action-items",
-                                        json={"title": title, "owner_id": owner})).json()
+            agenda = await self.latest_agenda(ritual_key)
+            if agenda is None or agenda["source"] != "workflow":
+                [run] = (await self.call("maya", "POST", f"/rituals/{ritual_key}/trigger", json={"motion": "academic"})).json()
+                agenda = await until(lambda: self.latest_agenda(ritual_key, run["workflow_id"]), f"the {ritual_key} agenda")
+            have = {i["title"] for i in agenda["action_items"]}
+            for _, title, owner, outcome in (i for i in RITUAL_ITEMS if i[0] == ritual_key and i[1] not in have):
+                item = await until(lambda: self.add_action_item(agenda["id"], title, owner), f"{agenda['id']} to take action items")
                 if outcome:
                     await self.call(owner, "POST", f"/action-items/{item['id']}/outcome", json={"outcome": outcome})
                 self.added += 1
+            agendas.append(agenda["id"])
         overall = (await self.get("maya", "/cadences/metrics"))["overall"]
-        self.loaded.append(f"rituals: this week's agendas {', '.join(a['id'] for a in agendas.values())} with action items; "
+        self.loaded.append(f"rituals: this week's agendas {', '.join(agendas)} with action items; "
                            f"completion rate {overall['completion_rate_pct']}% over {len(overall['weeks'])} weeks")
 
-    async def agenda_built(self, ritual_key: str, workflow_id: str) -> dict:
-        async def built():
-            latest = await self.http.get(f"/api/v1/rituals/{ritual_key}/agendas/latest", params={"motion": "academic"},
-                                         headers={"Authorization": f"Bearer {self.tokens['maya']}"})
-            return latest.json() if latest.status_code == 200 and latest.json()["workflow_id"] == workflow_id else None
+    async def latest_agenda(self, ritual_key: str, workflow_id: str | None = None) -> dict | None:
+        latest = await self.http.get(f"/api/v1/rituals/{ritual_key}/agendas/latest", params={"motion": "academic"},
+                                     headers={"Authorization": f"Bearer {self.tokens['maya']}"})
+        if latest.status_code != 200 or (workflow_id and latest.json()["workflow_id"] != workflow_id):
+            return None
+        return latest.json()
 
-        return await until(built, f"the {ritual_key} agenda")
+    async def add_action_item(self, agenda_id: str, title: str, owner: str) -> dict | None:
+        """The item, or None while the run is still building its agenda (it answers 409 until then)."""
+        response = await self.http.post(f"/api/v1/agendas/{agenda_id}/action-items", json={"title": title, "owner_id": owner},
+                                        headers={"Authorization": f"Bearer {self.tokens['maya']}"})
+        if response.status_code == 409 and "still being built" in response.text:
+            return None
+        if response.status_code >= 400:
+            raise RuntimeError(f"adding an action item to {agenda_id}: {response.status_code} {response.text[:300]}")
+        return response.json()
 
 
 async def until(probe: Callable[[], Awaitable], what: str, timeout: float = 60.0):
