@@ -69,6 +69,18 @@ async def test_the_demo_book_tells_the_reference_week_and_loads_once(sqlite_db, 
         assert this_week["signal_triage"]["completed_on_time"] == 1 and this_week["signal_triage"]["completion_rate_pct"] == 100
         print("\n".join(first.loaded))
 
+        # the pages say why in words and link to the evidence; components that contribute nothing are left out
+        signed_in = await http.post("/sign-in", data={"token": tokens["lee"], "next": "/inbox"}, headers={"Accept": "text/html"})
+        assert signed_in.status_code == 303, signed_in.text
+        signal_page = (await http.get(f"/signals/{risk['id']}", headers={"Accept": "text/html"})).text
+        assert "health 28: usage down 35% vs the prior 30 days (−14), champion left (−12)" in signal_page
+        assert "rank" not in signal_page and 'href="/accounts/acme#events"' in signal_page
+        account_page = (await http.get("/accounts/acme", headers={"Accept": "text/html"})).text
+        evidence = (await get(f"/signals/{risk['id']}"))["evidence"]["event_ids"]
+        assert 'id="events"' in account_page and all(f'id="{e}"' in account_page for e in evidence)
+        assert "no product use for" not in account_page and "±0" not in account_page
+        http.cookies.clear()
+
         # the second load finds everything and adds nothing
         again = DemoBook(http, tokens)
         await again.load()
