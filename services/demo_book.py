@@ -95,7 +95,9 @@ def demo_play_library(directory: Path, first_step_due: str = "PT1M", escalate_af
             text = _demo_version(text, first_step_due, escalate_after)
         (directory / path.name).write_text(text)
     shipped, demo = load_play(PLAYS_DIR / f"{DEMO_PLAY}.toml"), load_library(directory)[DEMO_PLAY]
-    assert demo.steps[0].due < shipped.steps[0].due and demo.version == shipped.version + DEMO_VERSION_OFFSET
+    if demo.steps[0].due >= shipped.steps[0].due or demo.version != shipped.version + DEMO_VERSION_OFFSET:
+        raise RuntimeError(f"{DEMO_PLAY}.toml no longer has the shape the demo version rewrites (version, escalate_after, "
+                           "the first step's due): update services/demo_book.py")
     return directory
 
 
@@ -114,7 +116,7 @@ DEMO_CRM_URL = f"http://127.0.0.1:{DEMO_CRM_PORT}/crm"  # nothing listens there:
 SAVE_FIELDS = {
     "diagnose": {"root_cause": "the champion moved to another role as the spring term started",
                  "health_evidence": "usage down 35%, tickets tripled"},
-    "exec_sponsor": {"sponsor_name": "Dean Okafor", "meeting_date": "next Tuesday"},
+    "exec_sponsor": {"sponsor_name": "Dean Okafor"},  # and the meeting's date, a week after loading
 }
 HANDOFF_FIELDS = {
     "buying_criteria": ["proctoring at scale", "LMS grade sync"], "champion_map": {"champion": "Dr. Ruiz", "economic_buyer": "CFO"},
@@ -145,9 +147,11 @@ class DemoBook:
         """The baseline's first day: the bad week ends an hour ago."""
         return self.now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1) - (BASELINE_WEEKS + 1) * WEEK
 
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
     async def call(self, who: str, method: str, path: str, **options) -> httpx.Response:
-        response = await self.http.request(method, f"/api/v1{path}", headers={"Authorization": f"Bearer {self.tokens[who]}"},
-                                           **options)
+        response = await self.http.request(method, f"/api/v1{path}", headers=self.auth(who), **options)
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} as {who}: {response.status_code} {response.text[:300]}")
         return response
@@ -160,14 +164,13 @@ class DemoBook:
             await part()
         return self.loaded
 
-    async def events_in(self, account_id: str, *batches: list[dict]) -> bool:
-        """Sends the account's events, batch by batch, unless it has some already; True when they were new."""
+    async def events_in(self, account_id: str, *batches: list[dict]) -> None:
+        """Sends the account's events, batch by batch, unless it has some already (each batch is scored once)."""
         if await self.get("maya", "/events", account_id=account_id, limit=1):
-            return False
+            return
         for events in batches:
             await self.call("rory", "POST", "/events/batch", json={"events": events})
             self.added += len(events)
-        return True
 
     async def reference_week(self) -> None:
         start, account_id = self.start(), REFERENCE_ACCOUNT
@@ -185,13 +188,15 @@ class DemoBook:
             self.added += 1
         detail = await self.get("lee", f"/signals/{signal['id']}")
         if not detail["tasks"]:
-            await self.call("lee", "POST", f"/signals/{signal['id']}/tasks", json={"template_key": "renewal_save_play", "owner_id": "casey"})
+            await self.call("lee", "POST", f"/signals/{signal['id']}/tasks",
+                            json={"template_key": "renewal_save_play", "owner_id": "casey"})
             self.added += 1
             detail = await self.get("lee", f"/signals/{signal['id']}")
         run_id = detail["tasks"][0]["play_run_id"]
         run = await self.get("maya", f"/play-runs/{run_id}")
         first = run["steps"][0]
-        escalated = f"escalated to {', '.join(first['escalated_to'])}" if first.get("escalated_to") else "escalates to their manager after that"
+        escalated = (f"escalated to {', '.join(first['escalated_to'])}" if first.get("escalated_to")
+                     else "escalates to their manager after that")
         self.loaded.append(f"{account_id}: renewal_risk {signal['id']} acknowledged by lee; Renewal Save {run_id} (demo version "
                            f"{run['play_version']}): {first['key']} is {first['status']}, owned by {first['owner_id']}, due "
                            f"{first['due_at'][11:16]} UTC, {escalated}")
@@ -228,9 +233,11 @@ class DemoBook:
         if not runs:
             created = (await self.call("lee", "POST", "/play-runs", json={"play_key": DEMO_PLAY, "account_id": account_id})).json()
             self.added += 1
-            for step_key, who in (("diagnose", "casey"), ("exec_sponsor", "lee")):  # its CRM log fails: the CRM is down
+            meeting = {"meeting_date": (self.now + WEEK).date().isoformat()}
+            # exec_sponsor logs the meeting to the CRM, which is down: its action fails for real, and ops retry it
+            for step_key, who, fields in (("diagnose", "casey", {}), ("exec_sponsor", "lee", meeting)):
                 await self.call(who, "POST", f"/play-runs/{created['id']}/steps/{step_key}/complete",
-                                json={"fields": SAVE_FIELDS[step_key]})
+                                json={"fields": {**SAVE_FIELDS[step_key], **fields}})
             runs = [created]
         run = await self.get("maya", f"/play-runs/{runs[0]['id']}")
         failed = [s for s in run["steps"] if s["status"] == "failed"]
@@ -257,7 +264,7 @@ class DemoBook:
 
     async def latest_agenda(self, ritual_key: str, workflow_id: str | None = None) -> dict | None:
         latest = await self.http.get(f"/api/v1/rituals/{ritual_key}/agendas/latest", params={"motion": "academic"},
-                                     headers={"Authorization": f"Bearer {self.tokens['maya']}"})
+                                     headers=self.auth("maya"))
         if latest.status_code != 200 or (workflow_id and latest.json()["workflow_id"] != workflow_id):
             return None
         return latest.json()
@@ -265,7 +272,7 @@ class DemoBook:
     async def add_action_item(self, agenda_id: str, title: str, owner: str) -> dict | None:
         """The item, or None while the run is still building its agenda (it answers 409 until then)."""
         response = await self.http.post(f"/api/v1/agendas/{agenda_id}/action-items", json={"title": title, "owner_id": owner},
-                                        headers={"Authorization": f"Bearer {self.tokens['maya']}"})
+                                        headers=self.auth("maya"))
         if response.status_code == 409 and "still being built" in response.text:
             return None
         if response.status_code >= 400:

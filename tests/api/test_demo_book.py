@@ -43,11 +43,13 @@ async def test_the_demo_book_tells_the_reference_week_and_loads_once(sqlite_db, 
             run = await get(f"/play-runs/{run_id}")
             step = run["steps"][0]
             notes = await get("/me/notifications", "lee")
-            return run if step["status"] == "overdue" and [n for n in notes if n["subject_id"] == run_id and n["kind"] == "escalation"] else None
+            paged = [n for n in notes if n["subject_id"] == run_id and n["kind"] == "escalation"]
+            return run if step["status"] == "overdue" and paged else None
 
         run = await eventually(escalated, timeout=30)
         assert (run["play_key"], run["status"], run["steps"][0]["owner_id"]) == (DEMO_PLAY, "running", "casey")
         assert run["stuck"]["step_key"] == "diagnose" and run["stuck"]["overdue_seconds"] > 0
+        assert run["steps"][0]["escalated_to"] == ["lee"]
         assert [r["id"] for r in await get("/play-runs", status="running", stuck="true", account_id="acme")] == [run_id]
 
         # a second account with a cross-sell watermark, and a handoff waiting for its receiver
