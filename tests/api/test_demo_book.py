@@ -4,7 +4,7 @@ second load that adds nothing."""
 import httpx
 import pytest
 
-from services.demo_book import DEMO_PLAY, DemoBook, demo_play_library
+from services.demo_book import DEMO_PLAY, DemoBook, bad_week, baseline, demo_play_library
 from tests.support.stack import free_port, process_stack, seed
 from tests.support.waiting import eventually
 
@@ -90,4 +90,5 @@ async def test_the_demo_book_tells_the_reference_week_and_loads_once(sqlite_db, 
         assert len([s for s in await get("/signals", account_id="acme") if s["family"] == "renewal_risk"]) == 1
         assert len(await get("/play-runs", account_id="initech")) == 1 and len(await get("/handoffs", account_id="globex")) == 1
         assert [p["health"] for p in await get("/accounts/acme/score/history")] == [72, 28]
+        assert len(await get("/events", account_id="acme", limit=500)) == len(baseline("acme") + bad_week("acme"))
         assert len(await get("/action-items", limit=500)) == len(items)
