@@ -167,6 +167,31 @@ def check_children(children: list[tuple[str, subprocess.Popen]]) -> None:
             raise ChildDied(name, process.returncode)
 
 
+def demo_environment(data_dir: Path = DATA_DIR) -> dict[str, str]:
+    """What the demo book needs from the worker and the API (unless PILLAR_DEMO=0 or already set): the demo's play
+    library, whose Renewal Save falls due within minutes, and a CRM that is down, so one step fails for real."""
+    if os.environ.get("PILLAR_DEMO", "1") == "0":
+        return {}
+    from services.demo_book import DEMO_CRM_URL, demo_play_library
+
+    wanted = {"PILLAR_PLAYS_DIR": lambda: str(demo_play_library(data_dir / "demo-plays")), "CRM_WEBHOOK_URL": lambda: DEMO_CRM_URL}
+    return {name: make() for name, make in wanted.items() if not os.environ.get(name)}
+
+
+def load_demo(api_url: str, tokens: dict[str, str]) -> None:
+    """Load the demo book through the API and say what it holds; a failure is reported, and the stack runs on."""
+    from services.demo_book import load_demo_book
+
+    try:
+        book = asyncio.run(load_demo_book(api_url, tokens))
+    except Exception as error:  # noqa: BLE001  (the stack is still useful without its demo)
+        print(f"devstack: the demo book did not load: {type(error).__name__}: {error}", file=sys.stderr)
+        return
+    said = "loaded" if book.added else "already loaded, nothing added"
+    print(f"devstack: demo book {said} (PILLAR_DEMO=0 skips it):")
+    print("\n".join(f"  {line}" for line in book.loaded))
+
+
 def banner(settings, api_url: str, token: str, tokens: dict[str, str], log_file: Path) -> str:
     from core.seed import DEMO_USERS
 
@@ -258,12 +283,18 @@ def main() -> int:
                   "printed for them will not work (`make clean` starts afresh)", file=sys.stderr)
         get_engine().dispose()
 
+        demo = demo_environment()
+        os.environ.update(demo)
+        if demo:
+            print(f"devstack: for the demo book: {', '.join(f'{k}={v}' for k, v in demo.items())}")
         if "WORKER_METRICS_ADDRESS" not in os.environ and not port_in_use("127.0.0.1", WORKER_METRICS_PORT):
             os.environ["WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{WORKER_METRICS_PORT}"  # the worker's Prometheus endpoint
         print("devstack: starting the worker and the API")
         children.append(("worker", spawn(worker_command())))
         children.append(("api", spawn(api_command(settings.http_host, settings.http_port))))
         wait_for_health(f"{api_url}/healthz", children)
+        if os.environ.get("PILLAR_DEMO", "1") != "0":
+            load_demo(api_url, tokens)
         print(banner(settings, api_url, token, tokens, log_file))
         print(f"devstack: ready in {time.monotonic() - started:.1f}s", flush=True)
         while True:

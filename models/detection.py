@@ -140,6 +140,7 @@ class Detection(BaseModel):
     account_id: str
     dedup_key: str
     window_start: datetime
+    why: str = Field(default="", description="why it fired, in the scores' own words")
     measured: dict[str, float | None]
     thresholds: dict[str, float]
     evidence_event_ids: list[str]
@@ -148,6 +149,7 @@ class Detection(BaseModel):
 
     def evidence(self) -> dict[str, Any]:
         return {
+            **({"why": self.why} if self.why else {}),
             "detected_by": f"signal_definitions v{self.definitions_version}",
             "measured": self.measured,
             "thresholds": self.thresholds,

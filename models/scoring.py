@@ -109,6 +109,11 @@ class ScoreComponent(BaseModel):
     contribution: float = Field(description="points this component adds to (or takes from) the score")
     evidence: list[str] = Field(default=[], description="ids of the events behind it")
 
+    @property
+    def moves(self) -> bool:
+        """It moves the score by a whole point (halves round away from zero): what an explanation names."""
+        return abs(self.contribution) >= 0.5
+
 
 class Score(BaseModel):
     name: str
@@ -116,6 +121,10 @@ class Score(BaseModel):
     base: float
     components: list[ScoreComponent]
     explanation: str
+
+    def moving(self) -> list[ScoreComponent]:
+        """The components that move it, largest first; those that contribute nothing are left out of every explanation."""
+        return sorted((c for c in self.components if c.moves), key=lambda c: -abs(c.contribution))
 
 
 class RenewalRiskScore(Score):

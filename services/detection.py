@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from models.common import format_duration
 from models.detection import Detection, Metric, SignalDefinition, SignalDefinitions
 from models.scoring import TIER_RANK, AccountScore, Facts, Windows
+from services.scoring import said
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -59,6 +60,36 @@ def _evidence(metric: Metric, facts: Facts, score: AccountScore, definitions: Si
     }.get(metric, [])
 
 
+SCORED = {Metric.health: "health", Metric.renewal_risk_score: "renewal_risk", Metric.renewal_risk_tier_rank: "renewal_risk",
+          Metric.forecast_confidence: "forecast_confidence", Metric.pipeline_quality: "pipeline_quality"}
+PARTS = {  # a fact's metric → the score and component that say it in words
+    Metric.usage_change_pct: ("health", "usage_trend"), Metric.inactive_days: ("health", "inactivity"),
+    Metric.champion_departed: ("health", "champion"), Metric.nps_latest: ("health", "nps"), Metric.nps_drop: ("health", "nps"),
+    Metric.ticket_multiple: ("health", "support_tickets"), Metric.stalled_deals: ("pipeline_quality", "stalled"),
+    Metric.close_date_pushes: ("pipeline_quality", "close_date_drift"),
+}
+
+
+def _why(metric: Metric, value: float | None, facts: Facts, score: AccountScore, definitions: SignalDefinitions) -> str:
+    """What a condition read, in the words a CSM reads: a score's own sentence (with health's, when health drives
+    it), a score component with its points, or the fact itself; never the metric's internal name."""
+    if metric in SCORED:
+        scored = getattr(score, SCORED[metric])
+        driven = scored is not score.health and any(c.key.startswith("health") and c.moves for c in scored.components)
+        return f"{scored.explanation} — {score.health.explanation}" if driven else scored.explanation
+    if metric in PARTS:
+        scored = getattr(score, PARTS[metric][0])
+        return said(next(c for c in scored.components if c.key == PARTS[metric][1]), scored.name)
+    cross = definitions.cross_sell
+    present = [p for p in cross.adjacent_programs if p in facts.contact_programs]
+    return {
+        Metric.adjacent_program_present: f"a contact in {', '.join(present)}" if present else "no contact in an adjacent program",
+        Metric.program_adoption_pct: f"{cross.from_program} adoption {value:g}%" if value is not None else f"no {cross.from_program} use",
+        Metric.contract_years: f"a {value:g}-year contract" if value else "no contract length",
+        Metric.active_risk_signals: "no open risk signal" if not value else f"{value:g} open risk signal(s)",
+    }[metric]
+
+
 def _holds(definition: SignalDefinition, measured: dict[Metric, float | None], motion: str | None,
            phases: frozenset[str]) -> bool:
     return not definition.quiet_in(phases) and all(
@@ -70,11 +101,12 @@ def _detection(definition, account_id, motion, phases, measured, facts, score, d
     evidence = []
     for condition in definition.conditions:
         evidence += [e for e in _evidence(condition.metric, facts, score, definitions) if e not in evidence]
+    why = "; ".join(dict.fromkeys(_why(c.metric, measured[c.metric], facts, score, definitions) for c in definition.conditions))
     return Detection(
         family=definition.family, severity=definition.severity, account_id=account_id, dedup_key=key, window_start=window_start,
         measured={c.metric.value: measured[c.metric] for c in definition.conditions},
         thresholds={c.metric.value: definition.threshold(c, motion, phases) for c in definition.conditions},
-        evidence_event_ids=evidence, definitions_version=definitions.version, play_key=definition.play_key,
+        evidence_event_ids=evidence, definitions_version=definitions.version, play_key=definition.play_key, why=why,
     )
 
 

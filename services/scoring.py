@@ -151,11 +151,16 @@ def _clamp(value: float, low: float = 0, high: float = 100) -> float:
 
 
 def _score(name: str, base: float, components: list[ScoreComponent], unit: str = "") -> Score:
-    value = _clamp(base + sum(c.contribution for c in components))
-    moving = sorted((c for c in components if _half_up(c.contribution)), key=lambda c: -abs(c.contribution))
-    reasons = ", ".join(f"{c.label} ({signed_points(c.contribution)})" for c in moving) or "nothing moves it"
-    return Score(name=name, value=value, base=base, components=components,
-                 explanation=f"{name.replace('_', ' ')} {_half_up(value)}{unit}: {reasons}")
+    score = Score(name=name, value=_clamp(base + sum(c.contribution for c in components)), base=base, components=components,
+                  explanation="")
+    reasons = ", ".join(said(c) for c in score.moving()) or "nothing moves it"
+    return score.model_copy(update={"explanation": f"{name.replace('_', ' ')} {_half_up(score.value)}{unit}: {reasons}"})
+
+
+def said(component: ScoreComponent, score_name: str = "") -> str:
+    """`champion left (−12)`, or `champion left (health −12)` when said outside its score's own sentence."""
+    points = f"{score_name.replace('_', ' ')} {signed_points(component.contribution)}".strip()
+    return f"{component.label} ({points})" if component.moves else component.label
 
 
 def _component(key: str, label: str, value, weight: float, contribution: float, evidence: list[str] | None = None):

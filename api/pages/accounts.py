@@ -1,6 +1,6 @@
 """The book of accounts with its territory (each owner's load, ARR at risk, SE and executive allocations for the
 critical saves), and one account: health and risk with their explanation, the score over time, ARR at risk
-and save vs replace, and what is open on it (signals, plays, handoffs)."""
+and save vs replace, and what is open on it (signals, plays, handoffs), and its latest events: the evidence signals link to."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,13 +15,15 @@ from models.signals import SignalSummary
 from models.tables import Account, SignalRow
 from plays import load_library
 from services.accounts import book, financials_now
-from services.events import latest_score, score_history
+from core.paging import PageRequest
+from services.events import latest_score, list_events, score_history
 from services.handoffs import list_handoffs
 from services.plays import list_play_runs
 from services.territory import allocations, territory_health
 from services.visibility import only_visible
 
 router = APIRouter(include_in_schema=False)
+EVENTS_SHOWN = 50  # the latest ones: where a signal's evidence links to
 
 
 @router.get("/accounts")
@@ -50,4 +52,6 @@ def account_page(account_id: str, request: Request, session: SessionDep, user: P
         "handoffs": list_handoffs(session, None, account_id, None, viewer=user).items,
         "library": load_library(),
         "names": names(session),
+        "events": list_events(session, account_id, page=PageRequest(limit=EVENTS_SHOWN), viewer=user).items,
+        "events_shown": EVENTS_SHOWN,
     })

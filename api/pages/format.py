@@ -111,7 +111,8 @@ def humane(text: str | None) -> str:
     return ISO_TIME.sub(short, text or "")
 
 
-NOISY_EVIDENCE = ("event_ids", "window_start", "window_end", "detected_by", "dedup_key")
+# what detection keeps for machines (internal measures such as a tier's rank): a person reads `why` instead
+NOISY_EVIDENCE = ("event_ids", "window_start", "window_end", "detected_by", "dedup_key", "measured", "thresholds")
 
 
 def evidence(items: dict[str, Any] | None) -> list[tuple[str, str]]:

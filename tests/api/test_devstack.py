@@ -113,3 +113,20 @@ def test_compose_runs_replicas_of_api_and_worker_behind_one_published_port():
     assert "listen 8000;" in config and "set $api http://api:8000;" in config and "resolver 127.0.0.11" in config
     # behind the proxy, the api trusts its forwarded headers (scheme for cookies, origin for the sign-in check)
     assert "--forwarded-allow-ips" in services["api"]["command"]
+
+
+def test_the_demo_book_gets_its_play_library_and_a_crm_that_is_down_unless_turned_off_or_set(tmp_path, monkeypatch):
+    from services.demo_book import DEMO_CRM_URL, DEMO_PLAY
+
+    monkeypatch.delenv("PILLAR_PLAYS_DIR", raising=False)
+    monkeypatch.delenv("CRM_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("PILLAR_DEMO", "0")
+    assert devstack.demo_environment(tmp_path) == {}
+    monkeypatch.delenv("PILLAR_DEMO")
+    demo = devstack.demo_environment(tmp_path)
+    assert demo == {"PILLAR_PLAYS_DIR": str(tmp_path / "demo-plays"), "CRM_WEBHOOK_URL": DEMO_CRM_URL}
+    shipped = sorted(p.name for p in (PROJECT_ROOT / "plays").glob("*.toml"))
+    assert sorted(p.name for p in (tmp_path / "demo-plays").glob("*.toml")) == shipped
+    assert "Demo version" in (tmp_path / "demo-plays" / f"{DEMO_PLAY}.toml").read_text()
+    monkeypatch.setenv("CRM_WEBHOOK_URL", "https://crm.example/hook")  # the user's own CRM is kept
+    assert set(devstack.demo_environment(tmp_path)) == {"PILLAR_PLAYS_DIR"}

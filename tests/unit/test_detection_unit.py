@@ -10,7 +10,7 @@ from models.scoring import ScoreWeightsIn
 from services.detection import dedup_window, detect
 from services.layer_config import DEFAULT_SIGNAL_DEFINITIONS
 from services.scoring import compute_scores
-from tests.support.events import BASELINE_END, SCENARIO_END, T0, as_stored, bad_week, baseline, watermark_events
+from tests.support.events import BASELINE_END, RENEWAL_DATE, SCENARIO_END, T0, as_stored, bad_week, baseline, watermark_events
 
 DEFINITIONS = SignalDefinitions.model_validate({**DEFAULT_SIGNAL_DEFINITIONS, "version": 1})
 WEIGHTS = ScoreWeightsIn()
@@ -87,3 +87,27 @@ def test_definitions_are_validated():
     with pytest.raises(ValidationError, match="metric"):
         SignalDefinitionsIn.model_validate({"definitions": [{**DEFAULT_SIGNAL_DEFINITIONS["definitions"][0],
                                                              "conditions": [{"metric": "vibes", "op": "gte", "value": 1}]}]})
+
+
+def test_a_detected_signal_says_why_in_the_scores_own_words_not_in_internal_measures():
+    score, facts = compute_scores("a", RENEWAL_DATE, as_stored(baseline("a") + bad_week("a")), SCENARIO_END, WEIGHTS, 1)
+    found = {d.family: d.evidence() for d in detect("a", "academic", facts, score, WEIGHTS.windows, DEFINITIONS)}
+    assert found["renewal_risk"]["why"] == (
+        "renewal risk 90 (critical): health 28 of 100 (+72), renewal in 90 days (+10), NPS detractor (3) (+8) — "
+        "health 28: usage down 35% vs the prior 30 days (−14), champion left (−12), NPS 8 → 3 (−8), "
+        "support tickets ×3 in 30 days (3 vs 1) (−8)")
+    assert found["champion_departed"]["why"] == "champion left (health −12)"
+    assert found["nps_decline"]["why"] == "NPS 8 → 3 (health −8)"
+    assert not any("rank" in e["why"] or "±0" in e["why"] for e in found.values())
+
+    watermark = fired(watermark_events(), BASELINE_END)["cross_sell_watermark"]
+    assert watermark.why == "a contact in motion_b; motion_a adoption 45%; a 3-year contract; no open risk signal"
+
+
+def test_components_that_contribute_nothing_are_left_out_of_explanations():
+    score, _ = compute_scores("a", RENEWAL_DATE, as_stored(baseline("a") + bad_week("a")), SCENARIO_END, WEIGHTS, 1)
+    labels = [c.label for c in score.health.components]
+    assert "no product use for 0 days" in labels  # computed and kept, for the record
+    assert [c.label for c in score.health.moving()] == ["usage down 35% vs the prior 30 days", "champion left", "NPS 8 → 3",
+                                                         "support tickets ×3 in 30 days (3 vs 1)"]
+    assert [c.key for c in score.renewal_risk.moving()] == ["health_gap", "renewal_window", "detractor"]
