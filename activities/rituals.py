@@ -49,10 +49,10 @@ class RitualActivities(activity_types.RitualActivities):
     def prepare_ritual_run(self, run: RitualRun) -> PreparedRitual:
         """The ritual as configured now, and the meeting this run (at its `scheduled_at`) builds the agenda for."""
         with self.sessions() as session:
-            start = start_for(session, run.ritual_key, run.motion, run.scheduled_at)
+            start = start_for(session, run.ritual_key, run.motion, run.scheduled_at, run.by_hand)
         if start is None:
             return PreparedRitual(reason=f"ritual {run.ritual_key!r} is no longer configured for motion {run.motion!r}, "
-                                         "or is disabled")
+                                         "is disabled, or does not meet this week")
         return PreparedRitual(start=start)
 
     @activity.defn

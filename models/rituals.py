@@ -31,6 +31,19 @@ class RitualKind(StrEnum):
     retro = "retro"
 
 
+class Recurrence(StrEnum):
+    """How often a ritual meets, on its `day`: every week, every other week (counted from `anchor`), the first
+    `day` of every month, or of January, April, July and October."""
+
+    weekly = "weekly"
+    biweekly = "biweekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+
+
+QUARTER_MONTHS = (1, 4, 7, 10)
+
+
 class Weekday(StrEnum):
     monday = "monday"
     tuesday = "tuesday"
@@ -72,6 +85,9 @@ class RitualDef(BaseModel):
     kind: RitualKind
     name: str = Field(min_length=1, max_length=200)
     day: Weekday
+    every: Recurrence = Field(default=Recurrence.weekly, description=Recurrence.__doc__.replace("\n    ", " "))
+    anchor: date = Field(default=date(2026, 1, 5), ge=date(2000, 1, 1), le=date(2099, 12, 31),
+                         description="biweekly: a day in a week the ritual meets")
     time: TimeOfDay = Field(description="Meeting time of day, HH:MM (24-hour), in `timezone`")
     timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone of the meeting")
     lead: PositiveDuration = Field(default=timedelta(hours=1), description="How long before the meeting the agenda is built")
@@ -81,6 +97,16 @@ class RitualDef(BaseModel):
     escalate_after: Duration = Field(default=timedelta(days=1), description="From an overdue action item to its owner's manager's page")
     limit: int = Field(default=5, ge=1, le=100, description="How many accounts the at-risk review lists")
     enabled: bool = True
+
+    def meets_on(self, day: date) -> bool:
+        """Whether a meeting falls on `day` (one of the ritual's weekdays) under its recurrence."""
+        if self.every == Recurrence.biweekly:
+            return ((day - self.anchor).days + self.anchor.weekday() - day.weekday()) // 7 % 2 == 0
+        if self.every == Recurrence.monthly:
+            return day.day <= 7
+        if self.every == Recurrence.quarterly:
+            return day.day <= 7 and day.month in QUARTER_MONTHS
+        return True
 
     @field_validator("lead")
     @classmethod
@@ -167,12 +193,14 @@ class RitualsConfig(RitualsConfigIn):
 
 class RitualRun(BaseModel):
     """RitualWorkflow's input, fixed in the schedule's action. `scheduled_at` is for runs started by hand or by
-    tests; a scheduled run reads its nominal time from Temporal (TemporalScheduledStartTime). `resume`: the state
-    a run carries into its continuation (continue-as-new)."""
+    tests; a scheduled run reads its nominal time from Temporal (TemporalScheduledStartTime). `by_hand`: started by
+    someone (a trigger), so it runs whatever the recurrence says of this week. `resume`: the state a run carries
+    into its continuation (continue-as-new)."""
 
     ritual_key: str
     motion: str
     scheduled_at: datetime | None = None
+    by_hand: bool = False
     resume: "RitualResume | None" = None
 
 

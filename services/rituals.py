@@ -58,6 +58,7 @@ RITUALS = "rituals"
 RITUAL_SCHEDULE_PREFIX = "ritual-"
 FLYWHEEL_SCHEDULE_ID = "flywheel-monthly"
 log = logging.getLogger(__name__)
+QUARTER = timedelta(weeks=14)  # far enough ahead to find the next meeting of any recurrence
 
 
 def _ritual(key, kind, name, day, at):
@@ -173,8 +174,14 @@ def _weekly(slot: tuple[int, int, int, int], zone: ZoneInfo, after: datetime, un
 
 
 def build_times(ritual: RitualDef, after: datetime, until: datetime) -> list[datetime]:
-    """When the ritual's agenda is built (its schedule fires), strictly after `after` and up to `until`, in UTC."""
-    return _weekly(build_slot(ritual), ZoneInfo(ritual.timezone), after, until)
+    """When the ritual's agenda is built, strictly after `after` and up to `until`, in UTC: its schedule fires every
+    week, and builds an agenda in the weeks its recurrence meets (`meets`)."""
+    weekly = _weekly(build_slot(ritual), ZoneInfo(ritual.timezone), after, until)
+    return [at for at in weekly if meets(ritual, meeting_for(ritual, at))]
+
+
+def meets(ritual: RitualDef, meeting_at: datetime) -> bool:
+    return ritual.meets_on(_wall_clock(meeting_at, ZoneInfo(ritual.timezone)).date())
 
 
 def meeting_for(ritual: RitualDef, built_at: datetime) -> datetime:
@@ -184,8 +191,12 @@ def meeting_for(ritual: RitualDef, built_at: datetime) -> datetime:
 
 
 def next_meeting_after(ritual: RitualDef, meeting_at: datetime) -> datetime:
+    """The ritual's next meeting: a week on, or the next week its recurrence meets (a quarter at most)."""
     zone = ZoneInfo(ritual.timezone)
-    return _localize(_wall_clock(meeting_at, zone) + WEEK, zone)
+    wall = _wall_clock(meeting_at, zone) + WEEK
+    while not ritual.meets_on(wall.date()):
+        wall += WEEK
+    return _localize(wall, zone)
 
 
 def previous_weekday_start(moment: datetime, timezone: str, weekday: int, strictly_before: bool = True) -> datetime:
@@ -226,13 +237,17 @@ def week_start(moment: datetime) -> date:
 # --- a run's start -------------------------------------------------------------------------------------------
 
 
-def start_for(session: Session, ritual_key: str, motion: str, scheduled_at: datetime) -> RitualStart | None:
-    """Resolve the ritual as configured now, once (None: it was removed, disabled, or no longer has this motion)."""
+def start_for(session: Session, ritual_key: str, motion: str, scheduled_at: datetime,
+              by_hand: bool = False) -> RitualStart | None:
+    """Resolve the ritual as configured now, once (None: it was removed, disabled, no longer has this motion, or
+    its schedule fired in a week its recurrence does not meet)."""
     config = current_rituals(session)
     ritual = config.ritual(ritual_key)
     if ritual is None or not ritual.enabled or motion not in ritual.motions:
         return None
     meeting_at = meeting_for(ritual, scheduled_at)
+    if not by_hand and not meets(ritual, meeting_at):
+        return None
     return RitualStart(
         agenda_id=agenda_id_for(ritual_key, motion, meeting_at),
         ritual=ritual,
@@ -263,7 +278,7 @@ def rituals_view(session: Session, now: datetime | None = None, redact: bool = T
     for ritual in config.rituals:
         segments = []
         for motion in ritual.motions:
-            upcoming = build_times(ritual, now, now + WEEK) if ritual.enabled else []
+            upcoming = build_times(ritual, now, now + QUARTER) if ritual.enabled else []
             latest = session.exec(
                 select(AgendaRow.id).where(AgendaRow.ritual_key == ritual.key, AgendaRow.motion == motion)
                 .order_by(AgendaRow.meeting_at.desc()).limit(1)
@@ -428,7 +443,7 @@ async def trigger(session: Session | AsyncSession, client: Client, ritual_key: s
     runs = []
     for each in await in_session(session, _motions_to_trigger, ritual_key, motion):
         workflow_id = f"{schedule_id(ritual_key, each)}-manual-{uuid.uuid4().hex[:10]}"
-        await client.start_workflow(RitualWorkflow.run, RitualRun(ritual_key=ritual_key, motion=each), id=workflow_id,
+        await client.start_workflow(RitualWorkflow.run, RitualRun(ritual_key=ritual_key, motion=each, by_hand=True), id=workflow_id,
                                     task_queue=get_settings().temporal_task_queue, rpc_timeout=rpc_timeout())
         runs.append(TriggeredRun(motion=each, workflow_id=workflow_id))
     return runs

@@ -7,15 +7,16 @@ from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.rituals import RitualActivities
+from core import config_store
 from core.db import session_scope
 from core.paging import PageRequest
 from core.seed import load_default_config, load_demo_directory
 from models.common import Revision
-from models.rituals import ActionItem, AgendaStatus, BuildAgendaRequest, RitualRun, RitualState
+from models.rituals import ActionItem, AgendaStatus, BuildAgendaRequest, Recurrence, RitualRun, RitualsConfigIn, RitualState
 from models.tables import ActionItemRow, AgendaRow
 from services import action_items, agendas
 from services.cadence_baseline import load_baseline_history
-from services.rituals import current_rituals
+from services.rituals import RITUALS as RITUALS_KIND, current_rituals
 
 NOW = datetime(2026, 11, 30, 13, tzinfo=UTC)  # a Monday, 08:00 in New York: the triage agenda's build
 RITUALS = RitualActivities(session_scope, async_sessions=None, http=None, settings=None)  # the database only
@@ -110,3 +111,20 @@ def test_the_completion_rate_counts_only_what_is_due(any_db):
     week = next(r for r in metrics.rituals if r.ritual_key == "retro").weeks[0]
     assert (week.week, week.created, week.completed_on_time, week.completed_late, week.open_overdue, week.pending) == ("2026-W49", 4, 1, 1, 1, 1)
     assert week.completion_rate_pct == 33.3 and metrics.overall.completion_rate_pct == 33.3
+
+
+def test_a_scheduled_run_in_a_week_its_recurrence_skips_builds_nothing_but_a_trigger_does(any_db):
+    seeded(any_db)
+    with Session(any_db) as session:
+        config = current_rituals(session)
+        triage = config.ritual("signal_triage").model_copy(update={"every": Recurrence.biweekly, "anchor": NOW.date() + timedelta(days=7)})
+        body = config.model_copy(update={"rituals": [triage if r.key == "signal_triage" else r for r in config.rituals]})
+        config_store.append(session, RITUALS_KIND, RitualsConfigIn.model_validate(body.model_dump()).model_dump(mode="json"),
+                            created_by="rory")
+    motion = triage.motions[0]
+    off_week = RITUALS.prepare_ritual_run(RitualRun(ritual_key="signal_triage", motion=motion, scheduled_at=NOW))
+    assert off_week.start is None and "does not meet this week" in off_week.reason
+    on_week = RITUALS.prepare_ritual_run(RitualRun(ritual_key="signal_triage", motion=motion, scheduled_at=NOW + timedelta(days=7)))
+    assert on_week.start.closes_at == on_week.start.meeting_at + timedelta(days=14)
+    by_hand = RITUALS.prepare_ritual_run(RitualRun(ritual_key="signal_triage", motion=motion, scheduled_at=NOW, by_hand=True))
+    assert by_hand.start is not None and by_hand.start.closes_at == on_week.start.meeting_at

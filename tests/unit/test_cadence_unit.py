@@ -15,6 +15,7 @@ from services.rituals import (
     flywheel_times,
     meeting_for,
     motion_slug,
+    next_meeting_after,
     previous_weekday_start,
 )
 
@@ -45,6 +46,31 @@ def test_build_times_follow_the_time_zone_across_daylight_saving():
     built = build_times(long, datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 3, 8, tzinfo=UTC))
     assert built == [datetime(2026, 3, 7, 14, tzinfo=UTC)] and meeting_for(long, built[0]) == datetime(2026, 3, 9, 13, tzinfo=UTC)
     assert build_times(ritual(), datetime(2026, 3, 2, 13, tzinfo=UTC), datetime(2026, 3, 2, 13, tzinfo=UTC)) == []  # strictly after
+
+
+def meetings(r: RitualDef, after: datetime, until: datetime) -> list[str]:
+    return [meeting_for(r, at).astimezone(UTC).date().isoformat() for at in build_times(r, after, until)]
+
+
+def test_a_ritual_meets_every_week_every_other_week_monthly_or_quarterly():
+    year = (datetime(2026, 12, 31, tzinfo=UTC), datetime(2027, 12, 31, tzinfo=UTC))
+    assert len(meetings(ritual(), *year)) == 52
+    biweekly = meetings(ritual(every="biweekly", anchor="2027-01-04"), *year)
+    assert biweekly[:3] == ["2027-01-04", "2027-01-18", "2027-02-01"] and len(biweekly) == 26
+    # the anchor may be any day of a meeting week; the week after it is not one
+    assert meetings(ritual(every="biweekly", anchor="2027-01-08"), *year)[:2] == ["2027-01-04", "2027-01-18"]
+    assert meetings(ritual(every="biweekly", anchor="2027-01-11"), *year)[:2] == ["2027-01-11", "2027-01-25"]
+    monthly = meetings(ritual(every="monthly", day="tuesday"), *year)
+    assert monthly[:3] == ["2027-01-05", "2027-02-02", "2027-03-02"] and len(monthly) == 12
+    assert meetings(ritual(every="quarterly"), *year) == ["2027-01-04", "2027-04-05", "2027-07-05", "2027-10-04"]
+
+
+def test_the_next_meeting_of_a_recurrence_closes_the_agenda_before_it():
+    at = datetime(2027, 1, 4, 14, tzinfo=UTC)  # Monday 09:00 in New York
+    assert next_meeting_after(ritual(), at) == datetime(2027, 1, 11, 14, tzinfo=UTC)
+    assert next_meeting_after(ritual(every="biweekly", anchor="2027-01-04"), at) == datetime(2027, 1, 18, 14, tzinfo=UTC)
+    assert next_meeting_after(ritual(every="monthly"), at) == datetime(2027, 2, 1, 14, tzinfo=UTC)
+    assert next_meeting_after(ritual(every="quarterly"), at) == datetime(2027, 4, 5, 13, tzinfo=UTC)  # EDT by then
 
 
 def test_windows_and_ids():
