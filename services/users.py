@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, delete, select
 
 from core.errors import PillarError
+from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
+from core.settings import get_settings
+from models.directory import UserIn
 from models.signals import SignalStatus, SignalSummary
 from models.tables import AdminCredential, NotificationRow, SignalOwnerRow, SignalRow, TaskRow, User, WebSessionRow
 from models.tasks import Task
@@ -23,6 +26,22 @@ def _user(session: Session, user_id: str) -> User:
     if user is None:
         raise PillarError("not_found", f"no user {user_id!r}")
     return user
+
+
+def create_user(session: Session, body: UserIn) -> tuple[User, str]:
+    """A new user and their token, returned once (only its hash is kept)."""
+    if body.id == ADMIN_ID or session.get(User, body.id) is not None:
+        raise PillarError("conflict", f"a user with id {body.id!r} already exists")
+    if body.manager_id is not None and session.get(User, body.manager_id) is None:
+        raise PillarError("invalid", f"unknown manager_id {body.manager_id!r}", {"field": "manager_id"})
+    if body.webhook_url:
+        check_outbound_url(str(body.webhook_url), get_settings(), "webhook_url")
+    token = new_token()
+    user = User(id=body.id, name=body.name, role=body.role.value, manager_id=body.manager_id, email=body.email,
+                webhook_url=str(body.webhook_url) if body.webhook_url else None, token_hash=hash_token(token))
+    session.add(user)
+    session.commit()
+    return user, token
 
 
 def _end_web_sessions(session: Session, user_id: str) -> None:
