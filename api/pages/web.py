@@ -213,3 +213,21 @@ async def error_page(request: Request, status: int, code: str, message: str, det
     return render(request, None, user, "error.html",
                   {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),
                    "message": message, "details": details}, status=status)
+
+
+def form_fields(form: dict[str, str]) -> dict:
+    """A step's output fields, or a handoff's context fields, from `field.<name>` inputs; numbers typed into number
+    inputs stay numbers."""
+    fields: dict = {}
+    for key, value in form.items():
+        if not key.startswith("field."):
+            continue
+        name, value = key.removeprefix("field."), value.strip()
+        if value and fmt.field_input(name) == "number":
+            try:
+                number = float(value)
+                value = int(number) if number.is_integer() else number
+            except ValueError:
+                pass
+        fields[name] = value
+    return fields
