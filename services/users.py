@@ -21,7 +21,7 @@ from services.directory import ADMIN_ID
 OPEN_SIGNAL_STATUSES = ("open", "escalated", "acknowledged")
 
 
-def _user(session: Session, user_id: str) -> User:
+def get_user(session: Session, user_id: str) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise PillarError("not_found", f"no user {user_id!r}")
@@ -50,7 +50,7 @@ def _end_web_sessions(session: Session, user_id: str) -> None:
 
 def rotate_token(session: Session, user_id: str) -> str:
     """A new token for the user, returned once; the old one (and the web sessions opened with it) stop now."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         raise PillarError("conflict", f"{user_id!r} is disabled: enable them before giving them a token")
     token = new_token()
@@ -63,7 +63,7 @@ def rotate_token(session: Session, user_id: str) -> str:
 
 def revoke_token(session: Session, user_id: str) -> None:
     """The user's token stops now and nothing replaces it (its hash becomes one of a token nobody was given)."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     user.token_hash, user.token_rotated_at = hash_token(new_token()), datetime.now(UTC)
     session.add(user)
     _end_web_sessions(session, user_id)
@@ -81,7 +81,7 @@ def open_work(session: Session, user_id: str) -> tuple[list[str], list[str]]:
 def disable_user(session: Session, user_id: str, by: str, reason: str | None = None) -> User:
     """The user's token stops, their web sessions end, their open signals and tasks show as unowned in every list,
     and their manager is paged with what is left (an inbox notification). Disabling twice changes nothing more."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         return user
     now = datetime.now(UTC)
@@ -105,7 +105,7 @@ def disable_user(session: Session, user_id: str, by: str, reason: str | None = N
 
 def enable_user(session: Session, user_id: str) -> User:
     """Let the user back in; their old token stays revoked (rotate it to give them one)."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         user.disabled_at = None
         user.token_hash = hash_token(new_token())
