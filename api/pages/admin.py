@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import AsyncSessionDep
-from api.pages.web import WebUser, done, page_roles, posted_form, refused, render_page
+from api.pages.web import WebUser, done, invalid, page_roles, posted_form, refused, render_page
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import MAX_LIMIT, PageRequest
@@ -45,8 +45,7 @@ async def create_user(request: Request, session: AsyncSessionDep, user: AdminPag
                       manager_id=form.get("manager_id") or None, email=form.get("email", "").strip() or None)
         created, token = await in_session(session, users.create_user, body)
     except ValidationError as error:
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        return await refused(session, user, PillarError("invalid", message), BACK, "new-user", form)
+        return await refused(session, user, invalid(error), BACK, "new-user", form)
     except PillarError as error:
         return await refused(session, user, error, BACK, "new-user", form)
     return await token_page(request, session, user, created, token, created=True)

@@ -11,8 +11,8 @@ from sqlmodel import select
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.svg import dependency_graph
 from api.pages.web import (
-    OpsPageUser, PageUser, account_names, done, form_fields, names, posted_form, refused, render, render_page, safe_next,
-    web_user,
+    OpsPageUser, PageUser, account_names, done, form_fields, invalid, names, posted_form, refused, render,
+    render_page, safe_next, web_user,
 )
 from api.visibility import sees
 from core.db import in_session
@@ -106,8 +106,7 @@ async def exit_run(run_id: str, request: Request, session: AsyncSessionDep, user
         request_ = ExitInput(outcome=outcome, note=form.get("note") or None, actor=await user.principal.actor(session))
         await update_run(session, client, run_id, PlayWorkflow.exit, request_)
     except ValidationError as error:
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        return await refused(session, user, PillarError("invalid", message), back, "exit", form)
+        return await refused(session, user, invalid(error), back, "exit", form)
     except PillarError as error:
         return await refused(session, user, error, back, "exit", form)
     return await done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.web import (
-    PageUser, account_names, done, form_fields, names, posted_form, refused, render, render_page, safe_next,
+    PageUser, account_names, done, form_fields, invalid, names, posted_form, refused, render, render_page, safe_next,
     web_user,
 )
 from api.visibility import sees
@@ -154,8 +154,7 @@ async def _act(request: Request, session, user: PageUser, client, handoff_id: st
             return await done(session, user, "Nothing changed: no field was edited.", back)
         handoff = await act_on(session, client, handoff_id, update, action)
     except ValidationError as error:
-        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        return await refused(session, user, PillarError("invalid", message), back, form_id, form)
+        return await refused(session, user, invalid(error), back, form_id, form)
     except PillarError as error:
         return await refused(session, user, error, back, form_id, form)
     return await done(session, user, said.format(status=handoff.status.value, receiver=handoff.to_user_id), back)
@@ -176,20 +175,34 @@ def _reason_action(session, user, missing: str):
     return build
 
 
-@router.post("/handoffs/{handoff_id}/save", dependencies=[sees("handoff", "handoff_id", web_user)])
-async def save(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+def _fields_action(session, client, user, handoff_id: str):
+    """The fields edited on the page (only those whose text changed), as a patch; None when nothing changed."""
     async def build(form: dict[str, str]) -> HandoffAction | None:
         before = (await get_handoff(session, client, handoff_id)).fields
         changed = {k: v for k, v in form_fields(form).items() if as_text(v) != as_text(before.get(k))}
         if not changed:
             return None
         return HandoffAction(actor=await user.principal.actor(session), fields=FieldsPatch(fields=changed).fields)
-    return await _act(request, session, user, client, handoff_id, HandoffWorkflow.patch, build, "Fields saved.")
+    return build
+
+
+@router.post("/handoffs/{handoff_id}/save", dependencies=[sees("handoff", "handoff_id", web_user)])
+async def save(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+    return await _act(request, session, user, client, handoff_id, HandoffWorkflow.patch,
+                      _fields_action(session, client, user, handoff_id), "Fields saved.")
 
 
 @router.post("/handoffs/{handoff_id}/submit", dependencies=[sees("handoff", "handoff_id", web_user)])
 async def submit(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
-    return await _act(request, session, user, client, handoff_id, HandoffWorkflow.submit, _actor_action(session, user),
+    """Saves what was edited in the same form first (a draft keeps it even when the gate then refuses)."""
+    edits = _fields_action(session, client, user, handoff_id)
+
+    async def build(form: dict[str, str]) -> HandoffAction:
+        patch = await edits(form)
+        if patch is not None:
+            await act_on(session, client, handoff_id, HandoffWorkflow.patch, patch)
+        return HandoffAction(actor=await user.principal.actor(session))
+    return await _act(request, session, user, client, handoff_id, HandoffWorkflow.submit, build,
                       "Submitted: {receiver} is asked to accept it.")
 
 

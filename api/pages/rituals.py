@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from api.agenda_html import agenda_html
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
-from api.pages.web import SECURITY_HEADERS, PageUser, done, names, posted_form, refused, render, render_page
+from api.pages.web import PageUser, SECURITY_HEADERS, done, invalid, names, posted_form, refused, render, render_page
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import PageRequest
@@ -99,8 +99,7 @@ async def capture(agenda_id: str, request: Request, session: AsyncSessionDep, us
                             due_at=due_at(form, agenda.timezone))
         item = await action_items.add_action_item(session, client, agenda_id, body, await user.principal.actor(session))
     except ValidationError as error:
-        message = "; ".join(f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
-        return await refused(session, user, PillarError("invalid", message), back, "capture", form)
+        return await refused(session, user, invalid(error), back, "capture", form)
     except PillarError as error:
         return await refused(session, user, error, back, "capture", form)
     return await done(session, user, f"Action item recorded: {item.title}, for {item.owner_id}.", back)

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -195,6 +196,13 @@ async def refused(session: AsyncSession, user: WebUser, error: PillarError, to: 
         flash["missing"] = error.details["missing_fields"]
     await in_session(session, set_flash, user.web_session, flash)
     return redirect(to)
+
+
+def invalid(error: ValidationError) -> PillarError:
+    """A form's input the models refused, in words: each field with what is wrong with it."""
+    said = [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" if e["loc"] else
+            e["msg"].removeprefix("Value error, ") for e in error.errors()]
+    return PillarError("invalid", "; ".join(said))
 
 
 async def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> Response:

@@ -84,18 +84,18 @@ async def test_a_handoff_round_trip_and_a_managers_override(api, web, browser):
     handoff_url = alex.url
 
     # submitting is refused, naming the missing field, which is marked
-    await alex.click("button:has-text('Submit to Casey')")
+    await alex.click("button:has-text('Save and submit to Casey')")
     refusal = alex.locator(".form-error")
     await refusal.wait_for()
     assert "known_risks" in await refusal.inner_text()
     assert await alex.locator(".field-missing textarea[name='field.known_risks']").count() == 1
     await shot(alex, "handoff-refused")
 
-    # he fills it and submits
+    # he fills it, saves, and submits
     await alex.fill("[name='field.known_risks']", AE_TO_CSM["known_risks"])
-    await alex.click("button:has-text('Save')")
+    await alex.click("button:text-is('Save')")
     await flash(alex, "Fields saved")
-    await alex.click("button:has-text('Submit to Casey')")
+    await alex.click("button:has-text('Save and submit to Casey')")
     await flash(alex, "Submitted")
 
     # Casey finds it waiting for her and sends it back with a reason
@@ -111,9 +111,7 @@ async def test_a_handoff_round_trip_and_a_managers_override(api, web, browser):
     await alex.goto(handoff_url)
     assert "The procurement timeline needs dates" in await alex.locator(".stuck").inner_text()
     await alex.fill("[name='field.procurement_timeline']", "PO on 12 Jan, signature by 20 Jan")
-    await alex.click("button:has-text('Save')")
-    await flash(alex, "Fields saved")
-    await alex.click("button:has-text('Submit to Casey')")
+    await alex.click("button:has-text('Save and submit to Casey')")
     await flash(alex, "Submitted")
     await casey.goto(handoff_url)
     await casey.click("button:has-text('Accept')")
