@@ -153,3 +153,49 @@ async def test_a_new_token_is_shown_once_on_a_page_no_cache_keeps(api):
             return "st-disabled" in row and f'/admin/users/{user_id}/enable' in row
 
     assert await eventually(shows_disabled)
+
+
+async def test_a_play_starts_from_the_account_page_and_a_signal_outside_its_entry_is_refused(api):
+    signal_id = (await post_signal(api, family="adoption_decay", severity="warning")).json()["id"]
+    async with signed_in(api, api.tokens["casey"]) as casey:
+        async def offered():  # the account page reads its signals from the read model
+            page = (await casey.get("/accounts/acme")).text
+            return page if '<option value="renewal_save"' in page and f'<option value="{signal_id}"' in page else None
+
+        csrf = csrf_of(await eventually(offered))
+        refused = await casey.post("/accounts/acme/play-runs", data={"csrf": csrf, "play_key": "expansion", "signal_id": signal_id})
+        assert refused.headers["location"] == "/accounts/acme"
+        shown = html.unescape((await casey.get("/accounts/acme")).text)
+        assert "Expansion does not start from a adoption_decay signal" in shown
+        assert '<option value="expansion" selected>' in shown and f'<option value="{signal_id}" selected>' in shown
+        started = await casey.post("/accounts/acme/play-runs", data={"csrf": csrf, "play_key": "renewal_save", "signal_id": signal_id})
+        run_id = started.headers["location"].removeprefix("/runs/")
+        assert "Renewal Save started" in (await casey.get(started.headers["location"])).text
+    run = await read(api, f"/api/v1/play-runs/{run_id}")
+    assert (run["play_key"], run["account_id"], run["signal_id"]) == ("renewal_save", "acme", signal_id)
+
+
+async def test_a_meeting_captures_action_items_and_records_their_outcomes(api):
+    agenda_id = (await triggered_agenda(api, "signal_triage"))["id"]
+    meeting = f"/agendas/{agenda_id}/meeting"
+    async with signed_in(api, api.tokens["maya"]) as maya:
+        csrf = csrf_of((await maya.get(meeting)).text)
+        past = await maya.post(f"/agendas/{agenda_id}/action-items",
+                               data={"csrf": csrf, "title": "Call Acme's new champion", "owner_id": "casey", "due_date": "2020-01-01"})
+        assert past.headers["location"] == meeting
+        shown = html.unescape((await maya.get(meeting)).text)
+        assert "is not in the future" in shown and "Call Acme's new champion" in shown  # refused, kept
+        added = await maya.post(f"/agendas/{agenda_id}/action-items",
+                                data={"csrf": csrf, "title": "Call Acme's new champion", "owner_id": "casey", "due_date": "2099-01-30"})
+        assert "Action item recorded" in (await maya.get(added.headers["location"])).text
+    item = (await read(api, f"/api/v1/agendas/{agenda_id}"))["action_items"][0]
+    assert (item["owner_id"], item["created_by"], item["due_at"][:10]) == ("casey", "maya", "2099-01-30")
+
+    async with signed_in(api, api.tokens["casey"]) as casey:
+        page = (await casey.get(meeting)).text
+        assert f'action="/action-items/{item["id"]}/outcome"' in page  # hers to close
+        recorded = await casey.post(f"/action-items/{item['id']}/outcome",
+                                    data={"csrf": csrf_of(page), "outcome": "renewed", "next": meeting})
+        assert recorded.headers["location"] == meeting
+        after = (await casey.get(meeting)).text
+        assert "Outcome recorded: Call Acme" in html.unescape(after) and f'action="/action-items/{item["id"]}/outcome"' not in after
