@@ -57,7 +57,8 @@ def account_page(account_id: str, request: Request, session: SessionDep, user: P
 
 
 @router.post("/accounts/{account_id}/play-runs", dependencies=[sees("account", "account_id", web_user)])
-async def start_play(account_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def start_play(account_id: str, request: Request, session: AsyncSessionDep, user: PageUser,
+                     client: TemporalDep) -> Response:
     """Start a play on the account, from one of its open signals or none: the service checks the entry criteria."""
     form = await posted_form(request, user)
     back = f"/accounts/{account_id}"

@@ -4,6 +4,7 @@ audit trail. Every action runs the same workflow update as the API, whose valida
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -83,7 +84,7 @@ def new_handoff_page(request: Request, session: SessionDep, user: PageUser, kind
 @router.post("/handoffs")
 async def create_handoff(request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     form = await posted_form(request, user)
-    back = f"/handoffs/new?kind={form.get('kind', '')}"
+    back = "/handoffs/new?" + urlencode({"kind": form.get("kind", "")})
     try:
         body = HandoffIn(kind=form.get("kind", ""), account_id=form.get("account_id", ""),
                          to_user_id=form.get("to_user_id", ""), fields=filled(form_fields(form)))
@@ -215,11 +216,13 @@ async def accept(handoff_id: str, request: Request, session: AsyncSessionDep, us
 @router.post("/handoffs/{handoff_id}/reject", dependencies=[sees("handoff", "handoff_id", web_user)])
 async def reject(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     return await _act(request, session, user, client, handoff_id, HandoffWorkflow.reject,
-                      _reason_action(session, user, "say why you send it back: the sender reads it"), "Sent back to the sender as a draft, with your reason.")
+                      _reason_action(session, user, "say why you send it back: the sender reads it"),
+                      "Sent back to the sender as a draft, with your reason.")
 
 
 @router.post("/handoffs/{handoff_id}/override", dependencies=[sees("handoff", "handoff_id", web_user)])
-async def override(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+async def override(handoff_id: str, request: Request, session: AsyncSessionDep, user: PageUser,
+                   client: TemporalDep) -> Response:
     return await _act(request, session, user, client, handoff_id, HandoffWorkflow.override,
                       _reason_action(session, user, "say why you override the gate: it goes on the record"),
                       "Overridden: the handoff is complete, and a governance-violation signal has fired for the account.")

@@ -103,8 +103,8 @@ async def test_a_refused_action_is_shown_in_words_and_keeps_what_was_typed(api):
     async with signed_in(api, api.tokens["alex"]) as alex:
         page = await alex.get(f"/handoffs/{handoff_id}")
         csrf = csrf_of(page.text)
-        saved = await alex.post(f"/handoffs/{handoff_id}/save",
-                                data={"csrf": csrf, "field.champion_map": "Dr. Reyes, provost", "field.buying_criteria": "LMS integration"})
+        typed = {"field.champion_map": "Dr. Reyes, provost", "field.buying_criteria": "LMS integration"}
+        saved = await alex.post(f"/handoffs/{handoff_id}/save", data={"csrf": csrf, **typed})
         assert saved.status_code == 303
         refused = await alex.post(f"/handoffs/{handoff_id}/submit", data={"csrf": csrf})
         assert refused.status_code == 303
@@ -163,12 +163,14 @@ async def test_a_play_starts_from_the_account_page_and_a_signal_outside_its_entr
             return page if '<option value="renewal_save"' in page and f'<option value="{signal_id}"' in page else None
 
         csrf = csrf_of(await eventually(offered))
-        refused = await casey.post("/accounts/acme/play-runs", data={"csrf": csrf, "play_key": "expansion", "signal_id": signal_id})
+        refused = await casey.post("/accounts/acme/play-runs",
+                                   data={"csrf": csrf, "play_key": "expansion", "signal_id": signal_id})
         assert refused.headers["location"] == "/accounts/acme"
         shown = html.unescape((await casey.get("/accounts/acme")).text)
         assert "Expansion does not start from a adoption_decay signal" in shown
         assert '<option value="expansion" selected>' in shown and f'<option value="{signal_id}" selected>' in shown
-        started = await casey.post("/accounts/acme/play-runs", data={"csrf": csrf, "play_key": "renewal_save", "signal_id": signal_id})
+        started = await casey.post("/accounts/acme/play-runs",
+                                   data={"csrf": csrf, "play_key": "renewal_save", "signal_id": signal_id})
         run_id = started.headers["location"].removeprefix("/runs/")
         assert "Renewal Save started" in (await casey.get(started.headers["location"])).text
     run = await read(api, f"/api/v1/play-runs/{run_id}")
@@ -180,13 +182,12 @@ async def test_a_meeting_captures_action_items_and_records_their_outcomes(api):
     meeting = f"/agendas/{agenda_id}/meeting"
     async with signed_in(api, api.tokens["maya"]) as maya:
         csrf = csrf_of((await maya.get(meeting)).text)
-        past = await maya.post(f"/agendas/{agenda_id}/action-items",
-                               data={"csrf": csrf, "title": "Call Acme's new champion", "owner_id": "casey", "due_date": "2020-01-01"})
+        item = {"csrf": csrf, "title": "Call Acme's new champion", "owner_id": "casey"}
+        past = await maya.post(f"/agendas/{agenda_id}/action-items", data={**item, "due_date": "2020-01-01"})
         assert past.headers["location"] == meeting
         shown = html.unescape((await maya.get(meeting)).text)
         assert "is not in the future" in shown and "Call Acme's new champion" in shown  # refused, kept
-        added = await maya.post(f"/agendas/{agenda_id}/action-items",
-                                data={"csrf": csrf, "title": "Call Acme's new champion", "owner_id": "casey", "due_date": "2099-01-30"})
+        added = await maya.post(f"/agendas/{agenda_id}/action-items", data={**item, "due_date": "2099-01-30"})
         assert "Action item recorded" in (await maya.get(added.headers["location"])).text
     item = (await read(api, f"/api/v1/agendas/{agenda_id}"))["action_items"][0]
     assert (item["owner_id"], item["created_by"], item["due_at"][:10]) == ("casey", "maya", "2099-01-30")
