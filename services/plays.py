@@ -64,6 +64,17 @@ def find_play(play_key: str, library: dict[str, PlayDef] | None = None) -> PlayD
     return play
 
 
+def step_owners(session: Session, play: PlayDef, account: Account) -> dict[str, str | None]:
+    """Each step's owner on this account (None where nobody holds the step's role)."""
+    return {s.key: holder_of_role(session, account.team, s.owner_role.value) for s in play.steps}
+
+
+def startable_plays(session: Session, account: Account, library: dict[str, PlayDef] | None = None) -> list[PlayDef]:
+    """The library's plays whose every step has an owner on the account, so a start would not be refused for it."""
+    plays = (library or load_library()).values()
+    return [p for p in plays if None not in step_owners(session, p, account).values()]
+
+
 def build_play_start(
     session: Session, play: PlayDef, account_id: str, signal: SignalDetail | None, started_by: str | None,
     run_id: str | None = None, task_id: str | None = None,
@@ -82,7 +93,7 @@ def build_play_start(
             )
         if signal.account_id != account_id:
             raise PillarError("invalid", f"signal {signal.id} is about account {signal.account_id!r}, not {account_id!r}")
-    owners = {s.key: holder_of_role(session, account.team, s.owner_role.value) for s in play.steps}
+    owners = step_owners(session, play, account)
     unfilled = sorted({s.owner_role.value for s in play.steps if owners[s.key] is None})
     if unfilled:
         raise PillarError("invalid", f"account {account_id!r} has nobody in the role(s) {', '.join(unfilled)} "

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, delete, select
 
 from core.errors import PillarError
+from core.outbound import check_outbound_url
 from core.security import hash_token, new_token
+from core.settings import get_settings
+from models.directory import UserIn
 from models.signals import SignalStatus, SignalSummary
 from models.tables import AdminCredential, NotificationRow, SignalOwnerRow, SignalRow, TaskRow, User, WebSessionRow
 from models.tasks import Task
@@ -18,11 +21,27 @@ from services.directory import ADMIN_ID
 OPEN_SIGNAL_STATUSES = ("open", "escalated", "acknowledged")
 
 
-def _user(session: Session, user_id: str) -> User:
+def get_user(session: Session, user_id: str) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise PillarError("not_found", f"no user {user_id!r}")
     return user
+
+
+def create_user(session: Session, body: UserIn) -> tuple[User, str]:
+    """A new user and their token, returned once (only its hash is kept)."""
+    if body.id == ADMIN_ID or session.get(User, body.id) is not None:
+        raise PillarError("conflict", f"a user with id {body.id!r} already exists")
+    if body.manager_id is not None and session.get(User, body.manager_id) is None:
+        raise PillarError("invalid", f"unknown manager_id {body.manager_id!r}", {"field": "manager_id"})
+    if body.webhook_url:
+        check_outbound_url(str(body.webhook_url), get_settings(), "webhook_url")
+    token = new_token()
+    user = User(id=body.id, name=body.name, role=body.role.value, manager_id=body.manager_id, email=body.email,
+                webhook_url=str(body.webhook_url) if body.webhook_url else None, token_hash=hash_token(token))
+    session.add(user)
+    session.commit()
+    return user, token
 
 
 def _end_web_sessions(session: Session, user_id: str) -> None:
@@ -31,7 +50,7 @@ def _end_web_sessions(session: Session, user_id: str) -> None:
 
 def rotate_token(session: Session, user_id: str) -> str:
     """A new token for the user, returned once; the old one (and the web sessions opened with it) stop now."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         raise PillarError("conflict", f"{user_id!r} is disabled: enable them before giving them a token")
     token = new_token()
@@ -44,7 +63,7 @@ def rotate_token(session: Session, user_id: str) -> str:
 
 def revoke_token(session: Session, user_id: str) -> None:
     """The user's token stops now and nothing replaces it (its hash becomes one of a token nobody was given)."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     user.token_hash, user.token_rotated_at = hash_token(new_token()), datetime.now(UTC)
     session.add(user)
     _end_web_sessions(session, user_id)
@@ -62,7 +81,7 @@ def open_work(session: Session, user_id: str) -> tuple[list[str], list[str]]:
 def disable_user(session: Session, user_id: str, by: str, reason: str | None = None) -> User:
     """The user's token stops, their web sessions end, their open signals and tasks show as unowned in every list,
     and their manager is paged with what is left (an inbox notification). Disabling twice changes nothing more."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         return user
     now = datetime.now(UTC)
@@ -86,7 +105,7 @@ def disable_user(session: Session, user_id: str, by: str, reason: str | None = N
 
 def enable_user(session: Session, user_id: str) -> User:
     """Let the user back in; their old token stays revoked (rotate it to give them one)."""
-    user = _user(session, user_id)
+    user = get_user(session, user_id)
     if user.disabled_at is not None:
         user.disabled_at = None
         user.token_hash = hash_token(new_token())

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
-from api.pages.format import field_input
 from api.pages.svg import dependency_graph
 from api.pages.web import (
-    OpsPageUser, PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next, web_user,
+    OpsPageUser, PageUser, account_names, done, form_fields, invalid, names, posted_form, refused, render,
+    render_page, safe_next, web_user,
 )
 from api.visibility import sees
 from core.db import in_session
@@ -78,30 +78,13 @@ async def run_page(run_id: str, request: Request, session: AsyncSessionDep, user
     return await render_page(request, session, user, "run.html", await in_session(session, run_context, run))
 
 
-def step_fields(form: dict[str, str]) -> dict:
-    """The step's output fields from `field.<name>` inputs; numbers typed into number inputs stay numbers."""
-    fields: dict = {}
-    for key, value in form.items():
-        if not key.startswith("field."):
-            continue
-        name, value = key.removeprefix("field."), value.strip()
-        if value and field_input(name) == "number":
-            try:
-                number = float(value)
-                value = int(number) if number.is_integer() else number
-            except ValueError:
-                pass
-        fields[name] = value
-    return fields
-
-
 @router.post("/runs/{run_id}/steps/{step_key}/complete", dependencies=[sees("play_run", "run_id", web_user)])
 async def complete_step(run_id: str, step_key: str, request: Request, session: AsyncSessionDep, user: PageUser,
                         client: TemporalDep) -> Response:
     form = await posted_form(request, user)
     back = safe_next(form.get("next"), f"/runs/{run_id}")
     form_id = f"step-{run_id}-{step_key}"
-    request_ = StepCompleteInput(step_key=step_key, actor=await user.principal.actor(session), fields=step_fields(form))
+    request_ = StepCompleteInput(step_key=step_key, actor=await user.principal.actor(session), fields=form_fields(form))
     try:
         run = await update_run(session, client, run_id, PlayWorkflow.complete_step, request_)
     except PillarError as error:
@@ -123,8 +106,7 @@ async def exit_run(run_id: str, request: Request, session: AsyncSessionDep, user
         request_ = ExitInput(outcome=outcome, note=form.get("note") or None, actor=await user.principal.actor(session))
         await update_run(session, client, run_id, PlayWorkflow.exit, request_)
     except ValidationError as error:
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        return await refused(session, user, PillarError("invalid", message), back, "exit", form)
+        return await refused(session, user, invalid(error), back, "exit", form)
     except PillarError as error:
         return await refused(session, user, error, back, "exit", form)
     return await done(session, user, f"Play ended: {outcome.replace('_', ' ')}.", back)

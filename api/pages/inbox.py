@@ -4,6 +4,7 @@ and a signal's own page. Every action calls the service the API calls and shows 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlmodel import select
 
 from api.deps import AsyncSessionDep, SessionDep, TemporalDep
 from api.pages.web import PageUser, account_names, done, names, posted_form, refused, render, render_page, safe_next, web_user
@@ -11,16 +12,21 @@ from api.visibility import sees
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import PageRequest
+from models.common import Actor, Role
+from models.signals import ReassignRequest, SignalStatus
+from models.tables import User
 from models.tasks import OutcomeIn, Outcome, TaskIn
 from plays import load_library
 from services import action_items
 from services import signals as signal_service
 from services.channels import deliveries_for_signal
+from services.directory import actor_for
 from services.inbox import inbox_for, notifications_for
 from services.task_templates import candidates_for
 from services.tasks import add_task, set_outcome
 
 router = APIRouter(include_in_schema=False)
+MACHINE_ROLES = (Role.admin.value, Role.integration.value)  # nobody's work to own
 
 
 def inbox_context(session, user) -> dict:
@@ -51,14 +57,42 @@ def inbox_live(request: Request, session: SessionDep, user: PageUser) -> Respons
 @router.get("/signals/{signal_id}", dependencies=[sees("signal", "signal_id", web_user)])
 async def signal_page(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     signal = await signal_service.get_signal(session, client, signal_id)
-    return await render_page(request, session, user, "signal.html", await in_session(session, signal_context, signal))
+    return await render_page(request, session, user, "signal.html", await in_session(session, signal_context, signal, user))
 
 
-def signal_context(session, signal) -> dict:
+def signal_context(session, signal, user) -> dict:
     candidates = candidates_for(session, signal) if signal.status == "acknowledged" and not signal.tasks else []
     return {"signal": signal, "candidates": candidates, "names": names(session),
             "deliveries": deliveries_for_signal(session, signal.id),
-            "accounts": account_names(session, [signal.account_id]), "outcomes": [o.value for o in Outcome]}
+            "accounts": account_names(session, [signal.account_id]), "outcomes": [o.value for o in Outcome],
+            "reassign_to": reassign_choices(session, signal, actor_for(session, user.id, user.role.value))}
+
+
+def reassign_choices(session, signal, actor: Actor) -> list[User]:
+    """Whom the page offers to hand the signal to: nobody unless the workflow's validator would let this actor
+    reassign it (an owner, whom it escalated to, their manager, admin); then every active person but its one owner."""
+    may = (actor.id in signal.owners or actor.id in signal.escalated_to or actor.role == Role.admin
+           or any(actor.manages(owner) for owner in signal.owners))
+    if signal.status not in (SignalStatus.open, SignalStatus.escalated) or not may:
+        return []
+    sole = signal.owners if len(signal.owners) == 1 else []
+    people = select(User).where(User.disabled_at.is_(None), User.role.not_in(MACHINE_ROLES), User.id.not_in(sole))
+    return list(session.exec(people.order_by(User.name)))
+
+
+@router.post("/signals/{signal_id}/reassign", dependencies=[sees("signal", "signal_id", web_user)])
+async def reassign(signal_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = safe_next(form.get("next"), f"/signals/{signal_id}")
+    try:
+        body = ReassignRequest(to_user_id=form.get("to_user_id", ""), reason=form.get("reason", "").strip())
+        signal = await signal_service.reassign(session, client, signal_id, body, await user.principal.actor(session))
+    except ValidationError:
+        error = PillarError("invalid", "choose whom to hand it to, and say why (the new owner reads it)")
+        return await refused(session, user, error, back, "reassign", form)
+    except PillarError as error:
+        return await refused(session, user, error, back, "reassign", form)
+    return await done(session, user, f"Reassigned to {', '.join(signal.owners)}: they are paged and the SLA restarts.", back)
 
 
 @router.post("/signals/{signal_id}/acknowledge", dependencies=[sees("signal", "signal_id", web_user)])

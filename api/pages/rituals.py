@@ -1,16 +1,31 @@
 """Rituals: the week's cadence with each motion's next meeting and its latest printable agenda, recent agendas,
-and the Phase-2 assessment. The agenda page is the rituals' own printable template, behind the page sign-in."""
+and the Phase-2 assessment. The agenda page is the rituals' own printable template, behind the page sign-in; the
+meeting page beside it captures the meeting's action items (owner, due date) and records their outcomes."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, select
 
 from api.agenda_html import agenda_html
-from api.deps import SessionDep
-from api.pages.web import SECURITY_HEADERS, PageUser, render
+from api.deps import AsyncSessionDep, SessionDep, TemporalDep
+from api.pages.web import PageUser, SECURITY_HEADERS, done, invalid, names, posted_form, refused, render, render_page
+from core.db import in_session
+from core.errors import PillarError
 from core.paging import PageRequest
-from services.agendas import list_agendas
+from models.common import Actor, Role
+from models.rituals import ActionItem, ActionItemIn, Agenda, AgendaStatus
+from models.tables import User
+from models.tasks import Outcome
+from services import action_items
+from services.agendas import get_agenda, list_agendas
+from services.directory import actor_for
 from services.assessment import assess
 from services.rituals import rituals_view
+from workflows.ritual import RUNNERS
 
 router = APIRouter(include_in_schema=False)
 PRINTABLE_HEADERS = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
@@ -31,3 +46,60 @@ def agenda_page(agenda_id: str, session: SessionDep, user: PageUser) -> Response
 @router.get("/assessment")
 def assessment_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     return render(request, session, user, "assessment.html", {"assessment": assess(session)})
+
+
+# --- the meeting: capture action items, record outcomes ------------------------------------------------------
+
+
+def may_set_outcome(item: ActionItem, agenda: Agenda, actor: Actor) -> bool:
+    """The ritual run's own rule (its validator has the last word): an open item held by this meeting, and the
+    owner, whoever assigned it, the owner's manager or admin."""
+    if item.is_final or item.holder != agenda.id:
+        return False
+    return actor.id in (item.owner_id, item.created_by) or actor.manages(item.owner_id) or actor.role == Role.admin
+
+
+def meeting_context(session: Session, user, agenda_id: str) -> dict:
+    agenda = get_agenda(session, agenda_id)
+    actor = actor_for(session, user.id, user.role.value)
+    capturing = agenda.workflow_id is not None and agenda.status != AgendaStatus.closed
+    owners = []
+    if capturing:
+        active = select(User).where(User.disabled_at.is_(None), User.role != Role.integration.value).order_by(User.name)
+        owners = [u for u in session.exec(active) if actor.role in RUNNERS or u.id == actor.id]
+    return {"agenda": agenda, "capturing": capturing, "owners": owners, "names": names(session),
+            "settable": {i.id for i in agenda.action_items if may_set_outcome(i, agenda, actor)},
+            "outcomes": [o.value for o in Outcome]}
+
+
+@router.get("/agendas/{agenda_id}/meeting")
+async def meeting_page(agenda_id: str, request: Request, session: AsyncSessionDep, user: PageUser) -> Response:
+    context = await in_session(session, meeting_context, user, agenda_id)
+    return await render_page(request, session, user, "meeting.html", context)
+
+
+def due_at(form: dict[str, str], timezone: str) -> datetime | None:
+    """A due date typed as a day: the end of that day where the ritual meets (none: the ritual's default)."""
+    day = form.get("due_date", "").strip()
+    if not day:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day), time(23, 59), tzinfo=ZoneInfo(timezone))
+    except ValueError as error:
+        raise PillarError("invalid", f"{day!r} is not a date: pick one from the calendar") from error
+
+
+@router.post("/agendas/{agenda_id}/action-items")
+async def capture(agenda_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = f"/agendas/{agenda_id}/meeting"
+    try:
+        agenda = await in_session(session, get_agenda, agenda_id)
+        body = ActionItemIn(title=form.get("title", ""), owner_id=form.get("owner_id", ""),
+                            due_at=due_at(form, agenda.timezone))
+        item = await action_items.add_action_item(session, client, agenda_id, body, await user.principal.actor(session))
+    except ValidationError as error:
+        return await refused(session, user, invalid(error), back, "capture", form)
+    except PillarError as error:
+        return await refused(session, user, error, back, "capture", form)
+    return await done(session, user, f"Action item recorded: {item.title}, for {item.owner_id}.", back)

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -197,6 +198,13 @@ async def refused(session: AsyncSession, user: WebUser, error: PillarError, to: 
     return redirect(to)
 
 
+def invalid(error: ValidationError) -> PillarError:
+    """A form's input the models refused, in words: each field with what is wrong with it."""
+    said = [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" if e["loc"] else
+            e["msg"].removeprefix("Value error, ") for e in error.errors()]
+    return PillarError("invalid", "; ".join(said))
+
+
 async def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> Response:
     """The HTML answer to a page request that fails (404, 403, 409 …), in place of the API's JSON body; the
     header still shows who is signed in."""
@@ -213,3 +221,21 @@ async def error_page(request: Request, status: int, code: str, message: str, det
     return render(request, None, user, "error.html",
                   {"status": status, "code": code, "title": titles.get(status, "Something went wrong"),
                    "message": message, "details": details}, status=status)
+
+
+def form_fields(form: dict[str, str]) -> dict:
+    """A step's output fields, or a handoff's context fields, from `field.<name>` inputs; numbers typed into number
+    inputs stay numbers."""
+    fields: dict = {}
+    for key, value in form.items():
+        if not key.startswith("field."):
+            continue
+        name, value = key.removeprefix("field."), value.strip()
+        if value and fmt.field_input(name) == "number":
+            try:
+                number = float(value)
+                value = int(number) if number.is_integer() else number
+            except ValueError:
+                pass
+        fields[name] = value
+    return fields

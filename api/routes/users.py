@@ -6,9 +6,6 @@ from api.deps import AdminUser, CurrentUser, PathId, Principal, SessionDep
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
 from core.errors import PillarError
-from core.outbound import check_outbound_url
-from core.security import hash_token, new_token
-from core.settings import get_settings
 from models.channels import ChannelsIn, ChannelsOut
 from models.common import Role
 from models.directory import DisableIn, NewToken, UserCreated, UserIn, UserOut
@@ -31,24 +28,7 @@ def user_out(user: User, viewer: Principal | None = None) -> UserOut:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserCreated)
 def create_user(body: UserIn, session: SessionDep, _: AdminUser) -> UserCreated:
     """Create a user and return their bearer token, once; only its hash is kept."""
-    if body.id == ADMIN_ID or session.get(User, body.id) is not None:
-        raise PillarError("conflict", f"a user with id {body.id!r} already exists")
-    if body.manager_id is not None and session.get(User, body.manager_id) is None:
-        raise PillarError("invalid", f"unknown manager_id {body.manager_id!r}", {"field": "manager_id"})
-    if body.webhook_url:
-        check_outbound_url(str(body.webhook_url), get_settings(), "webhook_url")
-    token = new_token()
-    user = User(
-        id=body.id,
-        name=body.name,
-        role=body.role.value,
-        manager_id=body.manager_id,
-        email=body.email,
-        webhook_url=str(body.webhook_url) if body.webhook_url else None,
-        token_hash=hash_token(token),
-    )
-    session.add(user)
-    session.commit()
+    user, token = users.create_user(session, body)
     return UserCreated(**user_out(user).model_dump(), token=token)
 
 

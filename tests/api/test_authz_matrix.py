@@ -190,6 +190,25 @@ ROUTES = {
     "GET /proposals": listing("page"),
     "POST /proposals/{proposal_id}/approve": any_role(),
     "POST /proposals/{proposal_id}/reject": any_role(),
+    "POST /signals/{signal_id}/reassign": subject("signal"),
+    "POST /accounts/{account_id}/play-runs": subject("account"),
+    "GET /handoffs": listing("page"),
+    "GET /handoffs/new": any_role(),
+    "POST /handoffs": any_role(),
+    "GET /handoffs/{handoff_id}": subject("handoff"),
+    "POST /handoffs/{handoff_id}/save": subject("handoff"),
+    "POST /handoffs/{handoff_id}/submit": subject("handoff"),
+    "POST /handoffs/{handoff_id}/accept": subject("handoff"),
+    "POST /handoffs/{handoff_id}/reject": subject("handoff"),
+    "POST /handoffs/{handoff_id}/override": subject("handoff"),
+    "GET /agendas/{agenda_id}/meeting": any_role(),
+    "POST /agendas/{agenda_id}/action-items": any_role(),
+    "GET /admin/users": roles(),
+    "POST /admin/users": roles(),
+    "POST /admin/users/{user_id}/token": roles(),
+    "POST /admin/users/{user_id}/revoke": roles(),
+    "POST /admin/users/{user_id}/disable": roles(),
+    "POST /admin/users/{user_id}/enable": roles(),
     "GET /ops": OPS,
     "GET /inventory": roles("revops"),
     "POST /inventory": roles("revops"),
@@ -360,7 +379,9 @@ BODIES = {"POST /api/v1/rituals/{ritual_key}/trigger": {"motion": "matrix-no-suc
           "POST /api/v1/territory/rebalance": {"manager_id": "not an id!"}}
 # ... and routes whose allowed call would take a token away from the shared stack (rotate, revoke, disable)
 REFUSALS_ONLY = {"POST /api/v1/flywheel/run", "POST /api/v1/users/{user_id}/token", "DELETE /api/v1/users/{user_id}/token",
-                 "POST /api/v1/users/{user_id}/disable", "POST /api/v1/users/{user_id}/enable", "POST /api/v1/admin/token"}
+                 "POST /api/v1/users/{user_id}/disable", "POST /api/v1/users/{user_id}/enable", "POST /api/v1/admin/token",
+                 "POST /admin/users/{user_id}/token", "POST /admin/users/{user_id}/revoke",
+                 "POST /admin/users/{user_id}/disable", "POST /admin/users/{user_id}/enable"}
 
 
 async def page_client(world: World, role: str) -> httpx.AsyncClient:

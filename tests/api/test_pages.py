@@ -2,11 +2,8 @@
 refusals shown in words with nothing changed, errors as pages for browsers but JSON for the API, live fragments,
 and ops retrying a failed step."""
 
-import contextlib
 import html
-import re
 
-import httpx
 import pytest
 from sqlmodel import Session
 
@@ -17,30 +14,12 @@ from core.security import hash_token
 from models.tables import User
 from services.signals import signal_handle
 from tests.support.http import post_signal, unique
+from tests.support.pages import browser, csrf_of, signed_in
 from tests.support.plays import FIELDS, BuggyStepActions, worker_on
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-HTML = {"Accept": "text/html"}
-
-
-def browser(api) -> httpx.AsyncClient:
-    from api.main import app
-
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pillar.test", headers=HTML)
-
-
-@contextlib.asynccontextmanager
-async def signed_in(api, token: str):
-    async with browser(api) as client:
-        response = await client.post("/sign-in", data={"token": token, "next": "/inbox"})
-        assert response.status_code == 303 and response.headers["location"] == "/inbox", response.text
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 async def test_signing_in_sets_a_session_cookie_the_api_does_not_take(api):

@@ -6,15 +6,18 @@ import pytest
 from tests.support.browser import (DESKTOP, PHONE, accessibility_violations, an_account_after_a_bad_week, new_page,
                                    overflow_px, post_signal, renewal_save_with_a_short_sponsor_step, shot, sign_in)
 from tests.support.rituals import triggered_agenda
+from tests.support.stack import ADMIN_TOKEN
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # who looks at each page: a manager sees the team's work, ops the executions
 PAGES = {
     "maya": ["/inbox", "/signals/{signal_id}", "/board", "/runs/{run_id}", "/accounts", "/accounts/{account_id}",
-             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals"],
+             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals",
+             "/handoffs", "/handoffs/new", "/handoffs/{handoff_id}", "/agendas/{agenda_id}/meeting"],
     "olga": ["/ops"],
     "rory": ["/inventory"],
+    "admin": ["/admin/users"],
 }
 
 
@@ -22,11 +25,19 @@ async def test_every_page_is_accessible_and_fits_the_window(api, web, browser):
     account_id = await an_account_after_a_bad_week(api)
     ids = {"account_id": account_id, "run_id": await renewal_save_with_a_short_sponsor_step(api, account_id),
            "signal_id": await post_signal(api, "adoption_decay", "warning", account_id, inactive_days=21),
-           "agenda_id": (await triggered_agenda(api, "at_risk_review"))["id"]}
+           "agenda_id": (await triggered_agenda(api, "at_risk_review"))["id"],
+           "handoff_id": await a_draft_handoff(api, account_id)}
     problems = []
     for viewport in (DESKTOP, PHONE):
         problems += await problems_at(api, web, browser, ids, viewport)
     assert not problems, "\n".join(problems)
+
+
+async def a_draft_handoff(api, account_id: str) -> str:
+    body = {"kind": "ae_to_csm", "account_id": account_id, "to_user_id": "casey", "fields": {"buying_criteria": "SSO"}}
+    response = await api.http.post("/api/v1/handoffs", json=body, headers=api.auth("alex"))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
 
 
 async def problems_at(api, web, browser, ids: dict[str, str], viewport: dict) -> list[str]:
@@ -37,7 +48,7 @@ async def problems_at(api, web, browser, ids: dict[str, str], viewport: dict) ->
     await anonymous.context.close()
     for user, paths in PAGES.items():
         page = await new_page(browser, web, viewport)
-        await sign_in(page, api.tokens[user], "/inbox")
+        await sign_in(page, ADMIN_TOKEN if user == "admin" else api.tokens[user], "/inbox")
         for path in (p.format(**ids) for p in paths):
             response = await page.goto(path)
             assert response.status == 200, f"{user} {path}: {response.status}"
