@@ -1,21 +1,15 @@
 """Layer IV over HTTP: the rituals and their config, agendas (JSON and printable HTML), action items and the
 completion rate."""
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import HTMLResponse
-from temporalio.service import RPCError
 
 from api.agenda_html import agenda_html
 from api.deps import AsyncSessionDep, ConfigEditor, ConfigVersion, CurrentUser, PathId, Principal, QueryText, SessionDep, TemporalDep, require_roles
 from api.errors import ERROR_RESPONSES
 from api.paging import PAGED, PAGING_NOTE, PagingDep
-from core import config_store
-from core.db import in_session
-from core.outbound import check_outbound_url
-from core.settings import get_settings
 from models.common import Role
 from models.rituals import (
     ActionItem,
@@ -31,10 +25,9 @@ from models.rituals import (
     TriggerIn,
 )
 from models.tasks import OutcomeIn
-from services import action_items, agendas, rituals
+from services import action_items, agendas, config_views, rituals
 
 router = APIRouter(tags=["cadences"], responses=ERROR_RESPONSES)
-log = logging.getLogger(__name__)
 def _editor(user: Principal) -> bool:
     return user.role in (Role.admin, Role.revops)
 
@@ -73,22 +66,7 @@ async def put_rituals_config(body: RitualsConfigIn, session: AsyncSessionDep, cl
     """Write a new version and bring the Temporal Schedules in line with it (created, updated, deleted). Runs already
     started keep the version they resolved. When Temporal cannot be reached the version is still written, the answer
     says so in `schedules_error`, and the worker re-syncs when it next starts."""
-    for ritual in body.rituals:
-        if ritual.webhook_url:
-            check_outbound_url(str(ritual.webhook_url), get_settings(), f"rituals[{ritual.key}].webhook_url")
-    config, known_ids = await in_session(session, _write_rituals, body, editor.id)
-    written = RitualsConfigWritten(version=config.version)
-    try:
-        written.schedules = await rituals.sync_schedules(client, config, known_ids)
-    except (RPCError, RuntimeError) as error:
-        log.warning("rituals config v%s written but schedules not synced: %s", config.version, error)
-        written.schedules_error = f"schedules not synced: {error}"
-    return written
-
-
-def _write_rituals(session, body: RitualsConfigIn, editor_id: str) -> tuple[RitualsConfig, set[str]]:
-    row = config_store.append(session, rituals.RITUALS, body.model_dump(mode="json"), created_by=editor_id)
-    return rituals.config_out(row), rituals.schedule_ids_of_all_versions(session)
+    return await config_views.save_rituals(session, client, body, editor.id)
 
 
 @router.get("/api/v1/config/rituals/{version}", response_model=RitualsConfig, tags=["config"])
