@@ -32,14 +32,21 @@ async def an_account(api) -> str:
     return account_id
 
 
+async def names_holding(page, selector: str, value: str) -> list[str]:
+    """The names of the inputs matching `selector` whose value is `value`."""
+    inputs = page.locator(selector)
+    found = []
+    for i in range(await inputs.count()):
+        if await inputs.nth(i).input_value() == value:
+            found.append(await inputs.nth(i).get_attribute("name"))
+    return found
+
+
 async def rule_row(page) -> str:
     """The form's name for the rule routing FAMILY × SEVERITY (`t.rules.N`)."""
-    families = page.locator("input[name^='t.rules.'][name$='.family']")
-    for i in range(await families.count()):
-        name = await families.nth(i).get_attribute("name")
+    for name in await names_holding(page, "input[name^='t.rules.'][name$='.family']", FAMILY):
         row = name.removesuffix(".family")
-        if (await families.nth(i).input_value() == FAMILY
-                and await page.locator(f"select[name='{row}.severity']").input_value() == SEVERITY):
+        if await page.locator(f"select[name='{row}.severity']").input_value() == SEVERITY:
             return row
     raise AssertionError(f"no {FAMILY} × {SEVERITY} rule in the form")
 
@@ -110,10 +117,11 @@ async def test_a_csm_reads_config_but_cannot_save_it_even_by_a_forged_post(api, 
     casey = await new_page(browser, web)
     await sign_in(casey, api.tokens["casey"], "/config/routing")
     assert await casey.locator("button:has-text('Save as version')").count() == 0
-    assert await casey.locator("fieldset[disabled]").count() == 1
+    assert await casey.locator("input[name$='.sla'][disabled]").count() > 0
+    assert await casey.locator("input[name$='.sla']:not([disabled])").count() == 0
     csrf = await casey.locator("input[name=csrf]").first.input_value()
     row = await rule_row(casey)
-    form = {"csrf": csrf, "version": str(before["version"]), "t.rules.count": "1", f"t.rules.0.family": FAMILY,
+    form = {"csrf": csrf, "version": str(before["version"]), "t.rules.count": "1", "t.rules.0.family": FAMILY,
             "t.rules.0.severity": SEVERITY, "t.rules.0.owners": "csm", "t.rules.0.sla": "PT1S"}
     assert row.startswith("t.rules.")
     forged = await casey.request.post(f"{web}/config/routing", form=form, max_redirects=0)
@@ -184,3 +192,28 @@ async def test_a_flywheel_proposal_is_approved_and_reverted_from_the_proposals_p
     forged = await casey.request.post(f"{web}/proposals/flywheel/{proposal_id}/approve", form={"csrf": csrf}, max_redirects=0)
     assert forged.status == 403
     await casey.context.close()
+
+
+async def test_a_threshold_per_motion_is_edited_in_its_row_and_the_diff_shows_it(api, web, browser):
+    before = (await api.http.get("/api/v1/config/signal-definitions", headers=api.auth("rory"))).json()
+    try:
+        rory = await new_page(browser, web)
+        await sign_in(rory, api.tokens["rory"], "/config/signal-definitions")
+        [family] = await names_holding(rory, "input[name^='t.definitions.'][name$='.family']", "adoption_decay")
+        row = family.removesuffix(".family")
+        [academic] = await names_holding(rory, f"input[name^='{row}.motion_overrides.'][name$='.motion']", "academic")
+        await rory.fill(f"input[name='{academic.removesuffix('.motion')}.value']", "50")
+        await rory.locator("button:has-text('Save as version')").first.click()
+        await rory.wait_for_url(f"**/config/signal-definitions/versions/{before['version'] + 1}")
+        change = await rory.locator(".diff-changed", has_text="adoption decay").inner_text()
+        assert "motion overrides · academic · inactive days" in change and "45" in change and "50" in change
+        await shot(rory, "config-signal-definitions-diff")
+        saved = (await api.http.get("/api/v1/config/signal-definitions", headers=api.auth("rory"))).json()
+        decay = next(d for d in saved["definitions"] if d["family"] == "adoption_decay")
+        assert decay["motion_overrides"]["academic"]["inactive_days"] == 50
+        assert decay["motion_overrides"]["credentialed"] == {"inactive_days": 10}
+        await rory.context.close()
+    finally:
+        body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
+        restored = await api.http.put("/api/v1/config/signal-definitions", json=body, headers=api.auth("rory"))
+        assert restored.status_code == 200, restored.text
