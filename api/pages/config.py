@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import AsyncSessionDep, MAX_VERSION, TemporalDep, check_roles
-from api.pages.config_forms import FORMS, ConfigForm, FormRefused, body_in_force, describe, field_errors, form_values, leaves, parse_form
+from api.pages.config_forms import (FORMS, MAX_ROWS, MAX_SUBROWS, ConfigForm, FormRefused, body_in_force, describe, field_errors,
+                                    form_values, leaves, parse_form, row_count)
 from api.pages.web import PageUser, WebUser, done, names, posted_form, redirect, render_page
 from core import config_store
 from core.db import in_session
@@ -67,7 +68,8 @@ async def config_form(slug: str, request: Request, session: AsyncSessionDep, use
     kept = flash if flash and flash.get("form") == f"config-{slug}" and "values" in flash else None
     return await render_page(request, session, user, "config_form.html", {
         "form": form, "version": version, "leaves": leaves(form, body), "edits": _edits(user), "flash": flash,
-        "values": kept["values"] if kept else form_values(form, body), "errors": kept["errors"] if kept else {}})
+        "values": kept["values"] if kept else form_values(form, body), "errors": kept["errors"] if kept else {},
+        "max_rows": MAX_ROWS, "max_subrows": MAX_SUBROWS})
 
 
 @router.post("/config/{slug}")
@@ -78,7 +80,7 @@ async def save_config(slug: str, request: Request, session: AsyncSessionDep, use
     kept = {k: v for k, v in values.items() if k not in ("csrf", "add", "version")}
     back = f"/config/{slug}"
     if values.get("add"):  # another blank row in a table or a ladder, nothing saved
-        kept[f"{values['add']}.count"] = str(int(kept.get(f"{values['add']}.count", "0") or 0) + 1)
+        kept[f"{values['add']}.count"] = str(row_count(kept, values["add"]) + 1)
         return await _keep(session, user, form, kept, {}, "A blank row was added: fill it in, then save.", "ok", back)
     version, body_now = await in_session(session, body_in_force, form)
     if values.get("version") != str(version):
@@ -92,20 +94,20 @@ async def save_config(slug: str, request: Request, session: AsyncSessionDep, use
     except ValidationError as error:
         errors = field_errors(form, error, origins)
         return await _keep(session, user, form, kept, errors, _summary(form, errors), "error", back)
-    except PillarError as error:
-        return await _keep(session, user, form, kept, {}, f"Not saved: {error.message}", "error", back)
     try:
-        written = await _write(session, client, form, model, user.id)
-    except PillarError as error:
+        written, note = await _write(session, client, form, model, user.id)
+    except PillarError as error:  # a ritual's webhook to an address Pillar does not post to
         return await _keep(session, user, form, kept, {}, f"Not saved: {error.message}", "error", back)
-    return await done(session, user, f"{form.title} version {written} saved: the diff is below.",
+    return await done(session, user, f"{form.title} version {written} saved: the diff is below.{note}",
                       f"/config/{slug}/versions/{written}")
 
 
-async def _write(session, client, form: ConfigForm, model, editor_id: str) -> int:
+async def _write(session, client, form: ConfigForm, model, editor_id: str) -> tuple[int, str]:
     if form.kind is None:
-        return (await config_views.save_rituals(session, client, model, editor_id)).version
-    return (await in_session(session, config_views.write_config, form.kind, model, editor_id)).version
+        written = await config_views.save_rituals(session, client, model, editor_id)
+        unsynced = written.schedules_error
+        return written.version, f" {unsynced}: the worker brings the schedules in line when it next starts." if unsynced else ""
+    return (await in_session(session, config_views.write_config, form.kind, model, editor_id)).version, ""
 
 
 def _summary(form: ConfigForm, errors: dict[str, str]) -> str:

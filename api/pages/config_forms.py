@@ -20,6 +20,7 @@ from services.rituals import RITUALS
 
 ROLES = [r.value for r in Role]
 METADATA = ("version", "created_at", "created_by")
+MAX_ROWS, MAX_SUBROWS = 1000, 100  # far above any config's list, and what a form (or a forged count) can ask for
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class FormRefused(Exception):
         self.errors = errors
 
 
-def _count(values: dict[str, str], name: str, limit: int = 1000) -> int:
+def row_count(values: dict[str, str], name: str, limit: int = MAX_ROWS) -> int:
     try:
         return max(0, min(int(values.get(f"{name}.count", "0")), limit))
     except ValueError:
@@ -268,7 +269,7 @@ def parse_form(form: ConfigForm, values: dict[str, str], body_now: dict) -> tupl
             origins[tuple(leaf.path.split("."))] = leaf.name
     for table in form.tables:
         rows = []
-        for i in range(_count(values, f"t.{table.name}")):
+        for i in range(row_count(values, f"t.{table.name}")):
             name = f"t.{table.name}.{i}"
             row = _parse_row(table, name, values, errors, origins, (table.name, len(rows)))
             if row is not None:
@@ -291,7 +292,7 @@ def _parse_row(table: Table, name: str, values: dict[str, str], errors: dict[str
         origins[(*at, column.name)] = field_name
         if column.kind == "rows":
             subrows = []
-            for j in range(_count(values, field_name, 100)):
+            for j in range(row_count(values, field_name, MAX_SUBROWS)):
                 sub = {s.name: _value(values.get(f"{field_name}.{j}.{s.name}", ""), s.kind, True, field_name, errors)
                        for s in column.sub}
                 if any(v not in (None, "") for v in sub.values()):

@@ -7,13 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
-
-from core import config_store
-from core.db import get_engine
-from models.tables import FlywheelProposalRow
-from services.layer_config import SCORE_WEIGHTS
+from models.rituals import RitualsConfigIn
+from services.rituals import build_times, schedule_id
 from tests.support.browser import TEAM, new_page, post_signal, shot, sign_in
+from tests.support.flywheel import a_proposal_to_lower_the_critical_tier
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FAMILY, SEVERITY = "nps_decline", "info"
@@ -133,28 +130,11 @@ async def test_a_csm_reads_config_but_cannot_save_it_even_by_a_forged_post(api, 
     await casey.context.close()
 
 
-def a_proposal_to_lower_the_critical_tier() -> tuple[str, float]:
-    with Session(get_engine()) as session:
-        weights = config_store.latest(session, SCORE_WEIGHTS)
-        version, critical = weights.version, weights.body["renewal_risk"]["tiers"]["critical"]
-        proposal_id = f"fly-page-{uuid.uuid4().hex[:8]}"
-        now = datetime.now(UTC)
-        session.add(FlywheelProposalRow(
-            id=proposal_id, status="proposed", created_at=now, period_start=now - timedelta(days=90), period_end=now,
-            weights_version=version,
-            body={"summary": "Lower the critical tier by 5 points: high-risk accounts were lost as often as critical ones",
-                  "changes": [{"path": "renewal_risk.tiers.critical", "current": critical, "proposed": critical - 5,
-                               "reason": "high loses like critical (42% vs 45%)"}],
-                  "evidence": {"plays": 24, "tasks": 3, "components": [],
-                               "bands": [{"tier": "high", "outcomes": 12, "saved": 7, "lost": 5, "other": 0,
-                                          "save_rate_pct": 58.3, "loss_rate_pct": 41.7}]},
-                  "history": []}))
-        session.commit()
-    return proposal_id, critical
-
-
 async def test_a_flywheel_proposal_is_approved_and_reverted_from_the_proposals_page(api, web, browser):
-    proposal_id, critical = a_proposal_to_lower_the_critical_tier()
+    band = {"tier": "high", "outcomes": 12, "saved": 7, "lost": 5, "other": 0, "save_rate_pct": 58.3, "loss_rate_pct": 41.7}
+    proposal_id, _, critical = a_proposal_to_lower_the_critical_tier(
+        "fly-page", "Lower the critical tier by 5 points: high-risk accounts were lost as often as critical ones",
+        plays=24, bands=[band])
     rory = await new_page(browser, web)
     await sign_in(rory, api.tokens["rory"], "/proposals")
     await rory.locator("a:has-text('From the flywheel')").click()
@@ -216,4 +196,34 @@ async def test_a_threshold_per_motion_is_edited_in_its_row_and_the_diff_shows_it
     finally:
         body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
         restored = await api.http.put("/api/v1/config/signal-definitions", json=body, headers=api.auth("rory"))
+        assert restored.status_code == 200, restored.text
+
+
+async def test_a_ritual_moved_in_its_form_moves_its_schedule(api, web, browser):
+    """The page saves the rituals like the API's PUT: the version, then its Temporal Schedules."""
+    before = (await api.http.get("/api/v1/config/rituals", headers=api.auth("rory"))).json()
+    try:
+        rory = await new_page(browser, web)
+        await sign_in(rory, api.tokens["rory"], "/config/rituals")
+        [key] = await names_holding(rory, "input[name^='t.rituals.'][name$='.key']", "retro")
+        row = key.removesuffix(".key")
+        await rory.fill(f"input[name='{row}.time']", "16:30")
+        await rory.locator("button:has-text('Save as version')").first.click()
+        await rory.wait_for_url(f"**/config/rituals/versions/{before['version'] + 1}")
+        assert "schedules" not in await rory.locator(".flash-ok").inner_text()
+        change = await rory.locator(".diff-changed", has_text="rituals: retro").inner_text()
+        assert "time" in change and "16:30" in change
+        view = (await api.http.get("/api/v1/rituals", headers=api.auth("rory"))).json()
+        retro = next(r for r in view["rituals"] if r["key"] == "retro")
+        assert retro["time"] == "16:30" and view["config_version"] == before["version"] + 1
+        saved = (await api.http.get("/api/v1/config/rituals", headers=api.auth("rory"))).json()
+        assert saved["created_by"] == "rory"
+        moved = RitualsConfigIn.model_validate(saved).ritual("retro")
+        schedule = await api.client.get_schedule_handle(schedule_id("retro", moved.motions[0])).describe()
+        now = datetime.now(UTC)
+        assert schedule.info.next_action_times[:2] == build_times(moved, now, now + timedelta(weeks=3))[:2]
+        await rory.context.close()
+    finally:
+        body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
+        restored = await api.http.put("/api/v1/config/rituals", json=body, headers=api.auth("rory"))
         assert restored.status_code == 200, restored.text
