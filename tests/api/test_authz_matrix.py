@@ -183,6 +183,13 @@ ROUTES = {
     "GET /proposals": listing("page"),
     "POST /proposals/{proposal_id}/approve": any_role(),
     "POST /proposals/{proposal_id}/reject": any_role(),
+    "GET /proposals/flywheel": any_role(),
+    "POST /proposals/flywheel/{proposal_id}/{action}": roles("revops"),
+    "GET /config": any_role(),
+    "GET /config/{slug}": any_role(),
+    "POST /config/{slug}": roles("revops"),
+    "GET /config/{slug}/versions": any_role(),
+    "GET /config/{slug}/versions/{version}": any_role(),
     "GET /ops": OPS,
     "POST /ops/executions/{workflow_id}/replay": OPS,
     "POST /ops/executions/{workflow_id}/reset": OPS,
@@ -337,7 +344,8 @@ def fill(path: str, world: World, which: str) -> str:
     values = {"signal_id": subjects["signal"], "task_id": subjects["task"], "run_id": subjects["play_run"],
               "handoff_id": subjects["handoff"], "account_id": subjects["account"], "step_key": "diagnose",
               "user_id": "casey", "version": "1", "ritual_key": "signal_triage", "agenda_id": "agenda-nope",
-              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope"}
+              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope",
+              "slug": "routing", "action": "approve"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
