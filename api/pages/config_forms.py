@@ -27,7 +27,7 @@ MAX_ROWS, MAX_SUBROWS = 1000, 100  # far above any config's list, and what a for
 class Column:
     name: str
     label: str
-    kind: str = "text"  # text, select, list (comma-separated), bool, json, rows
+    kind: str = "text"  # text, long (text in a box), select, list (comma-separated), bool, json, rows
     options: tuple[str, ...] = ()
     optional: bool = False  # empty means none
     sub: tuple["Column", ...] = ()  # a `rows` column's own columns
@@ -98,7 +98,7 @@ FORMS = {form.slug: form for form in (
                CONFIGS[ConfigKind.task_templates][2],
                "What an acknowledged signal can turn into, by family and segment.",
                (Table("templates", "Templates", (
-                   Column("key", "Key"), Column("title", "Title"), Column("family", "Family"),
+                   Column("key", "Key"), Column("title", "Title", "long"), Column("family", "Family"),
                    Column("segments", "Segments", "list", hint="empty: any"),
                    Column("play_key", "Starts play", optional=True), Column("due", "Due", optional=True))),),
                ConfigKind.task_templates),
@@ -115,7 +115,7 @@ FORMS = {form.slug: form for form in (
                CONFIGS[ConfigKind.signal_definitions][2],
                "What fires a signal: conditions that must all hold, and thresholds per motion.",
                (Table("definitions", "Definitions", (
-                   Column("family", "Family"), SEVERITY, Column("description", "Description"),
+                   Column("family", "Family"), SEVERITY, Column("description", "Description", "long"),
                    Column("conditions", "Conditions", "rows", sub=(
                        Column("metric", "Metric", "select", tuple(m.value for m in Metric)),
                        Column("op", "Op", "select", tuple(o.value for o in Op)), Column("value", "Value"))),
