@@ -3,6 +3,7 @@ to its field, what was typed kept, nothing saved), the new version's diff, and a
 follows it; a CSM reads config but a save she forges is refused; a flywheel proposal approved and reverted from the
 proposals page."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,10 +17,22 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 FAMILY, SEVERITY = "nps_decline", "info"
 
 
-async def routing(api) -> dict:
-    response = await api.http.get("/api/v1/config/routing", headers=api.auth("rory"))
+async def config(api, path: str) -> dict:
+    response = await api.http.get(f"/api/v1/config/{path}", headers=api.auth("rory"))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+@contextlib.asynccontextmanager
+async def put_back_afterwards(api, path: str):
+    """The config in force, written back as a newer version when the test ends (the other tests share it)."""
+    before = await config(api, path)
+    try:
+        yield before
+    finally:
+        body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
+        restored = await api.http.put(f"/api/v1/config/{path}", json=body, headers=api.auth("rory"))
+        assert restored.status_code == 200, restored.text
 
 
 async def an_account(api) -> str:
@@ -39,6 +52,25 @@ async def names_holding(page, selector: str, value: str) -> list[str]:
     return found
 
 
+async def editing(api, web, browser, path: str):
+    """Rory (revops) on the form of /config/<path>."""
+    page = await new_page(browser, web)
+    await sign_in(page, api.tokens["rory"], f"/config/{path}")
+    return page
+
+
+async def row_holding(page, table: str, column: str, value: str) -> str:
+    """The form's name for the row of `table` whose `column` is `value` (`t.<table>.N`)."""
+    [name] = await names_holding(page, f"input[name^='t.{table}.'][name$='.{column}']", value)
+    return name.removesuffix(f".{column}")
+
+
+async def save_as(page, path: str, version: int):
+    """Save the form, and land on the new version's diff."""
+    await page.locator("button:has-text('Save as version')").first.click()
+    await page.wait_for_url(f"**/config/{path}/versions/{version}")
+
+
 async def rule_row(page) -> str:
     """The form's name for the rule routing FAMILY × SEVERITY (`t.rules.N`)."""
     for name in await names_holding(page, "input[name^='t.rules.'][name$='.family']", FAMILY):
@@ -50,8 +82,7 @@ async def rule_row(page) -> str:
 
 async def test_a_routing_edit_in_the_form_is_refused_in_words_then_saved_and_a_new_signal_follows_it(api, web, browser):
     account_id = await an_account(api)
-    before = await routing(api)
-    try:
+    async with put_back_afterwards(api, "routing") as before:
         rory = await new_page(browser, web)
         await sign_in(rory, api.tokens["rory"], "/config")
         await rory.locator("a:has-text('Routing matrix')").click()
@@ -71,7 +102,7 @@ async def test_a_routing_edit_in_the_form_is_refused_in_words_then_saved_and_a_n
         assert "'boss' is not one of" in await rory.locator(f"#err-{row.replace('.', '-')}-owners").inner_text()
         assert await rory.locator(f"input[name='{row}.sla']").input_value() == "P3000000D"
         assert await rory.locator(f"input[name='{row}.owners']").input_value() == "csm_lead, boss"
-        assert (await routing(api))["version"] == before["version"]
+        assert (await config(api, "routing"))["version"] == before["version"]
         await shot(rory, "config-routing-refused")
 
         # corrected, with a first escalation step in the blank slot: a new version, and its diff
@@ -79,16 +110,15 @@ async def test_a_routing_edit_in_the_form_is_refused_in_words_then_saved_and_a_n
         await rory.fill(f"input[name='{row}.sla']", "PT6H")
         await rory.fill(f"input[name='{row}.escalation.0.after']", "PT2H")
         await rory.select_option(f"select[name='{row}.escalation.0.to']", "manager")
-        await rory.locator("button:has-text('Save as version')").first.click()
         version = before["version"] + 1
-        await rory.wait_for_url(f"**/config/routing/versions/{version}")
+        await save_as(rory, "routing", version)
         await rory.locator(f".flash-ok:has-text('Routing matrix version {version} saved')").wait_for()
         change = rory.locator(".diff-changed", has_text=f"{FAMILY.replace('_', ' ')} · {SEVERITY}")
         text = await change.inner_text()
         assert "owners" in text and "csm_lead" in text and "P7D" in text and "PT6H" in text and "after PT2H, to manager" in text
         assert await rory.locator(".diff-added, .diff-removed").count() == 0
         await shot(rory, "config-routing-diff")
-        saved = await routing(api)
+        saved = await config(api, "routing")
         assert saved["version"] == version and saved["created_by"] == "rory"
         assert len(saved["rules"]) == len(before["rules"])
 
@@ -104,13 +134,10 @@ async def test_a_routing_edit_in_the_form_is_refused_in_words_then_saved_and_a_n
         await rory.goto("/config/routing/versions")
         assert "Rory" in await rory.locator("table tbody tr").first.inner_text()
         await rory.context.close()
-    finally:
-        restored = await api.http.put("/api/v1/config/routing", json={"rules": before["rules"]}, headers=api.auth("rory"))
-        assert restored.status_code == 200, restored.text
 
 
 async def test_a_csm_reads_config_but_cannot_save_it_even_by_a_forged_post(api, web, browser):
-    before = await routing(api)
+    before = await config(api, "routing")
     casey = await new_page(browser, web)
     await sign_in(casey, api.tokens["casey"], "/config/routing")
     assert await casey.locator("button:has-text('Save as version')").count() == 0
@@ -126,7 +153,7 @@ async def test_a_csm_reads_config_but_cannot_save_it_even_by_a_forged_post(api, 
     assert "saving config needs one of the roles: admin, revops (you are csm)" in await forged.text()
     without_token = await casey.request.post(f"{web}/config/routing", form={**form, "csrf": "forged"}, max_redirects=0)
     assert without_token.status == 403
-    assert (await routing(api))["version"] == before["version"]
+    assert (await config(api, "routing"))["version"] == before["version"]
     await casey.context.close()
 
 
@@ -175,55 +202,39 @@ async def test_a_flywheel_proposal_is_approved_and_reverted_from_the_proposals_p
 
 
 async def test_a_threshold_per_motion_is_edited_in_its_row_and_the_diff_shows_it(api, web, browser):
-    before = (await api.http.get("/api/v1/config/signal-definitions", headers=api.auth("rory"))).json()
-    try:
-        rory = await new_page(browser, web)
-        await sign_in(rory, api.tokens["rory"], "/config/signal-definitions")
-        [family] = await names_holding(rory, "input[name^='t.definitions.'][name$='.family']", "adoption_decay")
-        row = family.removesuffix(".family")
+    async with put_back_afterwards(api, "signal-definitions") as before:
+        rory = await editing(api, web, browser, "signal-definitions")
+        row = await row_holding(rory, "definitions", "family", "adoption_decay")
         [academic] = await names_holding(rory, f"input[name^='{row}.motion_overrides.'][name$='.motion']", "academic")
         await rory.fill(f"input[name='{academic.removesuffix('.motion')}.value']", "50")
-        await rory.locator("button:has-text('Save as version')").first.click()
-        await rory.wait_for_url(f"**/config/signal-definitions/versions/{before['version'] + 1}")
+        await save_as(rory, "signal-definitions", before["version"] + 1)
         change = await rory.locator(".diff-changed", has_text="adoption decay").inner_text()
         assert "motion overrides · academic · inactive days" in change and "45" in change and "50" in change
         await shot(rory, "config-signal-definitions-diff")
-        saved = (await api.http.get("/api/v1/config/signal-definitions", headers=api.auth("rory"))).json()
+        saved = await config(api, "signal-definitions")
         decay = next(d for d in saved["definitions"] if d["family"] == "adoption_decay")
         assert decay["motion_overrides"]["academic"]["inactive_days"] == 50
         assert decay["motion_overrides"]["credentialed"] == {"inactive_days": 10}
         await rory.context.close()
-    finally:
-        body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
-        restored = await api.http.put("/api/v1/config/signal-definitions", json=body, headers=api.auth("rory"))
-        assert restored.status_code == 200, restored.text
 
 
 async def test_a_ritual_moved_in_its_form_moves_its_schedule(api, web, browser):
     """The page saves the rituals like the API's PUT: the version, then its Temporal Schedules."""
-    before = (await api.http.get("/api/v1/config/rituals", headers=api.auth("rory"))).json()
-    try:
-        rory = await new_page(browser, web)
-        await sign_in(rory, api.tokens["rory"], "/config/rituals")
-        [key] = await names_holding(rory, "input[name^='t.rituals.'][name$='.key']", "retro")
-        row = key.removesuffix(".key")
+    async with put_back_afterwards(api, "rituals") as before:
+        rory = await editing(api, web, browser, "rituals")
+        row = await row_holding(rory, "rituals", "key", "retro")
         await rory.fill(f"input[name='{row}.time']", "16:30")
-        await rory.locator("button:has-text('Save as version')").first.click()
-        await rory.wait_for_url(f"**/config/rituals/versions/{before['version'] + 1}")
+        await save_as(rory, "rituals", before["version"] + 1)
         assert "schedules" not in await rory.locator(".flash-ok").inner_text()
         change = await rory.locator(".diff-changed", has_text="rituals: retro").inner_text()
         assert "time" in change and "16:30" in change
         view = (await api.http.get("/api/v1/rituals", headers=api.auth("rory"))).json()
         retro = next(r for r in view["rituals"] if r["key"] == "retro")
         assert retro["time"] == "16:30" and view["config_version"] == before["version"] + 1
-        saved = (await api.http.get("/api/v1/config/rituals", headers=api.auth("rory"))).json()
+        saved = await config(api, "rituals")
         assert saved["created_by"] == "rory"
         moved = RitualsConfigIn.model_validate(saved).ritual("retro")
         schedule = await api.client.get_schedule_handle(schedule_id("retro", moved.motions[0])).describe()
         now = datetime.now(UTC)
         assert schedule.info.next_action_times[:2] == build_times(moved, now, now + timedelta(weeks=3))[:2]
         await rory.context.close()
-    finally:
-        body = {k: v for k, v in before.items() if k not in ("version", "created_at", "created_by")}
-        restored = await api.http.put("/api/v1/config/rituals", json=body, headers=api.auth("rory"))
-        assert restored.status_code == 200, restored.text
