@@ -238,3 +238,20 @@ async def test_a_ritual_moved_in_its_form_moves_its_schedule(api, web, browser):
         now = datetime.now(UTC)
         assert schedule.info.next_action_times[:2] == build_times(moved, now, now + timedelta(weeks=3))[:2]
         await rory.context.close()
+
+
+async def test_a_form_opened_before_someone_else_saved_is_refused_and_keeps_what_was_typed(api, web, browser):
+    async with put_back_afterwards(api, "routing") as before:
+        rory = await editing(api, web, browser, "routing")
+        row = await rule_row(rory)
+        await rory.fill(f"input[name='{row}.sla']", "PT8H")
+        meanwhile = await api.http.put("/api/v1/config/routing", json={"rules": before["rules"]}, headers=api.auth("admin"))
+        assert meanwhile.status_code == 200, meanwhile.text
+        await rory.locator("button:has-text('Save as version')").first.click()
+        newer = before["version"] + 1
+        await rory.locator(f".flash-error:has-text('version {newer} was saved meanwhile')").wait_for()
+        assert await rory.locator(f"input[name='{row}.sla']").input_value() == "PT8H"
+        assert (await config(api, "routing"))["version"] == newer
+        await save_as(rory, "routing", newer + 1)  # seen, and saved on top of the newer version
+        assert "PT8H" in await rory.locator(".diff-changed").inner_text()
+        await rory.context.close()
