@@ -1,10 +1,14 @@
 """Versioned config as callers read it (the API's GET /api/v1/config/... and the MCP tool get_config): the version
-in force, or an older one, as its output model, and the one write path for a new version."""
+in force, or an older one, as its output model, and the one write path for a new version; the versions of a kind,
+and what one version changed from the one before it (the config pages)."""
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import config_store
 from core.errors import PillarError
@@ -17,6 +21,7 @@ from models.rotations import RotationsConfig, RotationsConfigIn
 from models.routing import ConfigVersionRef, RoutingConfig, RoutingConfigIn
 from models.scoring import ScoreWeights, ScoreWeightsIn
 from models.templates import TaskTemplates, TaskTemplatesIn
+from models.tables import ConfigVersion
 from models.territory import TerritoryConfig, TerritorySettings
 from services.account_calendars import ACCOUNT_CALENDARS
 from services.calendars import check_rule_calendars
@@ -24,6 +29,8 @@ from services.handoffs import HANDOFF_SPECS
 from services.layer_config import COST_MODEL, SCORE_WEIGHTS, SIGNAL_DEFINITIONS, TERRITORY
 from services.rotations import ROTATIONS, check_rotations, check_routing
 from services.task_templates import TASK_TEMPLATES
+
+
 
 
 class ConfigKind(StrEnum):
@@ -82,3 +89,89 @@ def write_config(session: Session, kind: ConfigKind, body: BaseModel, editor_id:
         check(session, body)
     row = config_store.append(session, CONFIGS[kind][0], body.model_dump(mode="json"), created_by=editor_id)
     return ConfigVersionRef(version=row.version)
+
+
+# --- versions and what each one changed -------------------------------------------------------------------------
+
+# The lists of rows in a config, and the fields that name a row: a diff matches rows by them, not by position
+ROW_KEYS = {"rules": ("family", "severity"), "templates": ("key",), "specs": ("kind",), "definitions": ("family",),
+            "rituals": ("key",)}
+MAX_VERSIONS_LISTED = 500
+
+
+@dataclass
+class VersionInfo:
+    version: int
+    created_at: datetime
+    created_by: str | None
+
+
+@dataclass
+class Change:
+    """One row (or group of settings) added, removed or changed, with each field as it was and as it is."""
+
+    where: str
+    what: str
+    fields: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def versions(session: Session, store_key: str) -> list[VersionInfo]:
+    """Newest first."""
+    rows = session.exec(select(ConfigVersion.version, ConfigVersion.created_at, ConfigVersion.created_by)
+                        .where(ConfigVersion.kind == store_key).order_by(ConfigVersion.version.desc())
+                        .limit(MAX_VERSIONS_LISTED)).all()
+    return [VersionInfo(*row) for row in rows]
+
+
+def config_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change]:
+    """Field by field, rows matched by their key; `before` None for the first version (everything added)."""
+    old, new = _groups(before or {}), _groups(after)
+    changes = []
+    for where in [*new, *(w for w in old if w not in new)]:
+        was, now = old.get(where), new.get(where)
+        if was is None:
+            changes.append(Change(where, "added", [(k, "", v) for k, v in now.items()]))
+        elif now is None:
+            changes.append(Change(where, "removed", [(k, v, "") for k, v in was.items()]))
+        elif was != now:
+            changed = [(k, was.get(k, ""), now.get(k, "")) for k in [*now, *(k for k in was if k not in now)]
+                       if was.get(k, "") != now.get(k, "")]
+            changes.append(Change(where, "changed", changed))
+    return changes
+
+
+def _groups(body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """A canonical rendering: each row of a list under its key, each group of settings under its name."""
+    groups: dict[str, dict[str, str]] = {}
+    for name, value in body.items():
+        if name in ROW_KEYS and isinstance(value, list):
+            for row in value:
+                groups[f"{name}: " + " · ".join(str(row.get(k)) for k in ROW_KEYS[name])] = _flat(row)
+        elif isinstance(value, dict):
+            groups[name] = _flat(value)
+        else:
+            groups.setdefault("settings", {})[name] = _text(value)
+    return groups
+
+
+def _flat(value: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            flat.update(_flat(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = _text(item)
+    return flat
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(", ".join(f"{k} {_text(v)}" for k, v in item.items()) if isinstance(item, dict) else _text(item)
+                         for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_text(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "—" if value is None else str(value)

@@ -209,6 +209,13 @@ ROUTES = {
     "POST /admin/users/{user_id}/revoke": roles(),
     "POST /admin/users/{user_id}/disable": roles(),
     "POST /admin/users/{user_id}/enable": roles(),
+    "GET /proposals/flywheel": any_role(),
+    "POST /proposals/flywheel/{proposal_id}/{action}": roles("revops"),
+    "GET /config": any_role(),
+    "GET /config/{slug}": any_role(),
+    "POST /config/{slug}": roles("revops"),
+    "GET /config/{slug}/versions": any_role(),
+    "GET /config/{slug}/versions/{version}": any_role(),
     "GET /ops": OPS,
     "GET /inventory": roles("revops"),
     "POST /inventory": roles("revops"),
@@ -367,7 +374,8 @@ def fill(path: str, world: World, which: str) -> str:
     values = {"signal_id": subjects["signal"], "task_id": subjects["task"], "run_id": subjects["play_run"],
               "handoff_id": subjects["handoff"], "account_id": subjects["account"], "step_key": "diagnose",
               "user_id": "casey", "version": "1", "ritual_key": "signal_triage", "agenda_id": "agenda-nope",
-              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope", "key": "nope"}
+              "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope", "key": "nope",
+              "slug": "routing", "action": "approve"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

@@ -3,7 +3,6 @@ syncs (firing at the times `build_times` computes), agendas as JSON and HTML, ac
 the flywheel's proposals and the assessment — with their refusals and error shapes."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -13,11 +12,8 @@ import pytest
 from sqlmodel import Session
 from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate, WorkflowExecutionStatus
 
-from core import config_store
 from core.db import get_engine
 from models.rituals import RitualsConfigIn
-from models.tables import FlywheelProposalRow
-from services.layer_config import SCORE_WEIGHTS
 from services.rituals import (
     DEFAULT_RITUALS,
     FLYWHEEL_SCHEDULE_ID,
@@ -29,6 +25,7 @@ from services.rituals import (
     meeting_for,
     schedule_id,
 )
+from tests.support.flywheel import a_proposal_to_lower_the_critical_tier
 from tests.support.http import assert_error
 from tests.support.rituals import triggered_agenda
 from tests.support.waiting import eventually
@@ -295,18 +292,7 @@ async def test_flywheel_proposals_are_decided_by_revops_and_reversible(api):
     assert run["status"] in ("no_change", "proposed") and run["evidence"]["bands"] and run["summary"]
 
     # a proposal waiting for a decision (as a month with enough outcomes leaves one)
-    with Session(get_engine()) as session:
-        weights = config_store.latest(session, SCORE_WEIGHTS)
-        version, critical = weights.version, weights.body["renewal_risk"]["tiers"]["critical"]
-        proposal_id = f"fly-api-{uuid.uuid4().hex[:8]}"
-        now = datetime.now(UTC)
-        session.add(FlywheelProposalRow(
-            id=proposal_id, status="proposed", created_at=now, period_start=now - timedelta(days=90), period_end=now,
-            weights_version=version,
-            body={"summary": "lower critical", "changes": [{"path": "renewal_risk.tiers.critical", "current": critical,
-                                                           "proposed": critical - 5, "reason": "high loses like critical"}],
-                  "evidence": {"plays": 12, "tasks": 0, "bands": [], "components": []}, "history": []}))
-        session.commit()
+    proposal_id, version, critical = a_proposal_to_lower_the_critical_tier("fly-api")
     base = f"/api/v1/flywheel/proposals/{proposal_id}"
     assert_error(await api.http.post(f"{base}/approve", headers=api.auth("casey")), 403, "forbidden", "revops")
     assert_error(await api.http.post(f"{base}/revert", json={"reason": "x"}, headers=api.auth("rory")), 409, "conflict", "proposed")

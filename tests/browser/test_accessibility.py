@@ -14,9 +14,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 PAGES = {
     "maya": ["/inbox", "/signals/{signal_id}", "/board", "/runs/{run_id}", "/accounts", "/accounts/{account_id}",
              "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals",
-             "/handoffs", "/handoffs/new", "/handoffs/{handoff_id}", "/agendas/{agenda_id}/meeting"],
+             "/handoffs", "/handoffs/new", "/handoffs/{handoff_id}", "/agendas/{agenda_id}/meeting",
+             "/proposals/flywheel", "/config", "/config/routing", "/config/routing/versions", "/config/routing/versions/1"],
     "olga": ["/ops"],
-    "rory": ["/inventory"],
+    "rory": ["/inventory", "/config/routing", "/config/task-templates", "/config/handoff-specs",
+             "/config/signal-definitions", "/config/score-weights", "/config/cost-model", "/config/territory",
+             "/config/rituals"],
     "admin": ["/admin/users"],
 }
 
