@@ -12,9 +12,11 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from core import config_store
+from models.account_calendars import CalendarKind
 from models.common import Role, Severity
 from models.detection import Metric, Op
-from models.rituals import RitualKind, RitualsConfigIn, Weekday
+from models.rituals import Recurrence, RitualKind, RitualsConfigIn, Weekday
+from models.rotations import Handover
 from services.config_views import CONFIGS, ConfigKind
 from services.rituals import RITUALS
 
@@ -122,6 +124,10 @@ FORMS = {form.slug: form for form in (
                    Column("motion_overrides", "Thresholds per motion", "rows", sub=(
                        Column("motion", "Motion"), Column("metric", "Metric", "select", tuple(m.value for m in Metric)),
                        Column("value", "Threshold")), to_rows=_overrides_to_rows, from_rows=_overrides_from_rows),
+                   Column("phase_overrides", "Thresholds per calendar phase", "rows", sub=(
+                       Column("motion", "Phase"), Column("metric", "Metric", "select", tuple(m.value for m in Metric)),
+                       Column("value", "Threshold")), to_rows=_overrides_to_rows, from_rows=_overrides_from_rows),
+                   Column("quiet_phases", "Quiet in phases", "list", hint="calendar phases, comma-separated"),
                    Column("dedup_window", "Dedup window"), Column("play_key", "Play", optional=True))),),
                ConfigKind.signal_definitions),
     ConfigForm("score-weights", "Score weights", CONFIGS[ConfigKind.score_weights][0],
@@ -138,10 +144,40 @@ FORMS = {form.slug: form for form in (
                (Table("rituals", "Rituals", (
                    Column("key", "Key"), Column("kind", "Kind", "select", tuple(k.value for k in RitualKind)),
                    Column("name", "Name"), Column("day", "Day", "select", tuple(d.value for d in Weekday)),
-                   Column("time", "Time"), Column("timezone", "Time zone"), Column("lead", "Agenda lead"),
+                   Column("every", "Every", "select", tuple(r.value for r in Recurrence)),
+                   Column("anchor", "Biweekly from", hint="a day in a meeting week"), Column("time", "Time"), Column("timezone", "Time zone"), Column("lead", "Agenda lead"),
                    Column("motions", "Motions", "list"), Column("action_item_due", "Action items due"),
                    Column("escalate_after", "Escalate after"), Column("limit", "Limit"),
                    Column("enabled", "Enabled", "bool"), Column("webhook_url", "Webhook", optional=True))),)),
+    ConfigForm("account-calendars", "Account calendars", CONFIGS[ConfigKind.account_calendars][0],
+               CONFIGS[ConfigKind.account_calendars][2],
+               "The phases of a customer's year (terms, exams, licensure windows, fiscal year and budget window) that "
+               "signal definitions' phase thresholds and quiet phases read; by motion, or per account.",
+               (Table("calendars", "Calendars", (
+                   Column("key", "Key"), Column("name", "Name"),
+                   Column("kind", "Kind", "select", tuple(k.value for k in CalendarKind)), Column("timezone", "Time zone"),
+                   Column("phases", "Phases", "rows", sub=(
+                       Column("name", "Phase"), Column("start", "First day", hint="MM-DD or YYYY-MM-DD"),
+                       Column("end", "Last day", hint="MM-DD or YYYY-MM-DD"))))),),
+               ConfigKind.account_calendars),
+    ConfigForm("calendars", "Team calendars", CONFIGS[ConfigKind.calendars][0], CONFIGS[ConfigKind.calendars][2],
+               "Working days and hours, holidays and closures: what a routing rule's business-hours SLA counts.",
+               (Table("calendars", "Calendars", (
+                   Column("name", "Name"), Column("time_zone", "Time zone"),
+                   Column("working_days", "Working days", "list"), Column("opens", "Opens"), Column("closes", "Closes"),
+                   Column("holidays", "Holidays", "json", optional=True, hint='e.g. {"country": "US", "subdivision": "CA"}'),
+                   Column("closures", "Closures", "list", hint="YYYY-MM-DD, comma-separated"))),),
+               ConfigKind.calendars),
+    ConfigForm("rotations", "Rotations", CONFIGS[ConfigKind.rotations][0], CONFIGS[ConfigKind.rotations][2],
+               "On-call rotations a routing rule can name as owner (rotation:<key>), with cover for leave.",
+               (Table("rotations", "Rotations", (
+                   Column("key", "Key"), Column("members", "Members", "list", hint="user ids, in order"),
+                   Column("handover", "Handover", "select", tuple(h.value for h in Handover)),
+                   Column("handover_time", "At"), Column("time_zone", "Time zone"), Column("start_date", "From"),
+                   Column("overrides", "Cover", "rows", sub=(
+                       Column("user_id", "Who"), Column("covers", "Covers"), Column("starts_at", "From"),
+                       Column("ends_at", "Until"), Column("reason", "Why"))))),),
+               ConfigKind.rotations),
 )}
 
 

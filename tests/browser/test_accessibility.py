@@ -19,7 +19,7 @@ PAGES = {
     "olga": ["/ops"],
     "rory": ["/inventory", "/config/routing", "/config/task-templates", "/config/handoff-specs",
              "/config/signal-definitions", "/config/score-weights", "/config/cost-model", "/config/territory",
-             "/config/rituals"],
+             "/config/rituals", "/config/account-calendars", "/config/calendars", "/config/rotations"],
     "admin": ["/admin/users"],
 }
 

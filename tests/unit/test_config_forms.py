@@ -6,9 +6,11 @@ from pydantic import ValidationError
 
 from api.pages.config_forms import FORMS, FormRefused, describe, field_errors, form_values, parse_form
 from core.seed import DEFAULT_ROUTING
+from models.calendars import DEFAULT_CALENDARS
 from models.financials import CostModelIn
 from models.scoring import ScoreWeightsIn
 from models.territory import TerritorySettings
+from services.account_calendars import DEFAULT_ACCOUNT_CALENDARS
 from services.config_views import config_diff
 from services.handoffs import DEFAULT_HANDOFF_SPECS
 from services.layer_config import DEFAULT_SIGNAL_DEFINITIONS
@@ -19,7 +21,15 @@ DEFAULTS = {
     "routing": DEFAULT_ROUTING, "task-templates": DEFAULT_TASK_TEMPLATES, "handoff-specs": DEFAULT_HANDOFF_SPECS,
     "signal-definitions": DEFAULT_SIGNAL_DEFINITIONS, "score-weights": ScoreWeightsIn().model_dump(mode="json"),
     "cost-model": CostModelIn().model_dump(mode="json"), "territory": TerritorySettings().model_dump(mode="json"),
-    "rituals": DEFAULT_RITUALS,
+    "rituals": DEFAULT_RITUALS, "account-calendars": DEFAULT_ACCOUNT_CALENDARS,
+    "calendars": {**DEFAULT_CALENDARS, "calendars": [
+        *DEFAULT_CALENDARS["calendars"],
+        {"name": "berlin", "time_zone": "Europe/Berlin", "working_days": ["monday", "tuesday"], "opens": "08:30",
+         "closes": "18:00", "holidays": {"country": "DE", "subdivision": "BY"}, "closures": ["2027-12-24"]}]},
+    "rotations": {"rotations": [{"key": "csm-on-call", "members": ["casey", "dana"], "handover": "weekly",
+                                 "handover_time": "09:00", "time_zone": "Europe/Paris", "start_date": "2027-01-04",
+                                 "overrides": [{"user_id": "dana", "covers": "casey", "starts_at": "2027-02-01T00:00:00Z",
+                                                "ends_at": "2027-02-08T00:00:00Z", "reason": "leave"}]}]},
 }
 
 
