@@ -12,8 +12,8 @@ from api.agent.endpoint import McpEndpoint
 from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
-    accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, ops, plays,
-    proposals, rituals, scenarios, scores, signals, tasks, territory, users,
+    accounts, assessment, config, events, flywheel, handoff_specs, handoffs, health, layer_config, me, metrics_response,
+    ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
 )
 from api.warmup import lifespan as warm_up
 from core.settings import get_settings
@@ -49,7 +49,8 @@ def create_app() -> FastAPI:
     app.state.metrics = metrics.RequestMetrics()
     errors.install(app)
     for module in (health, users, me, accounts, config, signals, ops, events, scores, scenarios, layer_config,
-                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals, metrics):
+                   handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment, territory, proposals, metrics,
+                   metrics_response):
         app.include_router(module.router)
     app.include_router(users.admin_router)
     # MCP (streamable HTTP) for AI agents: the same tokens, tools over the same services (api/agent)

@@ -10,6 +10,7 @@ from core.db import in_session
 from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
 from models.assessment import Assessment
+from models.response import Dimension, ResponseMetrics
 from models.common import Identifier, Role
 from models.directory import AccountOut, UserOut
 from models.events import EventKind, StoredEvent
@@ -28,6 +29,8 @@ from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
 from services import action_items, agendas, assessment, directory, events, flywheel, handoffs, inbox, ops, plays
+from services import response_metrics
+from services.response_metrics import DEFAULT_WEEKS, MAX_WEEKS
 from services import proposals, rituals, scenarios, signals, tasks, territory
 import workflows
 from services.accounts import financials_now
@@ -215,6 +218,16 @@ async def nrr_scenario(ctx: ToolContext, args: NrrScenarioIn) -> NrrScenario:
 
 async def get_assessment(ctx: ToolContext, _: NoArgs) -> Assessment:
     return await in_session(ctx.session, assessment.assess)
+
+
+class ResponseMetricsArgs(BaseModel):
+    by: list[Dimension] = Field(default=[], max_length=len(Dimension), description="Group by these dimensions")
+    weeks: int = Field(default=DEFAULT_WEEKS, ge=1, le=MAX_WEEKS)
+
+
+async def get_response_metrics(ctx: ToolContext, args: ResponseMetricsArgs) -> ResponseMetrics:
+    by = response_metrics.parse_by(",".join(d.value for d in args.by))
+    return await in_session(ctx.session, response_metrics.response_metrics, by, args.weeks, ctx.principal)
 
 
 # --- cadences ---------------------------------------------------------------------------------------------------
@@ -474,6 +487,9 @@ register(
          sees=("account", "account_id")),
     Tool("nrr_scenario", "NRR of the book if the given accounts are lost (and expansion_arr is won).",
          NrrScenarioIn, NrrScenario, nrr_scenario, (f"POST {API}/scenarios/nrr",)),
+    Tool("get_response_metrics", "Response analytics: time to acknowledge, first task and resolution (median, p90), "
+         "SLA compliance and escalation rate, by family, severity, team, owner or week.", ResponseMetricsArgs,
+         ResponseMetrics, get_response_metrics, (f"GET {API}/metrics/response",)),
     Tool("get_assessment", "The self-assessment: fifteen questions answered yes or no from Pillar's data.", NoArgs,
          Assessment, get_assessment, (f"GET {API}/assessment",)),
     Tool("list_rituals", "The weekly rituals in force, their next meetings and latest agendas.", NoArgs, RitualsView,
