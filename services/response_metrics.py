@@ -121,7 +121,7 @@ def response_metrics(session: Session, by: list[Dimension], weeks: int = DEFAULT
         raise PillarError("invalid", f"weeks must be between 1 and {MAX_WEEKS}", {"field": "weeks"})
     since, until = window(weeks, now or datetime.now(UTC))
     rows = session.execute(_statement(_base(session, by, since, until, viewer), by)).all()
-    return ResponseMetrics(since=since, until=until, weeks=weeks, by=by, groups=[_group(r, by) for r in rows])
+    return ResponseMetrics(since=since, until=until, weeks=weeks, by=by, groups=[_group(r, by) for r in rows if r.signals])
 
 
 def csv_text(header: list[str], rows: Iterable[Iterable]) -> str:

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from api.agent.registry import Listed, Paged, Tool, ToolContext, listed, register
 from api.routes.users import user_out
-from core.db import in_session
+from core.db import in_session, in_session_threaded
 from core.errors import PillarError
 from models.agent import InboxView, SignalNeedingTask, StepWaiting
 from models.assessment import Assessment
@@ -227,7 +227,7 @@ class ResponseMetricsArgs(BaseModel):
 
 async def get_response_metrics(ctx: ToolContext, args: ResponseMetricsArgs) -> ResponseMetrics:
     by = response_metrics.parse_by(",".join(d.value for d in args.by))
-    return await in_session(ctx.session, response_metrics.response_metrics, by, args.weeks, ctx.principal)
+    return await in_session_threaded(ctx.session, response_metrics.response_metrics, by, args.weeks, ctx.principal)
 
 
 # --- cadences ---------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import accounts, auth, board, inbox, ops, proposals, rituals
+from api.pages import accounts, auth, board, dashboard, inbox, ops, proposals, rituals
 from api.pages.web import SignInRequired, error_page, redirect, sign_in_url
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -16,7 +16,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, inbox, board, accounts, rituals, proposals, ops):
+    for module in (auth, inbox, board, accounts, rituals, proposals, ops, dashboard):
         app.include_router(module.router)
     app.state.html_error = error_page
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 # who looks at each page: a manager sees the team's work, ops the executions
 PAGES = {
     "maya": ["/inbox", "/signals/{signal_id}", "/board", "/runs/{run_id}", "/accounts", "/accounts/{account_id}",
-             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals"],
+             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals", "/dashboard"],
     "olga": ["/ops"],
 }
 
