@@ -159,13 +159,19 @@ class Series:
 
 
 @dataclass
-class Chart:
+class Frame:
+    """A chart's canvas and the plot area inside it, in SVG units."""
+
     width: float
     height: float
     left: float
     top: float
     plot_w: float
     plot_h: float
+
+
+@dataclass
+class Chart(Frame):
     series: list[Series]
     gridlines: list[tuple[float, str]]
     x_labels: list[tuple[float, str, str]]
@@ -232,15 +238,9 @@ class BarRow:
 
 
 @dataclass
-class BarChart:
+class BarChart(Frame):
     """Horizontal bars, one row per category: stacked (the parts of a whole) or grouped (figures side by side)."""
 
-    width: float
-    height: float
-    left: float
-    top: float
-    plot_w: float
-    plot_h: float
     rows: list[BarRow]
     bars: list[Bar]
     ticks: list[tuple[float, str]]
@@ -284,13 +284,7 @@ class Line:
 
 
 @dataclass
-class LineChart:
-    width: float
-    height: float
-    left: float
-    top: float
-    plot_w: float
-    plot_h: float
+class LineChart(Frame):
     lines: list[Line]
     gridlines: list[tuple[float, str]]
     x_labels: list[tuple[float, str]]

@@ -3,25 +3,17 @@ figures (JSON and CSV), nowhere in another team's, and a bad grouping or window 
 
 import pytest
 
-from tests.support.accounts import make_account
-from tests.support.http import assert_error, post_signal, unique
+from tests.support.accounts import make_account, make_user
+from tests.support.http import assert_error, post_signal
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def make_user(api, role: str, manager_id: str | None = None) -> tuple[str, dict]:
-    user_id = unique(f"resp-{role}")
-    created = await api.http.post("/api/v1/users", json={"id": user_id, "name": user_id, "role": role, "manager_id": manager_id},
-                                  headers=api.auth("admin"))
-    assert created.status_code == 201, created.text
-    return user_id, {"Authorization": f"Bearer {created.json()['token']}"}
-
-
 async def test_a_csms_acknowledged_signal_counts_in_their_figures_only(api):
-    manager, _ = await make_user(api, "manager")
-    csm, as_csm = await make_user(api, "csm", manager)
-    _, as_stranger = await make_user(api, "csm")
+    manager, _ = await make_user(api, "manager", prefix="resp")
+    csm, as_csm = await make_user(api, "csm", manager, prefix="resp")
+    _, as_stranger = await make_user(api, "csm", prefix="resp")
     account_id = await make_account(api, "resp", team={"csm": csm})
     created = await post_signal(api, "adoption_decay", "warning", account_id)
     assert created.status_code == 202, created.text
