@@ -1,6 +1,6 @@
 """Response analytics over the signals read model (issue 19 item 6): one SQL statement computes every group's
-counts and nearest-rank percentiles (window functions, so SQLite and PostgreSQL alike), over a bounded window of
-weeks. Which signals count follows the caller's visibility (services/visibility.py)."""
+counts and nearest-rank percentiles (percentile_disc on PostgreSQL, window functions on SQLite), over a bounded
+window of weeks. Which signals count follows the caller's visibility (services/visibility.py)."""
 
 import csv
 import io
@@ -78,7 +78,9 @@ def _base(session: Session, by: list[Dimension], since: datetime, until: datetim
     return only_visible(query, SignalRow, viewer).cte("base")
 
 
-def _statement(base, by: list[Dimension]):
+def _ranked_picks(base, by: list[Dimension]):
+    """Nearest-rank percentiles with window functions (SQLite has no ordered-set aggregates): each value's rank and
+    its group's count, then the value at rank ceil(n·p)."""
     keys = [base.c[d.value] for d in by]
     ranks = []
     for name in MEASURES:
@@ -91,10 +93,22 @@ def _statement(base, by: list[Dimension]):
         value, rank, n = ranked.c[name], ranked.c[f"{name}_rank"], ranked.c[f"{name}_n"]
         for label, (a, b) in PERCENTILES.items():
             picks.append(func.min(case((rank == (n * a + b - 1) // b, value))).label(f"{name}_{label}_s"))
-    group = [ranked.c[d.value] for d in by]
-    return (select(*group, func.count().label("signals"), func.count(ranked.c.time_to_acknowledge).label("acknowledged"),
-                   *picks, func.sum(ranked.c.decided).label("sla_decided"), func.sum(ranked.c.met).label("sla_met"),
-                   func.sum(ranked.c.escalated).label("escalated"))
+    return ranked, picks
+
+
+def _ordered_set_picks(base):
+    """PostgreSQL's percentile_disc is the same nearest-rank percentile in one pass, without a sort per measure."""
+    picks = [func.percentile_disc(a / b).within_group(base.c[name]).label(f"{name}_{label}_s")
+             for name in MEASURES for label, (a, b) in PERCENTILES.items()]
+    return base, picks
+
+
+def _statement(base, by: list[Dimension], dialect: str):
+    source, picks = _ordered_set_picks(base) if dialect == "postgresql" else _ranked_picks(base, by)
+    group = [source.c[d.value] for d in by]
+    return (select(*group, func.count().label("signals"), func.count(source.c.time_to_acknowledge).label("acknowledged"),
+                   *picks, func.sum(source.c.decided).label("sla_decided"), func.sum(source.c.met).label("sla_met"),
+                   func.sum(source.c.escalated).label("escalated"))
             .group_by(*group).order_by(*group))
 
 
@@ -120,7 +134,8 @@ def response_metrics(session: Session, by: list[Dimension], weeks: int = DEFAULT
     if not 1 <= weeks <= MAX_WEEKS:
         raise PillarError("invalid", f"weeks must be between 1 and {MAX_WEEKS}", {"field": "weeks"})
     since, until = window(weeks, now or datetime.now(UTC))
-    rows = session.execute(_statement(_base(session, by, since, until, viewer), by)).all()
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(_statement(_base(session, by, since, until, viewer), by, dialect)).all()
     return ResponseMetrics(since=since, until=until, weeks=weeks, by=by, groups=[_group(r, by) for r in rows if r.signals])
 
 
