@@ -14,6 +14,7 @@ from activities.timelines import append_timeline, read_timeline
 from core.db import once_more_on_insert_race
 from models.common import Revision
 from models.notifications import WebhookDelivery
+from models.response import response_marks
 from models.signals import UNACKNOWLEDGED, SignalChange, SignalDetail, SignalHead, SignalPage, SignalPageChange
 from models.tables import SignalEscalationRow, SignalOwnerRow, SignalRow, SignalToAcknowledgeRow, TaskRow
 from models.tables.types import utcnow
@@ -23,8 +24,8 @@ from workflows import activity_types
 
 def signal_columns(revision: int, signal: SignalDetail) -> dict:
     """The row's columns for this revision of the signal (the activity and the book seeder write the same)."""
-    return {**head_columns(signal), "task_count": len(signal.tasks), "updated_at": utcnow(),
-            "state": {"revision": revision, **signal.model_dump(mode="json")}}
+    return {**head_columns(signal), **response_marks(signal.owners, signal.timeline), "task_count": len(signal.tasks),
+            "updated_at": utcnow(), "state": {"revision": revision, **signal.model_dump(mode="json")}}
 
 
 class SignalActivities(activity_types.SignalActivities):
@@ -125,8 +126,11 @@ def write_signal_change(session: Session, change: SignalChange, workflow_id: str
         row.run_id = allowed.run_id
     row.task_count = len(tasks)
     row.updated_at = utcnow()
+    timeline = read_timeline(session, head.id)
     row.state = {**state, "tasks": tasks, "evidence": state.get("evidence", {}),
-                 "timeline": [e.model_dump(mode="json") for e in read_timeline(session, head.id)]}
+                 "timeline": [e.model_dump(mode="json") for e in timeline]}
+    for column, value in response_marks(state.get("owners", head.owners), timeline).items():
+        setattr(row, column, value)
     session.add(row)
     session.flush()
     if allowed is not None:

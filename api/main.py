@@ -13,7 +13,8 @@ from api.backpressure import Backpressure
 from api.body_limit import BodyLimit
 from api.routes import (
     account_calendars, accounts, assessment, config, deliveries, events, flywheel, handoff_specs, handoffs, health,
-    inventory, layer_config, me, ops, plays, proposals, rituals, scenarios, scores, signals, tasks, territory, users,
+    inventory, layer_config, me, metrics_response, ops, plays, proposals, rituals, scenarios, scores, signals, tasks,
+    territory, users,
 )
 from api.routes import rotations
 from api.warmup import lifespan as warm_up
@@ -51,7 +52,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     for module in (health, users, me, accounts, account_calendars, config, signals, deliveries, ops, events, scores,
                    scenarios, layer_config, handoff_specs, handoffs, tasks, plays, rituals, flywheel, assessment,
-                   territory, proposals, inventory, metrics):
+                   territory, proposals, inventory, metrics, metrics_response):
         app.include_router(module.router)
     app.include_router(users.admin_router)
     app.include_router(rotations.router)

@@ -362,6 +362,16 @@ class StepRetryInput(StepRetryRequest):
     actor: Actor
 
 
+class StepNudgeRequest(BaseModel):
+    note: str | None = Field(default=None, max_length=500, description="A word for the step's owner, in the page")
+
+
+class StepNudgeInput(StepNudgeRequest):
+    step_key: str
+    actor: Actor
+    actor_name: str = Field(max_length=200, description="Who nudges, as the page names them")
+
+
 class StepActionRequest(BaseModel):
     """Activity input of a step's action. `key` is the same for every attempt and every retry of one run's step,
     so the receiving side can tell a retry from a new entry."""

@@ -83,6 +83,11 @@ def _lines(session: Session, settings: TerritorySettings, viewer: Viewer | None,
     return lines
 
 
+def book_lines(session: Session, viewer: Viewer | None = None) -> list[Line]:
+    """Every account the viewer may see, with its latest tier and whether its ARR counts as at risk (the dashboard)."""
+    return _lines(session, current_settings(session), viewer, None)
+
+
 def load_units(lines: list[Line], settings: TerritorySettings) -> int:
     return sum(settings.save_units if line.at_risk else 1 for line in lines)
 

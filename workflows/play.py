@@ -4,6 +4,8 @@ pages its owner when overdue and then their manager; completing a step and exiti
 A step may declare an automated action (e.g. log it to the CRM), run as an activity when its owner completes it.
 If the activity gives up, the step is `failed` and the run waits there, still running, until ops retries it."""
 
+from datetime import datetime, timedelta
+
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
@@ -23,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         StepActionResult,
         StepCompleteInput,
         StepFailure,
+        StepNudgeInput,
         StepRetryInput,
         StepStatus,
     )
@@ -43,6 +46,9 @@ LADDER_PATCH = "play-escalation-ladder"
 # Each save sends the run without its timeline and steps' fields, plus the new timeline entries and the fields of the
 # steps completed since the last save; updates answer without them: a change costs the history the same at any age.
 COMPACT_PATCH = "play-saves-compact-changes"
+# A manager nudging a step's owner: a new update (executions that never received one replay unchanged).
+NUDGE_PATCH = "play-step-nudge"
+NUDGE_EVERY = timedelta(hours=1)  # one nudge per step per hour: a reminder, not a stream of pages
 OPS_ROLES = (Role.ops, Role.admin)
 
 
@@ -60,6 +66,7 @@ class PlayWorkflow(LegacyPlayWorkflow):
         self._published_failures: dict = {}  # the failed steps last put in the memo and search attributes
         self._timeline_saved = 0  # entries before this one are in a save already (compact saves)
         self._fields_saved: set[str] = set()  # steps whose fields are in a save already
+        self._nudged: dict[str, datetime] = {}  # when each step's owner was last nudged
         self._run = PlayRun(
             id=start.id,
             workflow_id=workflow.info().workflow_id,
@@ -209,6 +216,37 @@ class PlayWorkflow(LegacyPlayWorkflow):
         )
         gave_up = f"gave up after {max_attempts} attempts" if exhausted else "failed"
         self._record("step_failed", None, f"{step.key}: {activity_type} {gave_up}: {step.failure.message}")
+
+    # --- a manager nudging a step's owner -------------------------------------------------------------------
+
+    @workflow.update
+    async def nudge_step(self, request: StepNudgeInput) -> PlayRun:
+        """Page the step's owner ("Maya nudged you about …") and record it on the timeline."""
+        if workflow.patched(NUDGE_PATCH):
+            step = self._step(request.step_key)
+            self._nudged[step.key] = workflow.now()
+            note = f": {request.note}" if request.note else ""
+            self._record("step_nudged", request.actor.id, f"{request.actor_name} nudged {step.owner_id} about {step.key}{note}")
+            await self._page_step(step, [step.owner_id], "nudge", f"{request.actor_name} nudged you about {step.title}{note}")
+            await self._changed()
+        return self._answer()
+
+    @nudge_step.validator
+    def _validate_nudge_step(self, request: StepNudgeInput) -> None:
+        self._require_running()
+        step = self._step(request.step_key)
+        if step is None:
+            raise refuse("not_found", f"play {self._play.key} has no step {request.step_key!r}")
+        actor = request.actor
+        if not (actor.manages(step.owner_id) or actor.role in OPS_ROLES):
+            raise refuse("forbidden", f"only the manager of the step's owner ({step.owner_id}), ops or an admin may nudge them")
+        if step.status not in (StepStatus.ready, StepStatus.overdue):
+            raise refuse("conflict", f"step {step.key!r} is {step.status.value}: only a ready or overdue step waits on its owner")
+        last = self._nudged.get(step.key)
+        if last is not None and workflow.now() < last + NUDGE_EVERY:
+            at = (last + NUDGE_EVERY).isoformat()
+            raise refuse("conflict", f"{step.owner_id} was nudged about {step.key!r} at {last.isoformat()}; "
+                         f"the next nudge is allowed at {at}", {"next_allowed_at": at})
 
     # --- exit ------------------------------------------------------------------------------------------
 

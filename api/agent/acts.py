@@ -14,7 +14,10 @@ from models.directory import AccountIn, AccountOut
 from models.flywheel import DecisionIn, FlywheelProposal, FlywheelRunStarted, ReasonIn
 from models.handoffs import FieldsPatch, Handoff, HandoffAction, HandoffIn, ReasonBody
 from models.ops import ExecutionStatus, ReconcileResult, ResetRequest, ResetResult
-from models.plays import ExitInput, ExitRequest, PlayRun, PlayRunCreated, PlayRunIn, StepCompleteInput, StepCompleteRequest, StepRetryRequest
+from models.plays import (
+    ExitInput, ExitRequest, PlayRun, PlayRunCreated, PlayRunIn, StepCompleteInput, StepCompleteRequest, StepNudgeInput,
+    StepNudgeRequest, StepRetryRequest,
+)
 from models.rituals import ActionItem, ActionItemIn, RitualsConfigIn, RitualsConfigWritten, TriggeredRun, TriggerIn
 from models.routing import ConfigVersionRef
 from models.signals import AcknowledgeResult, ReassignRequest, SignalCreated, SignalDetail, SignalIn
@@ -138,6 +141,17 @@ class RetryAct(StepRetryRequest, Act):
 async def retry_step(ctx: ToolContext, args: RetryAct) -> PlayRun:
     return await plays.retry_step(ctx.session, await ctx.client(), args.run_id, args.step_key, await ctx.actor(),
                                   StepRetryRequest(reason=ctx.noted(args.reason)))
+
+
+class NudgeAct(StepNudgeRequest, Act):
+    run_id: Id
+    step_key: StepKey
+
+
+async def nudge_step(ctx: ToolContext, args: NudgeAct) -> PlayRun:
+    request = StepNudgeInput(step_key=args.step_key, actor=await ctx.actor(), actor_name=ctx.principal.name,
+                             note=ctx.noted(args.note, limit=500))
+    return await plays.update_run(ctx.session, await ctx.client(), args.run_id, PlayWorkflow.nudge_step, request)
 
 
 # --- seam 04: handoffs ----------------------------------------------------------------------------------------------
@@ -351,6 +365,9 @@ register(
     Tool("retry_step", "Retry a failed step's action (ops).", RetryAct, PlayRun, retry_step,
          (f"POST {API}/play-runs/{{run_id}}/steps/{{step_key}}/retry",), roles=OPS, sees=RUN, act=True,
          account_of=account_of(*RUN)),
+    Tool("nudge_step", "Nudge the owner of a ready or overdue step you manage: they are paged; once per step per hour.",
+         NudgeAct, PlayRun, nudge_step, (f"POST {API}/play-runs/{{run_id}}/steps/{{step_key}}/nudge",), sees=RUN,
+         act=True, account_of=account_of(*RUN)),
     Tool("create_handoff", "Open a draft handoff to another team (you are the sender).", HandoffOpenAct, Handoff,
          create_handoff, (f"POST {API}/handoffs",), act=True, account_of=account_in_body),
     Tool("patch_handoff", "Merge context fields into a draft handoff (sender).", HandoffPatchAct, Handoff,

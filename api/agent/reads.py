@@ -24,6 +24,7 @@ from models.notifications import Notification
 from models.ops import Execution, ExecutionStatus, ReplayResult
 from models.plays import PlayDef, PlayRun, PlayRunSummary, RunStatus
 from models.proposals import Proposal, ProposalStatus
+from models.response import Dimension, ResponseMetrics
 from models.rotations import ROTATION_KEY_PATTERN, OnCallAt
 from models.rituals import ActionItem, Agenda, AgendaSummary, CadenceMetrics, RitualsConfig, RitualsView
 from models.scoring import AccountScore, ScorePoint
@@ -33,8 +34,9 @@ from models.tasks import Task
 from models.territory import Allocation, TerritoryHealth, TerritoryProposal, TerritoryProposalStatus
 from plays import load_library
 from services import account_calendars, action_items, agendas, assessment, channels, directory, events, flywheel
-from services import handoffs, inbox, inventory, ops, plays, proposals, rituals, rotations, scenarios, signals, tasks
-from services import territory
+from services import handoffs, inbox, inventory, ops, plays, proposals, response_metrics, rituals, rotations, scenarios
+from services import signals, tasks, territory
+from services.response_metrics import DEFAULT_WEEKS, MAX_WEEKS
 import workflows
 from services.accounts import financials_now
 from services.config_views import CONFIGS, ConfigKind, config_view
@@ -236,6 +238,16 @@ async def nrr_scenario(ctx: ToolContext, args: NrrScenarioIn) -> NrrScenario:
 
 async def get_assessment(ctx: ToolContext, _: NoArgs) -> Assessment:
     return await in_session(ctx.session, assessment.assess)
+
+
+class ResponseMetricsArgs(BaseModel):
+    by: list[Dimension] = Field(default=[], max_length=len(Dimension), description="Group by these dimensions")
+    weeks: int = Field(default=DEFAULT_WEEKS, ge=1, le=MAX_WEEKS)
+
+
+async def get_response_metrics(ctx: ToolContext, args: ResponseMetricsArgs) -> ResponseMetrics:
+    by = response_metrics.parse_by(",".join(d.value for d in args.by))
+    return await in_session_threaded(ctx.session, response_metrics.response_metrics, by, args.weeks, ctx.principal)
 
 
 # --- cadences ---------------------------------------------------------------------------------------------------
@@ -516,6 +528,9 @@ register(
          sees=("account", "account_id")),
     Tool("nrr_scenario", "NRR of the book if the given accounts are lost (and expansion_arr is won).",
          NrrScenarioIn, NrrScenario, nrr_scenario, (f"POST {API}/scenarios/nrr",)),
+    Tool("get_response_metrics", "Response analytics: time to acknowledge, first task and resolution (median, p90), "
+         "SLA compliance and escalation rate, by family, severity, team, owner or week.", ResponseMetricsArgs,
+         ResponseMetrics, get_response_metrics, (f"GET {API}/metrics/response",)),
     Tool("get_assessment", "The self-assessment: fifteen questions answered yes or no from Pillar's data.", NoArgs,
          Assessment, get_assessment, (f"GET {API}/assessment",)),
     Tool("list_rituals", "The weekly rituals in force, their next meetings and latest agendas.", NoArgs, RitualsView,

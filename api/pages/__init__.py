@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import accounts, admin, auth, board, config, handoffs, inbox, inventory, ops, proposals, rituals
+from api.pages import accounts, admin, auth, board, config, dashboard, handoffs, inbox, inventory, ops, proposals, rituals
 from api.pages.web import SignInRequired, error_page, redirect, sign_in_url
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -16,7 +16,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, inbox, board, accounts, rituals, proposals, config, ops, inventory, handoffs, admin):
+    for module in (auth, inbox, board, accounts, rituals, proposals, config, ops, inventory, handoffs, admin, dashboard):
         app.include_router(module.router)
     app.state.html_error = error_page
 

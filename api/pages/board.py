@@ -75,7 +75,9 @@ def run_context(session, run: PlayRun) -> dict:
 @router.get("/runs/{run_id}", dependencies=[sees("play_run", "run_id", web_user)])
 async def run_page(run_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
     run = await get_play_run(session, client, run_id)
-    return await render_page(request, session, user, "run.html", await in_session(session, run_context, run))
+    context = await in_session(session, run_context, run)
+    reports = (await user.principal.actor(session)).reports  # whose steps the viewer may nudge
+    return await render_page(request, session, user, "run.html", {**context, "reports": reports})
 
 
 @router.post("/runs/{run_id}/steps/{step_key}/complete", dependencies=[sees("play_run", "run_id", web_user)])

@@ -2,6 +2,7 @@
 
 Both are plain geometry (no I/O); the templates turn them into SVG."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -158,13 +159,19 @@ class Series:
 
 
 @dataclass
-class Chart:
+class Frame:
+    """A chart's canvas and the plot area inside it, in SVG units."""
+
     width: float
     height: float
     left: float
     top: float
     plot_w: float
     plot_h: float
+
+
+@dataclass
+class Chart(Frame):
     series: list[Series]
     gridlines: list[tuple[float, str]]
     x_labels: list[tuple[float, str, str]]
@@ -197,3 +204,110 @@ def score_chart(points: list, width: int = 640, height: int = 220) -> Chart:
         if end != start:
             labels.append((left + plot_w, f"{points[-1].as_of:%b %d}", "end"))
     return Chart(width, height, left, top, plot_w, plot_h, series, gridlines, labels, dots)
+
+
+# --- the dashboard's charts ----------------------------------------------------------------------------------
+
+
+def nice_ticks(top: float, count: int = 4, whole: bool = False) -> list[float]:
+    """Round axis ticks from 0 that cover `top`: steps of 1, 2 or 5 times a power of ten (at least 1 for counts)."""
+    if top <= 0:
+        return [0, 1]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(step, 1) if whole else step
+    return [round(step * i, 10) for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: int
+    title: str
+
+
+@dataclass
+class BarRow:
+    label: str
+    y: float
+    note: str
+
+
+@dataclass
+class BarChart(Frame):
+    """Horizontal bars, one row per category: stacked (the parts of a whole) or grouped (figures side by side)."""
+
+    rows: list[BarRow]
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    axis_label: str
+    series: list[str]
+
+
+def bar_chart(labels: list[str], values: list[list[float]], series: list[str], axis_label: str, fmt=lambda v: f"{v:g}",
+              stacked: bool = False, notes: list[str] | None = None, whole: bool = False, width: int = 560) -> BarChart:
+    """`values[i][j]` is row i's figure for series j (None or 0 draws nothing)."""
+    left, right, top, bottom = 180, 96, 8, 44
+    band = 30 if stacked or len(series) == 1 else 14 * len(series) + 10
+    plot_w, plot_h = width - left - right, max(1, len(labels)) * band
+    totals = [sum(v or 0 for v in row) if stacked else max((v or 0 for v in row), default=0) for row in values]
+    ticks = nice_ticks(max(totals, default=0), whole=whole)
+    scale = plot_w / ticks[-1]
+    rows, bars = [], []
+    for i, (label, row) in enumerate(zip(labels, values)):
+        y0, x = top + i * band, left
+        for j, value in enumerate(row):
+            if not value:
+                continue
+            w = max(1.5, value * scale)
+            if stacked:
+                bars.append(Bar(round(x, 1), y0 + 6, round(w, 1), band - 12, j, f"{label}, {series[j]}: {fmt(value)}"))
+                x += w
+            else:
+                bars.append(Bar(left, y0 + 5 + j * 14, round(w, 1), 12, j, f"{label}, {series[j]}: {fmt(value)}"))
+        note = (notes[i] if notes else fmt(totals[i])) or ""
+        rows.append(BarRow(wrap(label, 25, 1)[0], y0 + band / 2, note))
+    return BarChart(width, top + plot_h + bottom, left, top, plot_w, plot_h, rows, bars,
+                    [(round(left + t * scale, 1), fmt(t)) for t in ticks], axis_label, series)
+
+
+@dataclass
+class Line:
+    name: str
+    series: int
+    points: str
+    dots: list[tuple[float, float, str]]
+
+
+@dataclass
+class LineChart(Frame):
+    lines: list[Line]
+    gridlines: list[tuple[float, str]]
+    x_labels: list[tuple[float, str]]
+    target: tuple[float, str] | None
+    axis_label: str
+
+
+def percent_lines(x_labels: list[str], series: dict[str, list[float | None]], target: float | None, axis_label: str,
+                  width: int = 560, height: int = 280) -> LineChart:
+    """Percentages (0–100) per column; a missing value breaks nothing, it is simply not drawn."""
+    left, right, top, bottom = 48, 28, 12, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(x_labels) - 1)
+
+    def xy(i: int, value: float) -> tuple[float, float]:
+        return round(left + i * step, 1), round(top + plot_h * (1 - value / 100), 1)
+
+    lines = []
+    for n, (name, values) in enumerate(series.items()):
+        coords = [(xy(i, v), v, x_labels[i]) for i, v in enumerate(values) if v is not None]
+        lines.append(Line(name, n, " ".join(f"{x},{y}" for (x, y), _, _ in coords),
+                          [(x, y, f"{name}, week of {week}: {v:g}%") for (x, y), v, week in coords]))
+    gridlines = [(round(top + plot_h * (1 - v / 100), 1), f"{v}%") for v in (0, 25, 50, 75, 100)]
+    labels = [(round(left + i * step, 1), text) for i, text in enumerate(x_labels) if i % 3 == 0 or i == len(x_labels) - 1]
+    mark = (round(top + plot_h * (1 - target / 100), 1), f"{target:g}% target") if target is not None else None
+    return LineChart(width, height, left, top, plot_w, plot_h, lines, gridlines, labels, mark, axis_label)

@@ -16,6 +16,8 @@ from models.plays import (
     RunStatus,
     StepCompleteInput,
     StepCompleteRequest,
+    StepNudgeInput,
+    StepNudgeRequest,
     StepRetryRequest,
 )
 from plays import load_library
@@ -92,6 +94,19 @@ async def retry_failed_step(
     and the play goes on; if it fails again the step stays `failed` with the new failure. A step that is not
     failed → 409. The retry and its reason go to the run's timeline and the ops audit."""
     return await retry_step(session, client, run_id, step_key, await user.actor(session), body or StepRetryRequest())
+
+
+@router.post("/api/v1/play-runs/{run_id}/steps/{step_key}/nudge", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])
+async def nudge_step(
+    run_id: PathId, step_key: PathId, session: AsyncSessionDep, client: TemporalDep, user: CurrentUser,
+    body: StepNudgeRequest | None = Body(default=None),
+) -> PlayRun:
+    """The manager of a ready or overdue step's owner (or ops, an admin) nudges them: the owner is paged ("Maya
+    nudged you about …") and the run's timeline records it. Anyone else → 403; a step that is not waiting on its
+    owner → 409; one nudge per step per hour (→ 409 saying when the next is allowed)."""
+    request = StepNudgeInput(step_key=step_key, actor=await user.actor(session), actor_name=user.name,
+                             **(body or StepNudgeRequest()).model_dump())
+    return await update_run(session, client, run_id, PlayWorkflow.nudge_step, request)
 
 
 @router.post("/api/v1/play-runs/{run_id}/exit", response_model=PlayRun, dependencies=[sees("play_run", "run_id")])

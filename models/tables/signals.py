@@ -30,6 +30,12 @@ class SignalRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The response analytics' columns (services/response_metrics.py), taken from the timeline by every save: the
+    # first owner routed to, and when it was first acknowledged, first given a task, resolved.
+    owner_id: str | None = Field(default=None, max_length=64)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_task_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SignalOwnerRow(SQLModel, table=True):

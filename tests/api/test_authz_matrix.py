@@ -104,6 +104,8 @@ ROUTES = {
     "GET /api/v1/play-runs/{run_id}": subject("play_run"),
     "POST /api/v1/play-runs/{run_id}/steps/{step_key}/complete": subject("play_run"),
     "POST /api/v1/play-runs/{run_id}/steps/{step_key}/retry": subject("play_run", then=OPS),
+    "POST /api/v1/play-runs/{run_id}/steps/{step_key}/nudge": subject("play_run"),  # the validator: the owner's managers
+    "GET /api/v1/metrics/response": any_role(),  # each counts what they may see (tests/unit/test_response_metrics_db.py)
     "POST /api/v1/play-runs/{run_id}/exit": subject("play_run"),
     # handoffs
     "POST /api/v1/handoffs": body_account(),
@@ -182,6 +184,9 @@ ROUTES = {
     "POST /runs/{run_id}/steps/{step_key}/complete": subject("play_run"),
     "POST /runs/{run_id}/exit": subject("play_run"),
     "POST /runs/{run_id}/steps/{step_key}/retry": subject("play_run", then=OPS),
+    "POST /runs/{run_id}/steps/{step_key}/nudge": subject("play_run"),
+    "GET /dashboard": roles("manager", "vp", "cro", "revops"),
+    "GET /dashboard/{chart}.csv": roles("manager", "vp", "cro", "revops"),
     "GET /accounts": listing("page"),
     "GET /accounts/{account_id}": subject("account"),
     "GET /rituals": any_role(),
@@ -375,7 +380,7 @@ def fill(path: str, world: World, which: str) -> str:
               "handoff_id": subjects["handoff"], "account_id": subjects["account"], "step_key": "diagnose",
               "user_id": "casey", "version": "1", "ritual_key": "signal_triage", "agenda_id": "agenda-nope",
               "item_id": "item-nope", "proposal_id": "proposal-nope", "workflow_id": "signal-nope", "key": "nope",
-              "slug": "routing", "action": "approve"}
+              "slug": "routing", "action": "approve", "chart": "sla_states"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -384,7 +389,9 @@ INCOMPLETE = {"matrix": "an incomplete body"}
 # shared stack (agendas, a sweep of the book), and a route with no body at all whose allowed call is left out.
 BODIES = {"POST /api/v1/rituals/{ritual_key}/trigger": {"motion": "matrix-no-such-motion"},
           "POST /api/v1/detection/run": {"as_of": "not a time"},
-          "POST /api/v1/territory/rebalance": {"manager_id": "not an id!"}}
+          "POST /api/v1/territory/rebalance": {"manager_id": "not an id!"},
+          "POST /api/v1/play-runs/{run_id}/steps/{step_key}/nudge": {"note": "x" * 501},
+          "POST /runs/{run_id}/steps/{step_key}/nudge": {"note": "x" * 501}}
 # ... and routes whose allowed call would take a token away from the shared stack (rotate, revoke, disable)
 REFUSALS_ONLY = {"POST /api/v1/flywheel/run", "POST /api/v1/users/{user_id}/token", "DELETE /api/v1/users/{user_id}/token",
                  "POST /api/v1/users/{user_id}/disable", "POST /api/v1/users/{user_id}/enable", "POST /api/v1/admin/token",

@@ -3,26 +3,18 @@ who may see which part of it, a rebalance proposed, refused to the wrong roles, 
 
 import pytest
 
-from tests.support.accounts import TEAM, make_account
+from tests.support.accounts import TEAM, make_account, make_user
 from tests.support.events import bad_week, baseline
-from tests.support.http import assert_error, unique
+from tests.support.http import assert_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def make_user(api, role: str, manager_id: str | None = None) -> tuple[str, dict]:
-    user_id = unique(f"terr-{role}")
-    created = await api.http.post("/api/v1/users", json={"id": user_id, "name": user_id, "role": role, "manager_id": manager_id},
-                                  headers=api.auth("admin"))
-    assert created.status_code == 201, created.text
-    return user_id, {"Authorization": f"Bearer {created.json()['token']}"}
-
-
 async def a_territory(api):
     """A manager with two CSMs: the first owns three accounts, one of which has the reference week; the second none."""
-    manager, as_manager = await make_user(api, "manager")
-    busy, as_busy = await make_user(api, "csm", manager)
-    free, as_free = await make_user(api, "csm", manager)
+    manager, as_manager = await make_user(api, "manager", prefix="terr")
+    busy, as_busy = await make_user(api, "csm", manager, prefix="terr")
+    free, as_free = await make_user(api, "csm", manager, prefix="terr")
     accounts = [await make_account(api, f"terr-{n}", arr=arr, team={**TEAM, "csm": busy})
                 for n, arr in (("big", 180_000), ("mid", 95_000), ("small", 40_000))]
     for events in (baseline(accounts[0]), bad_week(accounts[0])):

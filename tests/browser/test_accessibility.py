@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 # who looks at each page: a manager sees the team's work, ops the executions
 PAGES = {
     "maya": ["/inbox", "/signals/{signal_id}", "/board", "/runs/{run_id}", "/accounts", "/accounts/{account_id}",
-             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals",
+             "/rituals", "/agendas/{agenda_id}", "/assessment", "/proposals", "/dashboard",
              "/handoffs", "/handoffs/new", "/handoffs/{handoff_id}", "/agendas/{agenda_id}/meeting",
              "/proposals/flywheel", "/config", "/config/routing", "/config/routing/versions", "/config/routing/versions/1"],
     "olga": ["/ops"],

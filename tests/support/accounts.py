@@ -1,4 +1,4 @@
-"""Accounts through the API, and the signals listed for one."""
+"""Accounts and users through the API, and the signals listed for one."""
 
 from tests.support.http import unique
 
@@ -17,3 +17,12 @@ async def make_account(api, prefix: str, arr: float = 180_000, motion: str = "ac
 async def signals_of(api, account_id: str, family: str | None = None) -> list[dict]:
     rows = (await api.http.get("/api/v1/signals", params={"account_id": account_id}, headers=api.auth("maya"))).json()
     return [r for r in rows if family is None or r["family"] == family]
+
+
+async def make_user(api, role: str, manager_id: str | None = None, prefix: str = "user") -> tuple[str, dict]:
+    """A new user of `role` (under `manager_id`) and the headers that carry their token."""
+    user_id = unique(f"{prefix}-{role}")
+    created = await api.http.post("/api/v1/users", json={"id": user_id, "name": user_id, "role": role, "manager_id": manager_id},
+                                  headers=api.auth("admin"))
+    assert created.status_code == 201, created.text
+    return user_id, {"Authorization": f"Bearer {created.json()['token']}"}
