@@ -1,11 +1,15 @@
 """The MCP surface cannot drift from the API (issue 17): every /api/v1 operation is a tool or a listed exclusion with
 its reason; each tool answers with the very model its operation answers with; acts say why and are bounded."""
 
+import re
+
 import pytest
 
 from api.agent.calls import TOOLS
+from api.agent.guide import PROMPTS, prompt
 from api.agent.registry import EXCLUDED, Listed, Tool
 from api.main import create_app
+from services.rituals import DEFAULT_RITUALS
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +62,12 @@ def test_schemas_are_objects_and_acts_state_a_bounded_reason(name):
     if tool.act:
         assert reason["maxLength"] == 2000 and reason["minLength"] == 1
         assert set(tool.output_schema()["properties"]) == {"proposal", "result"}
+
+
+@pytest.mark.parametrize("name", [p.name for p in PROMPTS])
+def test_a_prompt_names_only_tools_and_rituals_that_exist(name):
+    text = prompt(name, {"account_id": "acme"}).messages[0].content.text
+    tools = set(re.findall(r"\b(?:get|list|my|acknowledge|reassign|create|complete|exit)_[a-z_]+\b", text))
+    assert tools and tools <= set(TOOLS), sorted(tools - set(TOOLS))
+    rituals = set(re.findall(r'ritual_key "([a-z_]+)"', text))
+    assert rituals <= {r["key"] for r in DEFAULT_RITUALS["rituals"]}, rituals
