@@ -33,8 +33,8 @@ def test_keys_amounts_and_timestamps_read_as_words():
     assert money(180_000) == "$180K" and money(1_500_000) == "$1.5M" and money(950) == "$950"
     assert whole(24.5) == "25" and whole(-12.5) == "-13" and span(90) == "1m"
     assert humane("ready for lee, due 2026-11-27T15:57:13.295267+00:00") == "ready for lee, due Nov 27 15:57 UTC"
-    assert evidence({"event_ids": ["e1"], "measured": {"nps_drop": 5.0}, "inactive_days": 21}) == [
-        ("Measured", "NPS drop 5"), ("Inactive days", "21")]
+    # what detection measured stays in the API; a person reads the score's own sentence (`why`) instead
+    assert evidence({"event_ids": ["e1"], "measured": {"nps_drop": 5.0}, "inactive_days": 21}) == [("Inactive days", "21")]
 
 
 def test_a_step_field_gets_an_input_that_fits_it():
