@@ -25,15 +25,20 @@ async def get_temporal_client(runtime: Runtime | None = None) -> Client:
     is on. `runtime` (the worker's, see `worker_runtime`) applies to the connection the process makes first."""
     global _client
     if _client is None:
-        settings = get_settings()
-        _client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-            interceptors=update_signing(settings) + temporal_interceptors(settings),
-            runtime=runtime,
-        )
+        _client = await connect_temporal(runtime)
     return _client
+
+
+async def connect_temporal(runtime: Runtime | None = None) -> Client:
+    """A new connection, configured like the process-wide client (the worker opens one for each worker it runs)."""
+    settings = get_settings()
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=update_signing(settings) + temporal_interceptors(settings),
+        runtime=runtime,
+    )
 
 
 def update_signing(settings: Settings) -> list[UpdateSigning]:
