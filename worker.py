@@ -97,6 +97,7 @@ def build_worker(client: Client, task_queue: str | None = None, activities: Acti
     defaults = {
         "graceful_shutdown_timeout": timedelta(seconds=settings.worker_shutdown_grace_seconds),
         "sticky_queue_schedule_to_start_timeout": timedelta(seconds=settings.worker_sticky_schedule_to_start_seconds),
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
     }
     return Worker(
         client,
@@ -112,7 +113,7 @@ class ReconnectingWorker:
     """The worker, handed over to a fresh one on a new connection whenever the Temporal server answers again after
     being unreachable for `outage`: the SDK's pollers retry on a backoff that doubles up to 10 s (fixed in sdk-core),
     so a worker whose pollers backed off during the outage started work up to that long after the server was back
-    (tests/faults/: 3-8 s after a restart), where a new worker polls at once. The old one stops polling, finishes
+    (3.5 s after a 3 s outage: scripts/bench_fault_recovery.py), where a new worker polls at once. The old one stops polling, finishes
     its running activities (graceful shutdown) and goes; the new one rebuilds its cache from the histories."""
 
     def __init__(self, client: Client, connect: Callable[[], Awaitable[Client]], build: Callable[[Client], Worker],
@@ -121,6 +122,7 @@ class ReconnectingWorker:
         self._connect, self._build = connect, build
         self._outage, self._interval = outage.total_seconds(), interval.total_seconds()
         self.handovers = 0
+        self._stopping = False
         self._retiring: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -129,14 +131,17 @@ class ReconnectingWorker:
         while True:
             back = asyncio.create_task(self._back_after_outage())
             await asyncio.wait({running, back}, return_when=asyncio.FIRST_COMPLETED)
-            if running.done():
+            if running.done() or self._stopping:
                 back.cancel()
                 break
             running = await self._hand_over(running)
-        await asyncio.gather(*self._retiring, return_exceptions=True)
+            if self._stopping:  # asked to stop while the new worker was being built
+                await self.worker.shutdown()
+        await asyncio.gather(running, *self._retiring, return_exceptions=True)
         running.result()
 
     async def shutdown(self) -> None:
+        self._stopping = True
         await self.worker.shutdown()
 
     async def _hand_over(self, running: asyncio.Task) -> asyncio.Task:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # worker may take it: a killed worker's tasks move on that soon instead of after the SDK's 10 s (README:
     # "Recovering from faults"). Below 1 s a busy worker loses its cache to its own backlog.
     worker_sticky_schedule_to_start_seconds: float = Field(default=2, ge=0.5, le=60)
+    # Workflow tasks one worker process runs at once. They share one interpreter (the GIL): past a few, a burst
+    # (a new worker replaying every open workflow) only makes each slower, until they all outlast Temporal's 10 s
+    # workflow task timeout and start again; the rest wait on the server, where waiting costs nothing.
+    worker_max_concurrent_workflow_tasks: int = Field(default=10, ge=2, le=1000)
     # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
     # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
     detection_outbox_interval: float = Field(default=60, ge=5, le=86_400)  # seconds
