@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # (a new worker replaying every open workflow) only makes each slower, until they all outlast Temporal's 10 s
     # workflow task timeout and start again; the rest wait on the server, where waiting costs nothing.
     worker_max_concurrent_workflow_tasks: int = Field(default=10, ge=2, le=1000)
+    # A workflow task started by a worker that then died is handed to another after this long (Temporal's default,
+    # 10 s, held a killed worker's escalations up to 8 s past its restart). Pillar's workflow tasks take milliseconds,
+    # and one waiting on a long local activity is heartbeated; raise it if a starved worker logs TMPRL1104.
+    workflow_task_timeout_seconds: float = Field(default=3, ge=1, le=60)
     # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
     # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
     detection_outbox_interval: float = Field(default=60, ge=5, le=86_400)  # seconds
