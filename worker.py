@@ -5,7 +5,8 @@ import compileall
 import logging
 import os
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 import workflows
@@ -31,7 +33,7 @@ from activities.signals import SignalActivities
 from core.db import get_async_engine, migrate, session_scope
 from core.outbound import fenced_client
 from core.settings import Settings, get_settings
-from core.temporal import get_temporal_client, worker_runtime
+from core.temporal import connect_temporal, get_temporal_client, worker_runtime
 from core.tracing import start_tracing
 
 
@@ -91,14 +93,86 @@ class Activities:
 
 def build_worker(client: Client, task_queue: str | None = None, activities: Activities | None = None,
                  **options) -> Worker:
+    settings = get_settings()
+    defaults = {
+        "graceful_shutdown_timeout": timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        "sticky_queue_schedule_to_start_timeout": timedelta(seconds=settings.worker_sticky_schedule_to_start_seconds),
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+    }
     return Worker(
         client,
-        task_queue=task_queue or get_settings().temporal_task_queue,
+        task_queue=task_queue or settings.temporal_task_queue,
         workflows=workflows.WORKFLOWS,
         activities=(activities or Activities.build(client)).all(),
         activity_executor=ThreadPoolExecutor(max_workers=20),
-        **{"graceful_shutdown_timeout": timedelta(seconds=get_settings().worker_shutdown_grace_seconds), **options},
+        **{**defaults, **options},
     )
+
+
+class ReconnectingWorker:
+    """The worker, handed over to a fresh one on a new connection whenever the Temporal server answers again after
+    being unreachable for `outage`: the SDK's pollers retry on a backoff that doubles up to 10 s (fixed in sdk-core),
+    so a worker whose pollers backed off during the outage started work up to that long after the server was back
+    (3.5 s after a 3 s outage: scripts/bench_fault_recovery.py), where a new worker polls at once. The old one stops polling, finishes
+    its running activities (graceful shutdown) and goes; the new one rebuilds its cache from the histories."""
+
+    def __init__(self, client: Client, connect: Callable[[], Awaitable[Client]], build: Callable[[Client], Worker],
+                 outage: timedelta = timedelta(seconds=1), interval: timedelta = timedelta(milliseconds=250)) -> None:
+        self.client, self.worker = client, build(client)
+        self._connect, self._build = connect, build
+        self._outage, self._interval = outage.total_seconds(), interval.total_seconds()
+        self.handovers = 0
+        self._stopping = False
+        self._retiring: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        """Until `shutdown()`; a worker's own failure is raised."""
+        running = asyncio.create_task(self.worker.run())
+        while True:
+            back = asyncio.create_task(self._back_after_outage())
+            await asyncio.wait({running, back}, return_when=asyncio.FIRST_COMPLETED)
+            if running.done() or self._stopping:
+                back.cancel()
+                break
+            running = await self._hand_over(running)
+            if self._stopping:  # asked to stop while the new worker was being built
+                await self.worker.shutdown()
+        await asyncio.gather(running, *self._retiring, return_exceptions=True)
+        running.result()
+
+    async def shutdown(self) -> None:
+        self._stopping = True
+        await self.worker.shutdown()
+
+    async def _hand_over(self, running: asyncio.Task) -> asyncio.Task:
+        old, self.client = self.worker, await self._connect()
+        self.worker = self._build(self.client)
+        self.handovers += 1
+        logging.info("the Temporal server is back: polling through a new connection")
+        retiring = asyncio.create_task(self._retire(old, running))
+        self._retiring.add(retiring)
+        retiring.add_done_callback(self._retiring.discard)
+        return asyncio.create_task(self.worker.run())
+
+    @staticmethod
+    async def _retire(worker: Worker, running: asyncio.Task) -> None:
+        await worker.shutdown()
+        await asyncio.gather(running, return_exceptions=True)
+
+    async def _back_after_outage(self) -> None:
+        """Returns once the server answers after refusing connections for at least `outage` (a slow answer is not an
+        outage: only UNAVAILABLE counts)."""
+        down_since = None
+        while True:
+            try:
+                await self.client.service_client.check_health(timeout=timedelta(seconds=2))
+                if down_since is not None and time.monotonic() - down_since >= self._outage:
+                    return
+                down_since = None
+            except RPCError as error:
+                if error.status == RPCStatusCode.UNAVAILABLE and down_since is None:
+                    down_since = time.monotonic()
+            await asyncio.sleep(self._interval)
 
 
 def compile_workflows() -> None:
@@ -136,12 +210,14 @@ async def main() -> None:
     migrate()
     compile_workflows()
     tracer_provider = start_tracing(settings, "pillar-worker")
-    client = await get_temporal_client(runtime=worker_runtime(settings))
+    runtime = worker_runtime(settings)
+    client = await get_temporal_client(runtime=runtime)
     if settings.worker_metrics_address:
         logging.info("worker metrics for Prometheus on http://%s/metrics", settings.worker_metrics_address)
     await register_schedules(client)
     http = fenced_client(settings)  # one connection pool for every webhook and the CRM, fenced
-    worker = build_worker(client, activities=Activities.build(client, http))
+    activities = Activities.build(client, http)
+    worker = ReconnectingWorker(client, lambda: connect_temporal(runtime), lambda c: build_worker(c, activities=activities))
     # `docker stop` and process managers send SIGTERM: finish the running activities, then exit.
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio import client as temporal_client
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -25,15 +26,41 @@ async def get_temporal_client(runtime: Runtime | None = None) -> Client:
     is on. `runtime` (the worker's, see `worker_runtime`) applies to the connection the process makes first."""
     global _client
     if _client is None:
-        settings = get_settings()
-        _client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-            interceptors=update_signing(settings) + temporal_interceptors(settings),
-            runtime=runtime,
-        )
+        _client = await connect_temporal(runtime)
     return _client
+
+
+async def connect_temporal(runtime: Runtime | None = None) -> Client:
+    """A new connection, configured like the process-wide client (the worker opens one for each worker it runs)."""
+    settings = get_settings()
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[WorkflowTaskTimeout(settings)] + update_signing(settings) + temporal_interceptors(settings),
+        runtime=runtime,
+    )
+
+
+class WorkflowTaskTimeout(temporal_client.Interceptor):
+    """The workflows this process starts get `workflow_task_timeout_seconds` as their workflow task timeout, unless
+    the start names one (continue-as-new keeps it; schedules' starts keep Temporal's default)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = timedelta(seconds=settings.workflow_task_timeout_seconds)
+
+    def intercept_client(self, next: temporal_client.OutboundInterceptor) -> temporal_client.OutboundInterceptor:
+        return _TaskTimeout(next, self.timeout)
+
+
+class _TaskTimeout(temporal_client.OutboundInterceptor):
+    def __init__(self, next: temporal_client.OutboundInterceptor, timeout: timedelta) -> None:
+        super().__init__(next)
+        self.timeout = timeout
+
+    async def start_workflow(self, input: temporal_client.StartWorkflowInput):
+        input.task_timeout = input.task_timeout or self.timeout
+        return await super().start_workflow(input)
 
 
 def update_signing(settings: Settings) -> list[UpdateSigning]:

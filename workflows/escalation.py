@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.activity_types import DirectoryActivities
     from workflows.deadlines import LATE_TIMER
-    from workflows.paging import DB_ACTIVITY
+    from workflows.paging import LOOKUP_ACTIVITY
 
 
 class Clock(Protocol):
@@ -136,7 +136,7 @@ class EscalationLadder:
             targets = await workflow.execute_activity_method(
                 DirectoryActivities.resolve_escalation_target,
                 EscalationTargetRequest(to=level.to, account_team=self._team, current_owner_ids=deadline.owners),
-                **DB_ACTIVITY,
+                **LOOKUP_ACTIVITY,
             )
             if not self._is_armed(deadline):  # an action landed during the look-up: it wins
                 return

@@ -34,6 +34,9 @@ LADDER_PATCH = "handoff-escalation-ladder"
 # Each save sends the handoff without its fields, plus the fields the transition set; updates answer without them:
 # a transition costs the history the same however many fields came before it.
 COMPACT_PATCH = "handoff-saves-compact-changes"
+# An update that arrives with the start (a submit sent as soon as the API answered) runs its handler before `run`
+# and took audit seq 1: "created" keeps seq 1, reserved when the workflow is built.
+CREATED_FIRST_PATCH = "handoff-created-keeps-audit-seq-1"
 ACCEPTANCE = "acceptance"  # the submission's deadline on the ladder
 
 
@@ -44,7 +47,8 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         self._start = start
         self._ladder = EscalationLadder(self._acceptance_lapsed, self._escalate, start.account.team)
         self._handoff = Handoff.draft(start, workflow.info().workflow_id)
-        self._seq = 0
+        self._created_seq = 1 if workflow.patched(CREATED_FIRST_PATCH) else None
+        self._seq = self._created_seq or 0
         self._submissions = 0
         self._pages = 0
         self._fields_saved = False  # whether a compact save has carried the fields set before it
@@ -53,7 +57,8 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
     async def run(self, start: HandoffStart) -> Handoff:
         legacy = not workflow.patched(LADDER_PATCH)
         self._publish()
-        await self._audit("created", start.from_user_id, fields=filled_fields(start.fields), changed=start.fields)
+        await self._audit("created", start.from_user_id, fields=filled_fields(start.fields), changed=start.fields,
+                          seq=self._created_seq)
         if legacy:
             await self._watch_legacy()
         else:
@@ -253,9 +258,12 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         self._handoff.missing_fields = missing_fields(self._start.spec.required_fields, self._handoff.fields)
 
     async def _audit(self, action: str, actor_id: str | None, fields: list[str] | None = None, detail: str = "",
-                     changed: dict | None = None) -> None:
-        """Audit the transition and publish the new state (search attributes and the read model) in one activity."""
-        self._seq += 1
+                     changed: dict | None = None, seq: int | None = None) -> None:
+        """Audit the transition and publish the new state (search attributes and the read model) in one activity,
+        as the next seq unless `seq` was reserved for it."""
+        if seq is None:
+            self._seq += 1
+            seq = self._seq
         self._publish()
         handoff = self._handoff
         entry = AuditEntry(
@@ -270,10 +278,10 @@ class HandoffWorkflow(LegacyHandoffWorkflow):
         if self._compact:
             if not self._fields_saved:  # the first compact save carries every field set so far
                 changed, self._fields_saved = handoff.fields, True
-            change = HandoffChange(seq=self._seq, entry=entry, handoff=self._without_fields(), fields=changed or {})
+            change = HandoffChange(seq=seq, entry=entry, handoff=self._without_fields(), fields=changed or {})
             await workflow.execute_activity_method(HandoffActivities.record_handoff_change, change, **DB_ACTIVITY)
             return
-        transition = HandoffTransition(seq=self._seq, entry=entry, handoff=handoff.model_copy(deep=True))
+        transition = HandoffTransition(seq=seq, entry=entry, handoff=handoff.model_copy(deep=True))
         await workflow.execute_activity_method(HandoffActivities.record_handoff_transition, transition, **DB_ACTIVITY)
 
     @property

@@ -15,14 +15,19 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.activity_types import NotificationActivities
 
-# Retried every 2 s at most: with the default backoff (doubling up to a minute) a database back after a 20 s outage
-# waited up to 16 s more for the next attempt, and every escalation due meanwhile fired that late (tests/faults/).
-# Replay compares an activity's type and id, not its retry policy: running executions replay unchanged.
-DB_RETRY_CEILING = timedelta(seconds=2)
+# Retried every second at most: with the default backoff (doubling up to a minute) a database back after a 20 s
+# outage waited up to 16 s more for the next attempt, and every escalation due meanwhile fired that late; with 2 s,
+# up to 2 s (tests/faults/). An attempt lost with a killed worker is retried after its timeout: these are single
+# short transactions, so 10 s is ample where 30 s held an escalation's target look-up that long.
+# Replay compares an activity's type and id, not its timeouts or retry policy: running executions replay unchanged.
+DB_RETRY_CEILING = timedelta(seconds=1)
 DB_ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=DB_RETRY_CEILING),
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_interval=DB_RETRY_CEILING),
 )
+# An escalation level's target look-up (one read) is what a due escalation waits on: lost with a killed worker, it
+# is tried again after 3 s rather than 10.
+LOOKUP_ACTIVITY = {**DB_ACTIVITY, "start_to_close_timeout": timedelta(seconds=3)}
 WEBHOOK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,

@@ -15,17 +15,10 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
-# Seconds an escalation may fire after max(its due time, the fault's end), not counting the time its workflow tasks
-# sat started and never completed (the table shows both, and how many workflow tasks timed out: on this machine an
-# occasional workflow task times out after 10 s with no fault at all, and after a worker's death its sticky tasks
-# wait out their 10 s schedule-to-start). Asserted against PILLAR_FAULTS_MAX_LATE where the machine is quiet enough
-# for a time bound to mean something (2 on an idle runner); without it the bound only catches an escalation stuck
-# for minutes: on a 2-core box shared with other work the "no fault" line itself shows seconds of lateness.
-MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "120"))
-# After the database's 20 s outage, though, a bound holds even here: database activities retry at most 2 s apart
-# (workflows/paging.DB_RETRY_CEILING), where the default backoff left escalations 15 s late (measured: 15.3, 15.4 s;
-# with the ceiling 1.2-2.2 s). Looser than 2 s for the same starved machine; well short of the old backoff's.
-AFTER_DATABASE_OUTAGE = min(MAX_LATE, 8.0)
+# Seconds an escalation may fire after max(its due time, the broken part's recovery) (tests/support/faults.lateness),
+# in every scenario. PILLAR_FAULTS_MAX_LATE may raise it on a machine too starved for seconds to mean anything: the
+# "no fault" line then shows what the machine alone costs.
+MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "2"))
 SCENARIO_BOUND = 300.0  # seconds one scenario may take, start to last count (a worker restart takes 5-25 s on a busy 2-core box)
 
 
@@ -45,89 +38,89 @@ async def stack(tmp_path_factory):
         await built.close()
 
 
-async def run_scenario(stack: FaultStack, fault_report: list, name: str, inject, max_late: float) -> None:
+async def run_scenario(stack: FaultStack, fault_report: list, name: str, inject) -> None:
     """Drive the workload, inject the fault once it runs steadily, keep driving a little past its end, then count."""
     async def scenario():
         workload = Workload(stack, tag=name)
         driving = asyncio.create_task(workload.run())
         await asyncio.sleep(3)
         print(f"{now():%T} {name}: injecting")
-        recovered_at: datetime = await inject(stack, workload)
-        print(f"{now():%T} {name}: recovered")
+        recoveries: list[datetime] = await inject(stack, workload)
+        print(f"{now():%T} {name}: recovered at {', '.join(f'{r:%T.%f}'[:-3] for r in recoveries) or '-'}")
         await asyncio.sleep(3)
         workload.stop()
         await driving
         await workload.settle()
         print(f"{now():%T} {name}: workload settled, counting")
-        return await settled_tally(stack, name, workload.accepted, recovered_at, max_late)
+        return await settled_tally(stack, name, workload.accepted, recoveries, MAX_LATE)
 
     counted = await asyncio.wait_for(scenario(), SCENARIO_BOUND)
     fault_report.append(counted.as_dict())
     print(f"\n{name}: {counted.as_dict()}")
     assert counted.accepted > 0
-    assert not counted.problems(max_late), counted.as_dict()
+    assert not counted.problems(), counted.as_dict()
 
 
-async def no_fault(stack: FaultStack, workload: Workload) -> datetime:
-    """The baseline line of the table: the same workload, nothing broken."""
-    started = now()
+async def no_fault(stack: FaultStack, workload: Workload) -> list[datetime]:
+    """The baseline line of the table: the same workload, nothing broken (nothing recovers)."""
     await asyncio.sleep(8)
-    return started
+    return []
 
 
-async def kill_the_worker_mid_activity_five_times(stack: FaultStack, workload: Workload) -> datetime:
-    """Webhook deliveries take a second, so each SIGKILL lands while one is running."""
+async def kill_the_worker_mid_activity_five_times(stack: FaultStack, workload: Workload) -> list[datetime]:
+    """Webhook deliveries take a second, so each SIGKILL lands while one is running; each restart is a recovery."""
     stack.receiver.delay = 1.0
+    recoveries = []
     try:
         for _ in range(5):
             await eventually(lambda: stack.receiver.in_flight > 0, 30, what="a webhook delivery in flight")
             stack.worker.kill()
-            recovered_at = await stack.restart_worker()
+            recoveries.append(await stack.restart_worker())
     finally:
         stack.receiver.delay = 0.0
-    return recovered_at
+    return recoveries
 
 
-async def restart_the_temporal_server(stack: FaultStack, workload: Workload) -> datetime:
+async def restart_the_temporal_server(stack: FaultStack, workload: Workload) -> list[datetime]:
     await asyncio.to_thread(stack.stop_temporal)
     await asyncio.sleep(3)
-    await stack.start_temporal()
-    return now()
+    await stack.start_temporal()  # returns once it accepts a connection
+    return [now()]
 
 
-async def stop_postgres_for_20_seconds(stack: FaultStack, workload: Workload) -> datetime:
+async def stop_postgres_for_20_seconds(stack: FaultStack, workload: Workload) -> list[datetime]:
     """Escalations fall due while it is down: their target look-ups fail and are retried, and once it is back the
     next attempt must come within seconds, not after a backoff grown to most of a minute."""
     await asyncio.to_thread(stack.postgres.stop)
     await asyncio.sleep(20)
-    await asyncio.to_thread(stack.postgres.start)
-    return now()
+    await asyncio.to_thread(stack.postgres.start)  # pg_ctl -w: returns once it accepts connections
+    return [now()]
 
 
-async def take_the_webhook_receiver_down(stack: FaultStack, workload: Workload) -> datetime:
+async def take_the_webhook_receiver_down(stack: FaultStack, workload: Workload) -> list[datetime]:
     stack.receiver.stop()
     await asyncio.sleep(8)
     stack.receiver.start()
-    return now()
+    return [now()]
 
 
-async def kill_the_api_mid_request(stack: FaultStack, workload: Workload) -> datetime:
+async def kill_the_api_mid_request(stack: FaultStack, workload: Workload) -> list[datetime]:
     """A burst of requests, and the API SIGKILLed while they are in flight."""
     for _ in range(6):
         workload.spawn_round()
     await asyncio.sleep(0.3)
     stack.api.kill()
     stack.api.start()
-    return await stack.api_ready()
+    return [await stack.api_ready()]
 
 
-@pytest.mark.parametrize("name, inject, max_late", [
-    ("no fault", no_fault, MAX_LATE),
-    ("worker SIGKILL x5", kill_the_worker_mid_activity_five_times, MAX_LATE),
-    ("temporal restart", restart_the_temporal_server, MAX_LATE),
-    ("postgres down 20s", stop_postgres_for_20_seconds, AFTER_DATABASE_OUTAGE),
-    ("webhook receiver down", take_the_webhook_receiver_down, MAX_LATE),
-    ("API SIGKILL mid-request", kill_the_api_mid_request, MAX_LATE),
+@pytest.mark.parametrize("name, inject", [
+    ("no fault", no_fault),
+    ("worker SIGKILL x5", kill_the_worker_mid_activity_five_times),
+    ("temporal restart", restart_the_temporal_server),
+    ("postgres down 20s", stop_postgres_for_20_seconds),
+    ("webhook receiver down", take_the_webhook_receiver_down),
+    ("API SIGKILL mid-request", kill_the_api_mid_request),
 ], ids=["no-fault", "worker-kill", "temporal-restart", "postgres-down", "webhook-down", "api-kill"])
-async def test_nothing_is_lost_or_doubled(stack, fault_report, name, inject, max_late):
-    await run_scenario(stack, fault_report, name, inject, max_late)
+async def test_nothing_is_lost_or_doubled(stack, fault_report, name, inject):
+    await run_scenario(stack, fault_report, name, inject)

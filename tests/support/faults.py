@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import bindparam, create_engine, text
 from sqlmodel import Session
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TaskQueueKind, TimeoutType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -397,16 +397,19 @@ class Tally:
     """One scenario's line of the closing table."""
 
     scenario: str
+    late_bound_s: float = 0.0  # the most any escalation may be late (see `lateness`)
     accepted: int = 0
     workflows_found: int = 0
     escalations_fired: int = 0
     escalations_expected: int = 0
     escalations_twice: int = 0
-    max_late_s: float = 0.0  # after max(due, recovery)
-    # The same, less the time its workflow tasks sat started but never completed (each a 10 s workflow-task timeout):
-    # what the scenario's own fault cost, apart from workflow tasks lost on the way to a worker (see timed_out_tasks).
-    max_late_net_s: float = 0.0
+    max_late_s: float = 0.0
+    # Where the latest escalation's time went: its history's slowest steps between max(due, recovery) and firing.
+    slowest_steps: str = ""
+    # Workflow tasks started and never completed (a killed or starved worker: handed on after the task timeout, 10 s),
+    # and tasks moved off a worker's sticky queue because it did not poll them in time (dead, or too busy).
     timed_out_workflow_tasks: int = 0
+    moved_off_sticky_queues: int = 0
     notifications_lost: int = 0
     notifications_dup: int = 0
     webhooks_lost: int = 0
@@ -419,7 +422,12 @@ class Tally:
     unanswered: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def problems(self, max_late: float) -> list[str]:
+    def problems(self) -> list[str]:
+        late = self.max_late_s > self.late_bound_s
+        return self.unsettled() + ([f"an escalation {self.max_late_s:.1f}s late after recovery (bound {self.late_bound_s:.1f}s)"] if late else [])
+
+    def unsettled(self) -> list[str]:
+        """What is missing or doubled (missing work may still arrive: deliveries and read models catch up)."""
         found = [f"{name}={getattr(self, name)}" for name in (
             "notifications_lost", "notifications_dup", "webhooks_lost", "audit_lost", "audit_dup", "read_model_lost",
             "read_model_dup", "failing_workflow_tasks", "escalations_twice") if getattr(self, name)]
@@ -427,29 +435,30 @@ class Tally:
             found.append(f"workflows found {self.workflows_found} of {self.accepted}")
         if self.escalations_fired != self.escalations_expected:
             found.append(f"escalations fired {self.escalations_fired} of {self.escalations_expected}")
-        if self.max_late_net_s > max_late:
-            found.append(f"an escalation {self.max_late_net_s:.1f}s late (not counting timed-out workflow tasks)")
         return found
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-async def tally(stack: FaultStack, scenario: str, accepted: Accepted, recovered_at: datetime) -> Tally:
-    result = Tally(scenario=scenario, accepted=accepted.count, unanswered=accepted.unanswered)
-    stalls: dict[str, list[tuple[datetime, datetime]]] = {}
+async def tally(stack: FaultStack, scenario: str, accepted: Accepted, recoveries: list[datetime], late_bound: float) -> Tally:
+    result = Tally(scenario=scenario, late_bound_s=late_bound, accepted=accepted.count, unanswered=accepted.unanswered)
+    histories: dict[str, list] = {}
     for workflow_id in accepted.workflow_ids:
         try:
             history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
         except RPCError:
             continue
+        histories[workflow_id] = history.events
         result.workflows_found += 1
         result.failing_workflow_tasks += sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events)
-        stalls[workflow_id] = stalled_workflow_tasks(history.events)
-        result.timed_out_workflow_tasks += len(stalls[workflow_id])
+        timeouts = [e.workflow_task_timed_out_event_attributes.timeout_type for e in history.events
+                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT]
+        result.timed_out_workflow_tasks += timeouts.count(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
+        result.moved_off_sticky_queues += timeouts.count(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
     result.workflows_found += len(events_stored(stack, accepted.events))  # an event's "workflow" is its stored row
     signals = await signal_states(stack, accepted.signals.values())
-    count_escalations(result, signals, recovered_at, stalls)
+    count_escalations(result, signals, recoveries, histories)
     count_notifications(stack, result, signals, accepted)
     await count_handoffs(stack, result, accepted)
     count_read_models(stack, result, signals, accepted)
@@ -480,25 +489,18 @@ async def signal_states(stack: FaultStack, signal_ids) -> dict[str, SignalDetail
     return states
 
 
-def stalled_workflow_tasks(events) -> list[tuple[datetime, datetime]]:
-    """From each timed-out workflow task's scheduling (or start) to its timeout: time the workflow could not move."""
-    stalls, since = [], None
-    for event in events:
-        at = event.event_time.ToDatetime(tzinfo=UTC)
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-            since = at
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT and since is not None:
-            stalls.append((since, at))
-    return stalls
+def lateness(due_at: datetime, fired_at: datetime, recoveries: list[datetime]) -> tuple[datetime, float]:
+    """Late after recovery: fired_at - max(due_at, recovered_at), where recovered_at is the last time before it fired
+    that the broken part was back (the worker polling again, the dev server or PostgreSQL accepting connections, the
+    receiver or the API answering). An escalation due before a fault and caught in it counts from the recovery; one
+    due after it, from its due time; with no fault, lateness is simply fired_at - due_at."""
+    recovered_at = max((r for r in recoveries if r <= fired_at), default=due_at)
+    since = max(due_at, recovered_at)
+    return since, (fired_at - since).total_seconds()
 
 
-def overlap(window: tuple[datetime, datetime], stalls: list[tuple[datetime, datetime]]) -> float:
-    start, end = window
-    return sum(max((min(end, b) - max(start, a)).total_seconds(), 0.0) for a, b in stalls)
-
-
-def count_escalations(result: Tally, signals: dict[str, SignalDetail], recovered_at: datetime,
-                      stalls: dict[str, list[tuple[datetime, datetime]]]) -> None:
+def count_escalations(result: Tally, signals: dict[str, SignalDetail], recoveries: list[datetime],
+                      histories: dict[str, list]) -> None:
     result.escalations_expected = len(signals)
     for state in signals.values():
         fired = [e for e in state.timeline if e.type == "escalated"]
@@ -506,14 +508,46 @@ def count_escalations(result: Tally, signals: dict[str, SignalDetail], recovered
         result.escalations_twice += len(fired) > 1
         if not fired:
             result.notes.append(f"not escalated: {state.id}")
-        if fired:
-            window = (max(state.sla_due_at, recovered_at), fired[0].at)
-            late = (window[1] - window[0]).total_seconds()
-            net = late - overlap(window, stalls.get(f"signal-{state.id}", []))
-            result.max_late_net_s = max(result.max_late_net_s, round(net, 2))
-            if late > result.max_late_s:
-                result.max_late_s = round(late, 2)
-                result.notes = [n for n in result.notes if not n.startswith("latest:")] + [f"latest: {state.id} {late:.1f}s"]
+            continue
+        since, late = lateness(state.sla_due_at, fired[0].at, recoveries)
+        if late > result.max_late_s:
+            result.max_late_s = round(late, 2)
+            result.slowest_steps = slowest_steps(histories.get(f"signal-{state.id}", []), since, fired[0].at)
+            result.notes = [n for n in result.notes if not n.startswith("latest:")] + [f"latest: {state.id} {late:.1f}s"]
+
+
+def slowest_steps(events, since: datetime, until: datetime, count: int = 2) -> str:
+    """The `count` longest gaps between consecutive history events in [since, until] (the window's edges count as
+    events): what the escalation waited on. A workflow task names its queue (sticky: the worker that ran it last) and
+    a timeout its kind."""
+    pending, marks = "", []
+    for event in events:
+        at = event.event_time.ToDatetime(tzinfo=UTC)
+        if at < since:
+            pending = event_label(event)  # what the workflow was waiting on when the window opened
+        elif at <= until:
+            marks.append((at, event_label(event)))
+    marks.insert(0, (since, f"due/recovered[{pending}]" if pending else "due/recovered"))
+    marks.append((until, "escalated"))
+    gaps = sorted(((b[0] - a[0]).total_seconds(), f"{a[1]} -> {b[1]}") for a, b in zip(marks, marks[1:]))
+    return "; ".join(f"{what} {gap:.1f}s" for gap, what in reversed(gaps[-count:]))
+
+
+def event_label(event) -> str:
+    name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        kind = event.workflow_task_scheduled_event_attributes.task_queue.kind
+        return f"{name}({TaskQueueKind.Name(kind).removeprefix('TASK_QUEUE_KIND_').lower()})"
+    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:  # by which worker process (pid@host)
+        return f"{name}({event.workflow_task_started_event_attributes.identity.split('@')[0]})"
+    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+        kind = event.workflow_task_timed_out_event_attributes.timeout_type
+        return f"{name}({TimeoutType.Name(kind).removeprefix('TIMEOUT_TYPE_').lower()})"
+    if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return f"{name}({event.activity_task_scheduled_event_attributes.activity_type.name})"
+    if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        return f"{name}({TimeoutType.Name(event.activity_task_timed_out_event_attributes.timeout_type)})"
+    return name
 
 
 def rows_about(stack: FaultStack, subject_ids: list[str]) -> list:
@@ -597,13 +631,13 @@ def count_read_models(stack: FaultStack, result: Tally, signals: dict[str, Signa
     result.read_model_dup += sum(n - 1 for n in stored.values())
 
 
-async def settled_tally(stack: FaultStack, scenario: str, accepted: Accepted, recovered_at: datetime,
-                        max_late: float, timeout: float = 60.0) -> Tally:
+async def settled_tally(stack: FaultStack, scenario: str, accepted: Accepted, recoveries: list[datetime],
+                        late_bound: float, timeout: float = 60.0) -> Tally:
     """Count until nothing is missing (deliveries and read models catch up after a fault), for at most `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
-        counted = await tally(stack, scenario, accepted, recovered_at)
-        if not counted.problems(max_late) or time.monotonic() > deadline:
+        counted = await tally(stack, scenario, accepted, recoveries, late_bound)
+        if not counted.unsettled() or time.monotonic() > deadline:
             return counted
         await asyncio.sleep(1.0)
 
@@ -614,13 +648,15 @@ def table(rows: list[dict]) -> list[str]:
         pair = lambda a, b: f"{row[a]}/{row[b]}"  # noqa: E731
         return [row["scenario"], str(row["accepted"]), str(row["workflows_found"]),
                 f"{row['escalations_fired']}/{row['escalations_expected']} ({row['escalations_twice']} twice)",
-                f"{row['max_late_s']:.1f} / {row['max_late_net_s']:.1f}", pair("notifications_lost", "notifications_dup"),
+                f"{row['max_late_s']:.1f} (≤ {row['late_bound_s']:.1f})", pair("notifications_lost", "notifications_dup"),
                 pair("webhooks_lost", "webhooks_redelivered"), pair("audit_lost", "audit_dup"),
                 pair("read_model_lost", "read_model_dup"), str(row["failing_workflow_tasks"]),
-                str(row["timed_out_workflow_tasks"]), str(row["unanswered"])]
+                f"{row['timed_out_workflow_tasks']} / {row['moved_off_sticky_queues']}", str(row["unanswered"]),
+                row["slowest_steps"]]
 
-    header = ["scenario", "accepted", "workflows found", "escalations fired/expected", "max late (s) / less timed-out tasks",
+    header = ["scenario", "accepted", "workflows found", "escalations fired/expected", "max late after recovery (s)",
               "notifications lost/dup", "webhooks lost/redelivered", "audit lost/dup", "read model lost/dup",
-              "failing workflow tasks", "timed-out workflow tasks", "unanswered requests"]
+              "failing workflow tasks", "workflow tasks timed out / moved off a sticky queue", "unanswered requests",
+              "the latest escalation's slowest steps"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(cells(row)) + " |" for row in rows]

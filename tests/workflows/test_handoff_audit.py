@@ -1,11 +1,13 @@
 """The handoff audit trail is exactly once per transition: a retried activity writes nothing twice
 (on the time-skipping server with an activity that fails after its write, and on SQLite and PostgreSQL directly)."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
 from activities.handoffs import HandoffActivities
@@ -16,9 +18,10 @@ from models.common import Actor, Role
 from models.handoffs import AuditEntry, Handoff, HandoffAction, HandoffChange, HandoffIn, HandoffStatus, HandoffTransition
 from models.tables import HandoffAuditRow, HandoffRow
 from services.handoffs import handoff_handle, start_handoff
-from tests.support.handoffs import COMPLETE
+from tests.support.handoffs import ALEX, COMPLETE, start
+from tests.support.histories import record_history
 from tests.support.stack import seed
-from worker import Activities, async_session
+from worker import Activities, async_session, build_worker
 from workflows import WORKFLOWS
 from workflows.handoff import HandoffWorkflow
 
@@ -120,3 +123,24 @@ def test_a_reordered_change_never_puts_an_older_field_over_a_newer_one(any_db):
         row = session.get(HandoffRow, "ho-db")
         assert row.revision == 3 and Handoff.model_validate(row.state).fields == {"pain": "v3", "team": "x"}
     assert [row.seq for row in audit_rows("ho-db")] == [1, 2, 3]
+
+
+async def test_an_update_that_arrives_with_the_start_is_audited_after_created(ts_env, sqlite_db):
+    """The API answers a new handoff once it is started, and a submit sent at once can reach the workflow in its first
+    workflow task, whose update handler runs before `run`: "created" keeps seq 1 all the same."""
+    seed()
+    handoff, handle = await start(ts_env.client, COMPLETE, to_user_id="lee")  # no worker yet: the first task waits
+    submitting = asyncio.create_task(run_update(handle, HandoffWorkflow.submit, HandoffAction(actor=ALEX)))
+    await asyncio.sleep(1)  # the update reaches the server before a worker polls
+    async with build_worker(ts_env.client, workflow_failure_exception_types=[Exception]):
+        await submitting
+        await run_update(handle, HandoffWorkflow.accept, HandoffAction(actor=Actor(id="lee", role=Role.csm_lead)))
+        await handle.result()
+    events = [e.event_type for e in (await handle.fetch_history()).events]
+    accepted = events.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+    assert events[:accepted].count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1  # it came with the start
+    assert [(row.seq, row.action) for row in audit_rows(handoff.id)] == [(1, "created"), (2, "submitted"), (3, "accepted")]
+    with Session(get_engine()) as session:
+        row = session.get(HandoffRow, handoff.id)
+        assert row.revision == 3 and row.status == "accepted" and Handoff.model_validate(row.state).fields == COMPLETE
+    await record_history(handle, "handoff_submitted_with_its_start")
