@@ -283,7 +283,8 @@ def build_business_review(session: Session, start: RitualStart, as_of: datetime,
         cost, protected = sum(line.money.cost_to_save for line in saves), sum(line.money.arr_at_risk for line in saves)
         ratio = round(protected / cost, 1) if cost else 0.0
         tiers.append(AgendaItem(
-            kind="investment", ref_id=f"tier-{tier.value}", title=f"{tier.value}: {len(mine)} account(s), {dollars(sum(line.account.arr for line in mine))} ARR",
+            kind="investment", ref_id=f"tier-{tier.value}",
+            title=f"{tier.value}: {len(mine)} account(s), {dollars(sum(line.account.arr for line in mine))} ARR",
             score=ratio, why=(f"{dollars(cost)} of saves protects {dollars(protected)} ARR ({ratio:g}× return) on {len(saves)} account(s)"
                               if saves else "no save recommended: monitor"),
             facts={"tier": tier.value, "accounts": [line.account.id for line in mine], "save_costs": cost, "arr_protected": protected,

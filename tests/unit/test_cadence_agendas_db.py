@@ -8,16 +8,17 @@ from datetime import timedelta
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
+from api.agenda_html import agenda_html
 from core.seed import load_default_config, load_demo_directory
 from models.events import AccountEvent
-from models.rituals import RitualStart
-from models.tables import Account
+from models.rituals import BuildAgendaRequest, RitualStart
+from models.tables import Account, TaskRow
 from services import agendas
 from services.events import ingest, latest_score, latest_scores
 from services.financials import account_financials
 from services.layer_config import current_cost_model
 from services.rituals import current_rituals, next_meeting_after
-from tests.support.events import BASELINE_END, RENEWAL_DATE, SCENARIO_END, T0, bad_week, baseline
+from tests.support.events import RENEWAL_DATE, SCENARIO_END, T0, bad_week, baseline
 
 AS_OF = SCENARIO_END + timedelta(hours=1)
 EVENTS = TypeAdapter(list[AccountEvent])
@@ -51,7 +52,10 @@ def agenda_of(session: Session, key: str, motion: str = "all"):
     meeting_at = AS_OF + ritual.lead
     start = RitualStart(agenda_id=f"agd-{key}", ritual=ritual, triage=config.triage, config_version=config.version, motion=motion,
                         scheduled_at=AS_OF, meeting_at=meeting_at, closes_at=next_meeting_after(ritual, meeting_at))
-    return agendas.build(session, start, AS_OF, None)
+    stored = agendas.store(session, BuildAgendaRequest(start=start, as_of=AS_OF, workflow_id=f"wf-{key}"))
+    page = agenda_html(session, stored.id)  # every kind renders as the printable page, its ranking in words
+    assert f"{ritual.name} — {motion}" in page and "<strong>Ranking:</strong>" in page
+    return agendas.get_agenda(session, stored.id)
 
 
 def section(agenda, key: str) -> list:
@@ -86,6 +90,21 @@ def test_pipeline_review_scores_stalls_pushes_and_missing_next_steps(any_db):
     assert not initech.facts["stalled"] and initech.score == 2 + 20
     assert [(i.ref_id, i.owner_ids) for i in section(agenda, "next_steps")] == [("g1", ["alex"]), ("i1", ["alex"])]
     assert "2 open deal(s) worth $80K: 1 stalled" in agenda.summary
+
+
+def test_pipeline_review_names_the_owner_of_an_overdue_next_step(any_db):
+    with Session(any_db) as session:
+        demo_book(session)
+        due = AS_OF - timedelta(days=2)
+        session.add(TaskRow(id="t-initech", signal_id="s-initech", account_id="initech", owner_id="casey", due_at=due, updated_at=due,
+                            state={"title": "Send the expansion quote", "play_run_id": None}))
+        session.commit()
+        agenda = agenda_of(session, "pipeline_review")
+    initech = next(i for i in section(agenda, "deals") if i.ref_id == "i1")
+    assert initech.score == 2 + 15 and "next step overdue by 2.0 days (casey) (+15)" in initech.why
+    assert (initech.facts["next_step"], initech.facts["next_step_owner"], initech.facts["overdue"]) == ("Send the expansion quote", "casey", True)
+    late = next(i for i in section(agenda, "next_steps") if i.ref_id == "i1")
+    assert late.owner_ids == ["casey"] and late.why == "Send the expansion quote: overdue, owned by casey"
 
 
 def test_territory_review_shows_each_owners_pnl_yield_and_the_open_rebalance(any_db):
