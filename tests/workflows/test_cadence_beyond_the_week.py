@@ -1,6 +1,7 @@
-"""A monthly cadence on the time-skipping server (issue 16): the territory review, switched on, builds its scored
-agenda in the first week of the month only, tracks its action items, and stays open until next month's meeting.
-Started the way its schedule starts it, at the times `build_times` gives (the test server has no Schedules)."""
+"""The cadences beyond the weekly five on the time-skipping server (issue 16). The monthly territory review, switched
+on, builds its scored agenda in the first week of the month only, tracks its action items, and stays open until next
+month's meeting; the CRO's board prep, started by hand, puts the reference account's save play beside its NRR impact.
+Runs are started the way their schedule starts them, at the times `build_times` gives (the test server has no Schedules)."""
 
 from pydantic import TypeAdapter
 from sqlmodel import Session
@@ -9,9 +10,11 @@ from core import config_store
 from core.db import get_engine
 from core.settings import get_settings
 from models.events import AccountEvent
+from models.plays import PlayRunIn
 from models.rituals import WEEK, ActionItemIn, AgendaStatus, RitualKind, RitualRun, RitualsConfigIn
 from services import action_items, agendas
 from services.events import ingest
+from services.plays import start_play_run
 from services.rituals import RITUALS, build_times, current_rituals, meeting_for, next_meeting_after, schedule_id
 from tests.support.db import actor
 from tests.support.events import bad_week, baseline
@@ -30,16 +33,20 @@ def switch_on(key: str):
         return current_rituals(session).ritual(key)
 
 
-async def start_run(env, ritual, motion, at):
+async def start_run(env, ritual, motion, at, by_hand: bool = False):
     return await env.client.start_workflow(
-        RitualWorkflow.run, RitualRun(ritual_key=ritual.key, motion=motion, scheduled_at=at),
+        RitualWorkflow.run, RitualRun(ritual_key=ritual.key, motion=motion, scheduled_at=at, by_hand=by_hand),
         id=f"{schedule_id(ritual.key, motion)}-{at:%Y-%m-%dT%H:%M:%SZ}", task_queue=get_settings().temporal_task_queue)
 
 
-async def test_the_monthly_territory_review_builds_its_agenda_in_the_first_week_and_tracks_its_action_items(ts_env, ts_worker):
+async def the_bad_week():
     with Session(get_engine()) as session:
         events = TypeAdapter(list[AccountEvent]).validate_python(baseline("acme") + bad_week("acme"))
         await ingest(session, None, events, "test")
+
+
+async def test_the_monthly_territory_review_builds_its_agenda_in_the_first_week_and_tracks_its_action_items(ts_env, ts_worker):
+    await the_bad_week()
     ritual = switch_on("territory_review")
     now = await ts_env.get_current_time()
     fires = build_times(ritual, now, now + 6 * WEEK)
@@ -70,4 +77,19 @@ async def test_the_monthly_territory_review_builds_its_agenda_in_the_first_week_
     assert (await skipped.result()).agenda_id is None
     state = await handle.query(RitualWorkflow.state)
     assert state.status == AgendaStatus.open and [i.id for i in state.action_items] == [item.id]  # still tracked
+    await handle.terminate("test over")
+
+
+async def test_the_board_prep_puts_the_reference_accounts_save_play_beside_its_nrr_impact(ts_env, ts_worker):
+    await the_bad_week()
+    with Session(get_engine()) as session:
+        run = await start_play_run(session, ts_env.client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
+    ritual = switch_on("board_prep")
+    handle = await start_run(ts_env, ritual, "all", await ts_env.get_current_time(), by_hand=True)
+    state = await eventually(lambda: agenda_built(handle))
+    with Session(get_engine()) as session:
+        agenda = agendas.get_agenda(session, state.agenda_id)
+    acme = next(s for s in agenda.sections if s.key == "top_risks").items[0]
+    assert acme.account_id == "acme" and [p["id"] for p in acme.facts["active_plays"]] == [run.id]
+    assert acme.why.endswith("save play: renewal_save") and acme.facts["nrr_impact_points"] == round(100 * 180_000 / 315_000, 2)
     await handle.terminate("test over")
