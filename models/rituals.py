@@ -29,6 +29,11 @@ class RitualKind(StrEnum):
     forecast_call = "forecast_call"
     at_risk_review = "at_risk_review"
     retro = "retro"
+    renewal_triage = "renewal_triage"
+    pipeline_review = "pipeline_review"
+    territory_review = "territory_review"
+    business_review = "business_review"
+    board_prep = "board_prep"
 
 
 class Recurrence(StrEnum):

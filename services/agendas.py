@@ -30,11 +30,11 @@ from models.rituals import (
     RitualStart,
     TriageWeights,
 )
-from models.scoring import AccountScore
 from models.signals import SignalStatus, SignalSummary
 from models.tables import Account, AccountScoreRow, ActionItemRow, AgendaRow, EventRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import Task
-from services.events import events_by_account
+from services import agendas_cadences as cadences
+from services.events import events_by_account, latest_scores, newest_scores
 from services.financials import account_financials, dollars
 from services.layer_config import current_cost_model, current_weights
 from services.rituals import previous_weekday_start, segment_accounts
@@ -65,19 +65,6 @@ def _parsed(session: Session, model: type[M], column, *where) -> list[M]:
     """The rows' JSON `column` (a read model's state) as `model`, parsed and validated in one step from the JSON text:
     no ORM objects, no intermediate dicts."""
     return [model.model_validate_json(text) for text in session.exec(select(cast(column, Text)).where(*where))]
-
-
-def _newest_scores(account_ids: list[str]):
-    return select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
-
-
-def latest_scores(session: Session, account_ids: list[str]) -> dict[str, AccountScore]:
-    """Each account's most recently computed score, in one query (as `services.events.latest_score`, for many)."""
-    if not account_ids:
-        return {}
-    rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
-                        .where(AccountScoreRow.id.in_(_newest_scores(account_ids))))
-    return {account_id: AccountScore.model_validate_json(detail) for account_id, detail in rows}
 
 
 def _names(session: Session, user_ids) -> dict[str, User]:
@@ -299,7 +286,7 @@ def build_at_risk(session: Session, start: RitualStart, as_of: datetime, account
     # Rank every scored account from the score history's columns (the same risk and tier as its detail), then read
     # the whole score of the top ones only.
     ranked = session.exec(select(AccountScoreRow.account_id, AccountScoreRow.renewal_risk, AccountScoreRow.risk_tier)
-                          .where(AccountScoreRow.id.in_(_newest_scores(list(accounts))))).all()
+                          .where(AccountScoreRow.id.in_(newest_scores(list(accounts))))).all()
 
     def rank(row) -> tuple:
         account_id, risk, tier = row
@@ -476,6 +463,11 @@ BUILDERS = {
     RitualKind.forecast_call: build_forecast,
     RitualKind.at_risk_review: build_at_risk,
     RitualKind.retro: build_retro,
+    RitualKind.renewal_triage: cadences.build_renewal_triage,
+    RitualKind.pipeline_review: cadences.build_pipeline_review,
+    RitualKind.territory_review: cadences.build_territory_review,
+    RitualKind.business_review: cadences.build_business_review,
+    RitualKind.board_prep: cadences.build_board_prep,
 }
 
 

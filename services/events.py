@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert
+from sqlalchemy import Text, cast, func, insert
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -333,6 +333,19 @@ def latest_score(session: Session, account_id: str) -> AccountScore | None:
         select(AccountScoreRow).where(AccountScoreRow.account_id == account_id).order_by(AccountScoreRow.id.desc()).limit(1)
     ).first()
     return AccountScore.model_validate(row.detail) if row else None
+
+
+def newest_scores(account_ids: list[str]):
+    return select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
+
+
+def latest_scores(session: Session, account_ids: list[str]) -> dict[str, AccountScore]:
+    """Each account's most recently computed score, in one query (as `latest_score`, for many)."""
+    if not account_ids:
+        return {}
+    rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
+                        .where(AccountScoreRow.id.in_(newest_scores(account_ids))))
+    return {account_id: AccountScore.model_validate_json(detail) for account_id, detail in rows}
 
 
 def score_history(session: Session, account_id: str, limit: int = 500) -> list[ScorePoint]:

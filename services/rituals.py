@@ -73,6 +73,14 @@ DEFAULT_RITUALS = {
         _ritual("forecast_call", "forecast_call", "Wednesday forecast call", "wednesday", "11:00"),
         _ritual("at_risk_review", "at_risk_review", "Thursday at-risk review", "thursday", "14:00"),
         _ritual("retro", "retro", "Friday retro", "friday", "15:00"),
+        # The cadences beyond the weekly five: off until each is rolled out (the rollout switches them on one by one).
+        {**_ritual("renewal_triage", "renewal_triage", "Biweekly renewal triage", "tuesday", "13:00"), "every": "biweekly", "enabled": False},
+        {**_ritual("pipeline_review", "pipeline_review", "Weekly pipeline review", "monday", "14:00"), "enabled": False},
+        {**_ritual("territory_review", "territory_review", "Monthly territory review", "wednesday", "15:00"), "every": "monthly",
+         "enabled": False},
+        {**_ritual("business_review", "business_review", "Quarterly business review", "thursday", "10:00"), "every": "quarterly",
+         "motions": ["all"], "enabled": False},
+        {**_ritual("board_prep", "board_prep", "CRO board prep", "monday", "07:30"), "motions": ["all"], "enabled": False},
     ],
 }
 

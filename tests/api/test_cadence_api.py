@@ -60,7 +60,7 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     full = await put_rituals(api, DEFAULTS)
     assert full.status_code == 200, full.text
     ids = {c["schedule_id"] for c in full.json()["schedules"]}
-    assert ids == {schedule_id(r["key"], m) for r in DEFAULTS["rituals"] for m in r["motions"]} | {FLYWHEEL_SCHEDULE_ID}
+    assert ids == {schedule_id(r["key"], m) for r in DEFAULTS["rituals"] if r.get("enabled", True) for m in r["motions"]} | {FLYWHEEL_SCHEDULE_ID}
     assert full.json()["version"] == before + 1 and full.json()["schedules_error"] is None
 
     narrowed = await put_rituals(api, changed)
@@ -82,7 +82,7 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
     assert sorted(c["action"] for c in restored.json()["schedules"]).count("created") == 3
     defaults = RitualsConfigIn.model_validate(DEFAULTS)
     now = datetime.now(UTC)
-    for ritual in defaults.rituals:
+    for ritual in (r for r in defaults.rituals if r.enabled):  # a ritual switched off has no schedule
         for motion in ritual.motions:
             assert (await next_fires(api, schedule_id(ritual.key, motion)))[:3] == build_times(ritual, now, now + timedelta(weeks=4))[:3]
     assert (await next_fires(api, FLYWHEEL_SCHEDULE_ID))[:2] == flywheel_times(defaults.flywheel, now, now + timedelta(days=70))[:2]

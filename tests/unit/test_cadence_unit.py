@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from models.rituals import FlywheelSettings, RitualDef, RitualsConfigIn
+from models.rituals import FlywheelSettings, RitualDef, RitualKind, RitualsConfigIn
 from services.rituals import (
     DEFAULT_RITUALS,
     agenda_id_for,
@@ -106,7 +106,11 @@ def test_a_bad_ritual_is_refused_with_a_reason(change, message):
 
 def test_the_default_config_is_valid_and_keys_are_unique():
     config = RitualsConfigIn.model_validate(DEFAULT_RITUALS)
-    assert [r.day.value for r in config.rituals] == ["monday", "tuesday", "wednesday", "thursday", "friday"]
+    assert [r.day.value for r in config.rituals[:5]] == ["monday", "tuesday", "wednesday", "thursday", "friday"]
+    assert [(r.key, r.every.value, r.day.value) for r in config.rituals[5:]] == [  # every cadence the stack names (issue 16)
+        ("renewal_triage", "biweekly", "tuesday"), ("pipeline_review", "weekly", "monday"), ("territory_review", "monthly", "wednesday"),
+        ("business_review", "quarterly", "thursday"), ("board_prep", "weekly", "monday")]
+    assert {r.kind for r in config.rituals} == set(RitualKind)  # every kind has a default ritual
     twice = {**DEFAULT_RITUALS, "rituals": DEFAULT_RITUALS["rituals"] + DEFAULT_RITUALS["rituals"][:1]}
     with pytest.raises(ValidationError, match="two rituals with key 'signal_triage'"):
         RitualsConfigIn.model_validate(twice)
