@@ -18,6 +18,7 @@ from core.db import in_session
 from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.common import Revision
+from models.flywheel import ObservationRequest
 from models.rituals import (
     ActionItem,
     AgendaPost,
@@ -28,10 +29,11 @@ from models.rituals import (
     RitualRun,
     RitualState,
     TakenOver,
+    decidable_refs,
     TakeOver,
 )
 from models.tables import ActionItemRow, AgendaRow
-from services import agendas
+from services import agendas, flywheel
 from services.rituals import start_for
 from workflows import activity_types
 
@@ -59,7 +61,8 @@ class RitualActivities(activity_types.RitualActivities):
     def build_agenda(self, request: BuildAgendaRequest) -> AgendaRef:
         """Build and store the agenda; a retry (or a second run for the same meeting) finds the one stored first."""
         with self.sessions() as session:
-            return agendas.store(session, request)
+            ref = agendas.store(session, request)
+            return ref.model_copy(update={"decidable": decidable_refs(agendas.get_agenda(session, ref.id))})
 
     @activity.defn
     async def post_agenda(self, post: AgendaPost) -> None:
@@ -72,6 +75,14 @@ class RitualActivities(activity_types.RitualActivities):
                                      destination_secret(settings, f"ritual:{agenda.ritual_key}"),
                                      settings.webhook_timeout_seconds, {"Idempotency-Key": agenda.id})
         response.raise_for_status()
+
+    @activity.defn
+    def propose_pattern(self, request: ObservationRequest) -> str:
+        """The retro's pattern becomes an observation proposal of the flywheel (once per agenda): its id."""
+        with self.sessions() as session:
+            agenda = agendas.get_agenda(session, request.agenda_id)
+            return flywheel.store_observation(session, request, agenda.proposed_pattern or agenda.summary,
+                                              agenda.window_start, agenda.meeting_at)
 
     @activity.defn
     def save_ritual_state(self, request: Revision[RitualState]) -> None:
@@ -118,6 +129,8 @@ def write_ritual(session: Session, revision: int, state: RitualState) -> None:
     agenda = session.get(AgendaRow, state.agenda_id, with_for_update=True)
     if agenda is not None and (allowed := claim(session, agenda, revision)) is not None:
         agenda.status, agenda.revision, agenda.run_id = state.status.value, allowed.revision, allowed.run_id
+        if state.decisions:
+            agenda.decisions = [d.model_dump(mode="json") for d in state.decisions]
         session.add(agenda)
     for item in state.action_items:
         row = session.get(ActionItemRow, item.id, with_for_update=True)
