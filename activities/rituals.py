@@ -18,7 +18,6 @@ from core.db import in_session
 from core.outbound import destination_secret, post_signed
 from core.settings import Settings
 from models.common import Revision
-from models.flywheel import ObservationRequest
 from models.rituals import (
     ActionItem,
     AgendaPost,
@@ -33,7 +32,7 @@ from models.rituals import (
     TakeOver,
 )
 from models.tables import ActionItemRow, AgendaRow
-from services import agendas, flywheel
+from services import agendas
 from services.rituals import start_for
 from workflows import activity_types
 
@@ -75,14 +74,6 @@ class RitualActivities(activity_types.RitualActivities):
                                      destination_secret(settings, f"ritual:{agenda.ritual_key}"),
                                      settings.webhook_timeout_seconds, {"Idempotency-Key": agenda.id})
         response.raise_for_status()
-
-    @activity.defn
-    def propose_pattern(self, request: ObservationRequest) -> str:
-        """The retro's pattern becomes an observation proposal of the flywheel (once per agenda): its id."""
-        with self.sessions() as session:
-            agenda = agendas.get_agenda(session, request.agenda_id)
-            return flywheel.store_observation(session, request, agenda.proposed_pattern or agenda.summary,
-                                              agenda.window_start, agenda.meeting_at)
 
     @activity.defn
     def save_ritual_state(self, request: Revision[RitualState]) -> None:

@@ -41,7 +41,7 @@ from models.flywheel import (
 from models.plays import PlayDef
 from models.rituals import FlywheelSettings
 from models.scoring import ScoreWeightsIn
-from models.tables import AccountScoreRow, ConfigVersion, FlywheelProposalRow, PlayRunRow, SignalRow, TaskRow, User
+from models.tables import AccountScoreRow, AgendaRow, ConfigVersion, FlywheelProposalRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import FINAL_OUTCOMES, Outcome
 from plays import load_library
 from services.layer_config import SCORE_WEIGHTS, current_weights
@@ -257,11 +257,13 @@ def store_proposal(session: Session, request: ProposeRequest) -> ProposalCreated
     return ProposalCreated(id=row.id, status=ProposalStatus(row.status), notify=notify, summary=row.body["summary"])
 
 
-def store_observation(session: Session, request: ObservationRequest, pattern: str, since: datetime | None,
-                      meeting_at: datetime) -> str:
+def store_observation(session: Session, request: ObservationRequest) -> str:
     """A retro's pattern as an observation proposal, once per agenda (a retry finds it), for revops to decide."""
     proposal_id = f"obs-{request.agenda_id}"
     if session.get(FlywheelProposalRow, proposal_id) is None:
+        agenda = session.get(AgendaRow, request.agenda_id)
+        pattern, meeting_at = agenda.body.get("proposed_pattern") or agenda.body["summary"], agenda.meeting_at
+        since = datetime.fromisoformat(agenda.body["window_start"]) if agenda.body.get("window_start") else meeting_at
         event = ProposalEvent(at=request.at, actor_id=request.actor_id, action="proposed", note=request.note)
         session.add(FlywheelProposalRow(
             id=proposal_id, status=ProposalStatus.proposed.value, created_at=request.at, period_start=since or meeting_at,

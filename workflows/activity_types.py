@@ -101,13 +101,13 @@ class RitualActivities:
     @activity.defn
     async def take_over_action_items(self, request: TakeOver) -> TakenOver: ...
 
-    @activity.defn
-    def propose_pattern(self, request: ObservationRequest) -> str: ...
-
 
 class FlywheelActivities:
     @activity.defn
     def propose_flywheel_changes(self, request: ProposeRequest) -> ProposalCreated: ...
+
+    @activity.defn
+    def propose_pattern(self, request: ObservationRequest) -> str: ...
 
 
 class DetectionActivities:

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.routing import EscalationStep
     from models.tasks import Outcome
-    from workflows.activity_types import RitualActivities
+    from workflows.activity_types import FlywheelActivities, RitualActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyRitualWorkflow
     from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, deliveries_finished, in_background, page
@@ -228,7 +228,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
                                 **request.model_dump(exclude={"actor"}))
         if decision.decision == Decision.proposed:  # the retro's pattern becomes a flywheel proposal, not only text
             decision.proposal_id = await workflow.execute_activity_method(
-                RitualActivities.propose_pattern,
+                FlywheelActivities.propose_pattern,
                 ObservationRequest(agenda_id=self._agenda.agenda_id, actor_id=request.actor.id, at=workflow.now(),
                                    note=request.reason), **DB_ACTIVITY)
         self._agenda.decisions = [d for d in self._agenda.decisions if d.ref_id != request.ref_id] + [decision]

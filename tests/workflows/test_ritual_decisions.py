@@ -17,7 +17,7 @@ from services import agendas, decisions, flywheel
 from services.rituals import build_times, current_rituals
 from tests.support.db import actor
 from tests.support.histories import WORKFLOW_TASK_EVENTS, record_history
-from tests.workflows.test_cadence_week import items_of, run_ritual, the_books
+from tests.support.rituals import items_of, run_ritual, the_books
 from workflows.ritual import RitualWorkflow
 
 
