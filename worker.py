@@ -86,7 +86,7 @@ class Activities:
             self.handoffs.open_governance_violation,
             self.rituals.prepare_ritual_run, self.rituals.build_agenda, self.rituals.post_agenda,
             self.rituals.save_ritual_state, self.rituals.take_over_action_items,
-            self.flywheel.propose_flywheel_changes, self.detection.sweep,
+            self.flywheel.propose_flywheel_changes, self.flywheel.propose_pattern, self.detection.sweep,
             legacy.save_signal, legacy.save_tasks, legacy.save_play_run, legacy.save_ritual, legacy.prepare_ritual,
         ]
 

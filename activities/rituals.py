@@ -28,6 +28,7 @@ from models.rituals import (
     RitualRun,
     RitualState,
     TakenOver,
+    decidable_refs,
     TakeOver,
 )
 from models.tables import ActionItemRow, AgendaRow
@@ -59,7 +60,8 @@ class RitualActivities(activity_types.RitualActivities):
     def build_agenda(self, request: BuildAgendaRequest) -> AgendaRef:
         """Build and store the agenda; a retry (or a second run for the same meeting) finds the one stored first."""
         with self.sessions() as session:
-            return agendas.store(session, request)
+            ref = agendas.store(session, request)
+            return ref.model_copy(update={"decidable": decidable_refs(agendas.get_agenda(session, ref.id))})
 
     @activity.defn
     async def post_agenda(self, post: AgendaPost) -> None:
@@ -118,6 +120,8 @@ def write_ritual(session: Session, revision: int, state: RitualState) -> None:
     agenda = session.get(AgendaRow, state.agenda_id, with_for_update=True)
     if agenda is not None and (allowed := claim(session, agenda, revision)) is not None:
         agenda.status, agenda.revision, agenda.run_id = state.status.value, allowed.revision, allowed.run_id
+        if state.decisions:
+            agenda.decisions = [d.model_dump(mode="json") for d in state.decisions]
         session.add(agenda)
     for item in state.action_items:
         row = session.get(ActionItemRow, item.id, with_for_update=True)

@@ -16,6 +16,14 @@ class ProposalStatus(StrEnum):
     no_change = "no_change"
 
 
+class ProposalKind(StrEnum):
+    """`weights`: the monthly run's threshold and weight changes; `observation`: a pattern a retro proposed for a
+    standing decision (no score weights change: its approval records the decision)."""
+
+    weights = "weights"
+    observation = "observation"
+
+
 class BandEvidence(BaseModel):
     tier: str = Field(description="Renewal-risk tier when the play or signal started; `unscored` when the account had no score")
     outcomes: int
@@ -60,6 +68,7 @@ class ProposalEvent(BaseModel):
 
 class FlywheelProposal(BaseModel):
     id: str
+    kind: ProposalKind = Field(default=ProposalKind.weights, description=ProposalKind.__doc__.replace("\n    ", " "))
     status: ProposalStatus
     created_at: datetime
     period_start: datetime
@@ -73,6 +82,7 @@ class FlywheelProposal(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     workflow_id: str | None = None
+    source: str | None = Field(default=None, description="observation: the retro agenda it was proposed at")
     history: list[ProposalEvent] = []
 
 
@@ -80,6 +90,15 @@ class FlywheelRun(BaseModel):
     """FlywheelWorkflow's input, fixed in its monthly schedule; `scheduled_at` for runs started by hand or by tests."""
 
     scheduled_at: datetime | None = None
+
+
+class ObservationRequest(BaseModel):
+    """A retro's pattern proposed to the flywheel (RitualWorkflow.record_decision)."""
+
+    agenda_id: str
+    actor_id: str
+    at: datetime
+    note: str | None = None
 
 
 class ProposeRequest(BaseModel):

@@ -243,6 +243,7 @@ class AgendaRef(BaseModel):
     workflow_id: str | None
     items: int
     owned: bool = Field(default=True, description="False: another run built this meeting's agenda first and tracks it")
+    decidable: list[str] = Field(default_factory=list, description="The refs a decision may be recorded on (decidable_refs)")
 
 
 class AgendaStatus(StrEnum):
@@ -290,6 +291,10 @@ class Agenda(BaseModel):
     sections: list[AgendaSection] = []
     proposed_pattern: str | None = None
     action_items: list["ActionItem"] = []
+    decisions: list["ItemDecision"] = Field(default_factory=list, description="The meeting's decision on each decidable item")
+    decisions_expected: int = Field(default=0, description="How many refs the meeting decides on (decisions recorded N of M)")
+    revised_commit_last_week: float | None = Field(
+        default=None, description="Forecast call: the revised commit the previous meeting recorded, to compare week over week")
 
 
 class AgendaSummary(BaseModel):
@@ -397,6 +402,84 @@ class ActionItemOutcomeInput(BaseModel):
     actor: Actor
 
 
+# --- decisions: each weekly ritual ends with one per agenda item ------------------------------------------
+
+
+class Decision(StrEnum):
+    """Tuesday 1:1s: each item on_track, blocked (the blocker) or help_needed (what help); Wednesday forecast: each
+    commit evidenced, vibes or slipping, and the meeting's revised_commit; Thursday at-risk review: each account
+    save_play_started (the play run) or deprioritized (why); Friday retro: the pattern proposed to the flywheel, or
+    dismissed (why)."""
+
+    on_track = "on_track"
+    blocked = "blocked"
+    help_needed = "help_needed"
+    evidenced = "evidenced"
+    vibes = "vibes"
+    slipping = "slipping"
+    revised_commit = "revised_commit"
+    save_play_started = "save_play_started"
+    deprioritized = "deprioritized"
+    proposed = "proposed"
+    dismissed = "dismissed"
+
+
+MEETING_REF, PATTERN_REF = "meeting", "pattern"  # the forecast's revised commit; the retro's proposed pattern
+VOCABULARY = {
+    RitualKind.execution_one_on_ones: {Decision.on_track, Decision.blocked, Decision.help_needed},
+    RitualKind.forecast_call: {Decision.evidenced, Decision.vibes, Decision.slipping, Decision.revised_commit},
+    RitualKind.at_risk_review: {Decision.save_play_started, Decision.deprioritized},
+    RitualKind.retro: {Decision.proposed, Decision.dismissed},
+}
+NEEDS_REASON = frozenset({Decision.blocked, Decision.help_needed, Decision.deprioritized, Decision.dismissed})
+REASON_MAX, AMOUNT_MAX = 2000, 1e12
+
+
+def decidable_refs(agenda: Agenda) -> list[str]:
+    """What the meeting decides on: the 1:1s every item, the forecast each commit and its revised number, the
+    at-risk review each listed account, the retro its pattern."""
+    kind = agenda.kind
+
+    def refs(*keys: str) -> list[str]:
+        return [i.ref_id for s in agenda.sections if s.key in keys or (not keys and s.key.startswith("owner-")) for i in s.items]
+
+    if kind == RitualKind.execution_one_on_ones:
+        return list(dict.fromkeys(refs()))
+    if kind == RitualKind.forecast_call:
+        return [*refs("commits"), MEETING_REF]
+    if kind == RitualKind.at_risk_review:
+        return refs("at_risk")
+    if kind == RitualKind.retro and agenda.proposed_pattern:
+        return [PATTERN_REF]
+    return []
+
+
+class DecisionIn(BaseModel):
+    ref_id: str = Field(min_length=1, max_length=REF_MAX, description=f"An agenda item's ref_id, `{MEETING_REF}` for the "
+                                                                      f"forecast's revised commit, `{PATTERN_REF}` for the retro's pattern")
+    decision: Decision = Field(description=Decision.__doc__.replace("\n    ", " "))
+    reason: str | None = Field(default=None, max_length=REASON_MAX, description="Required for blocked, help_needed, deprioritized, dismissed")
+    amount: float | None = Field(default=None, ge=0, le=AMOUNT_MAX, description="revised_commit: the committed number, in dollars")
+    play_run_id: str | None = Field(default=None, max_length=REF_MAX, description="save_play_started: the running play run on the account")
+
+
+class RecordDecisionInput(DecisionIn):
+    """RitualWorkflow.record_decision's input."""
+
+    actor: Actor
+
+
+class ItemDecision(BaseModel):
+    ref_id: str
+    decision: Decision
+    reason: str | None = None
+    amount: float | None = None
+    play_run_id: str | None = None
+    proposal_id: str | None = Field(default=None, description="retro: the flywheel proposal the pattern became")
+    decided_at: datetime
+    decided_by: str
+
+
 class RitualState(BaseModel):
     """RitualWorkflow's query answer and what its save activity writes."""
 
@@ -407,6 +490,7 @@ class RitualState(BaseModel):
     closes_at: datetime | None = None
     status: AgendaStatus = AgendaStatus.open
     action_items: list[ActionItem] = []
+    decisions: list[ItemDecision] = Field(default_factory=list)
 
 
 class RitualResume(BaseModel):
@@ -416,6 +500,7 @@ class RitualResume(BaseModel):
     state: RitualState
     revision: int
     pages: int
+    decidable: list[str] = Field(default_factory=list)
 
 
 class TakeOver(BaseModel):

@@ -34,6 +34,7 @@ from models.signals import SignalStatus, SignalSummary
 from models.tables import Account, AccountScoreRow, ActionItemRow, AgendaRow, EventRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import Task
 from services import agendas_cadences as cadences
+from services import decisions
 from services.events import events_by_account, latest_scores, newest_scores
 from services.financials import account_financials, dollars
 from services.layer_config import current_cost_model, current_weights
@@ -539,8 +540,9 @@ def agenda_row(session: Session, agenda_id: str) -> AgendaRow:
 def get_agenda(session: Session, agenda_id: str) -> Agenda:
     """The agenda as built, with its status now and its action items."""
     row = agenda_row(session, agenda_id)
-    return Agenda.model_validate({**row.body, "status": row.status, "source": row.source,
-                                  "action_items": [i.model_dump(mode="json") for i in action_items_of(session, agenda_id)]})
+    agenda = Agenda.model_validate({**row.body, "status": row.status, "source": row.source,
+                                    "action_items": [i.model_dump(mode="json") for i in action_items_of(session, agenda_id)]})
+    return decisions.with_decisions(session, row, agenda)
 
 
 def _summary(row: AgendaRow, open_items: int) -> AgendaSummary:

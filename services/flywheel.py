@@ -30,7 +30,9 @@ from models.flywheel import (
     FlywheelProposal,
     FlywheelRun,
     FlywheelRunStarted,
+    ObservationRequest,
     ProposalCreated,
+    ProposalKind,
     ProposalEvent,
     ProposalStatus,
     ProposedChange,
@@ -39,7 +41,7 @@ from models.flywheel import (
 from models.plays import PlayDef
 from models.rituals import FlywheelSettings
 from models.scoring import ScoreWeightsIn
-from models.tables import AccountScoreRow, ConfigVersion, FlywheelProposalRow, PlayRunRow, SignalRow, TaskRow, User
+from models.tables import AccountScoreRow, AgendaRow, ConfigVersion, FlywheelProposalRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import FINAL_OUTCOMES, Outcome
 from plays import load_library
 from services.layer_config import SCORE_WEIGHTS, current_weights
@@ -231,6 +233,8 @@ def store_proposal(session: Session, request: ProposeRequest) -> ProposalCreated
         changes = propose_changes(evidence, weights, settings)
         status = ProposalStatus.proposed if changes else ProposalStatus.no_change
         for waiting in session.exec(select(FlywheelProposalRow).where(FlywheelProposalRow.status == ProposalStatus.proposed.value)):
+            if waiting.body.get("kind", ProposalKind.weights) != ProposalKind.weights:
+                continue  # an observation is no earlier version of this run's changes
             waiting.status = ProposalStatus.superseded.value
             waiting.body = {**waiting.body, "history": waiting.body.get("history", []) + [
                 ProposalEvent(at=request.as_of, actor_id=None, action="superseded", note=f"by {proposal_id}").model_dump(mode="json")]}
@@ -251,6 +255,27 @@ def store_proposal(session: Session, request: ProposeRequest) -> ProposalCreated
     deciders = session.exec(select(User.id).where(User.role == "revops").order_by(User.id)).all()
     notify = list(deciders) if row.status == ProposalStatus.proposed.value else []
     return ProposalCreated(id=row.id, status=ProposalStatus(row.status), notify=notify, summary=row.body["summary"])
+
+
+def store_observation(session: Session, request: ObservationRequest) -> str:
+    """A retro's pattern as an observation proposal, once per agenda (a retry finds it), for revops to decide."""
+    proposal_id = f"obs-{request.agenda_id}"
+    if session.get(FlywheelProposalRow, proposal_id) is None:
+        agenda = session.get(AgendaRow, request.agenda_id)
+        pattern, meeting_at = agenda.body.get("proposed_pattern") or agenda.body["summary"], agenda.meeting_at
+        since = datetime.fromisoformat(agenda.body["window_start"]) if agenda.body.get("window_start") else meeting_at
+        event = ProposalEvent(at=request.at, actor_id=request.actor_id, action="proposed", note=request.note)
+        session.add(FlywheelProposalRow(
+            id=proposal_id, status=ProposalStatus.proposed.value, created_at=request.at, period_start=since or meeting_at,
+            period_end=meeting_at, weights_version=current_weights(session).version,
+            body={"kind": ProposalKind.observation.value, "summary": pattern, "changes": [], "source": request.agenda_id,
+                  "evidence": FlywheelEvidence(plays=0, tasks=0, bands=[], components=[]).model_dump(mode="json"),
+                  "history": [event.model_dump(mode="json")]}))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+    return proposal_id
 
 
 # --- decisions -----------------------------------------------------------------------------------------------
@@ -343,7 +368,12 @@ def _write_weights(session: Session, proposal_id: str, expected: ProposalStatus,
 
 
 def approve(session: Session, proposal_id: str, actor_id: str, note: str | None = None) -> FlywheelProposal:
-    """Write the proposal's changes as the next score-weights version (rescoring uses it from then on)."""
+    """Write the proposal's changes as the next score-weights version (rescoring uses it from then on); an
+    observation changes no weights: its approval is the standing decision, recorded."""
+    row = _locked(session, proposal_id, ProposalStatus.proposed, "approved")
+    if row.body.get("kind") == ProposalKind.observation:
+        return _decide(session, row, ProposalStatus.approved, actor_id, note)
+
     def apply(proposal, body, version):
         return _rewrite(body, proposal.changes, "current", "proposed", version, proposal.weights_version)
 
@@ -360,12 +390,16 @@ def revert(session: Session, proposal_id: str, actor_id: str, reason: str) -> Fl
 
 def reject(session: Session, proposal_id: str, actor_id: str, reason: str) -> FlywheelProposal:
     row = _locked(session, proposal_id, ProposalStatus.proposed, "rejected")
+    return _decide(session, row, ProposalStatus.rejected, actor_id, reason)
+
+
+def _decide(session: Session, row: FlywheelProposalRow, status: ProposalStatus, actor_id: str, note: str | None) -> FlywheelProposal:
     now = datetime.now(UTC)
-    row.status, row.decided_by, row.decided_at = ProposalStatus.rejected.value, actor_id, now
-    _append_event(row, ProposalEvent(at=now, actor_id=actor_id, action="rejected", note=reason))
+    row.status, row.decided_by, row.decided_at = status.value, actor_id, now
+    _append_event(row, ProposalEvent(at=now, actor_id=actor_id, action=status.value, note=note))
     session.add(row)
     session.commit()
-    return get_proposal(session, proposal_id)
+    return get_proposal(session, row.id)
 
 
 async def run_now(client: Client) -> FlywheelRunStarted:

@@ -10,7 +10,7 @@ from temporalio import activity
 
 from models.common import Revision
 from models.detection import DetectionSweep, SweepResult
-from models.flywheel import ProposalCreated, ProposeRequest
+from models.flywheel import ObservationRequest, ProposalCreated, ProposeRequest
 from models.handoffs import GovernanceViolation, HandoffChange, HandoffTransition, TeamChangeRequest
 from models.notifications import NotifyRequest, WebhookDelivery
 from models.plays import PlayOutcomeReport, PlayRun, PlayRunChange, PlayStart, StepActionRequest, StepActionResult
@@ -105,6 +105,9 @@ class RitualActivities:
 class FlywheelActivities:
     @activity.defn
     def propose_flywheel_changes(self, request: ProposeRequest) -> ProposalCreated: ...
+
+    @activity.defn
+    def propose_pattern(self, request: ObservationRequest) -> str: ...
 
 
 class DetectionActivities:

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.common import Revision, Role, is_filled
+    from models.flywheel import ObservationRequest
     from models.rituals import (
         ActionItem,
         ActionItemOutcomeInput,
@@ -31,7 +32,15 @@ with workflow.unsafe.imports_passed_through():
         NOTE_MAX,
         REF_MAX,
         TITLE_MAX,
+        AMOUNT_MAX,
+        MEETING_REF,
+        REASON_MAX,
+        NEEDS_REASON,
+        VOCABULARY,
         Carry,
+        Decision,
+        ItemDecision,
+        RecordDecisionInput,
         RitualResume,
         RitualRun,
         RitualStart,
@@ -40,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.routing import EscalationStep
     from models.tasks import Outcome
-    from workflows.activity_types import RitualActivities
+    from workflows.activity_types import FlywheelActivities, RitualActivities
     from workflows.escalation import Deadline, EscalationLadder, to_manager
     from workflows.legacy import LegacyRitualWorkflow
     from workflows.paging import DB_ACTIVITY, WEBHOOK_RETRY, deliveries_finished, in_background, page
@@ -57,6 +66,8 @@ AGENDA = "agenda"  # the agenda's closing at the next meeting, on the ladder (th
 # The next meeting's run takes over the open items (module docstring); a save sends only what changed.
 HANDOVER_PATCH = "ritual-hand-over-to-next-meeting"
 COMPACT_SAVE_PATCH = "ritual-save-changes-only"
+# The meeting records a decision per agenda item (models/rituals.py decidable_refs): runs started before have none.
+DECISIONS_PATCH = "ritual-decision-per-agenda-item"
 # How long a run waits, between asks, for an earlier run to release its items (it does within seconds unless its
 # worker is down): then it tracks its own items and leaves the rest to the next meeting's run.
 TAKE_OVER_WAITS = (timedelta(0), timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1))
@@ -73,6 +84,7 @@ class RitualWorkflow(LegacyRitualWorkflow):
         self._changes = 0
         self._revision = 0
         self._pages = 0
+        self._decidable: list[str] = []
 
     @workflow.run
     async def run(self, run: RitualRun) -> RitualState:
@@ -100,6 +112,8 @@ class RitualWorkflow(LegacyRitualWorkflow):
             workflow.logger.info("agenda %s is already tracked by %s", agenda.id, agenda.workflow_id)
             return self.state()
         self._agenda.agenda_id = agenda.id
+        if workflow.patched(DECISIONS_PATCH):
+            self._decidable = agenda.decidable
         if start.ritual.webhook_url:
             in_background(self._post_agenda(str(start.ritual.webhook_url)))
         return await self._track_then_end(take_over=workflow.patched(HANDOVER_PATCH))
@@ -205,6 +219,55 @@ class RitualWorkflow(LegacyRitualWorkflow):
         if not (actor.id in (item.owner_id, item.created_by) or actor.manages(item.owner_id) or actor.role == Role.admin):
             raise refuse("forbidden", f"only the item's owner ({item.owner_id}), their manager or whoever assigned it may set its outcome")
 
+    # --- a decision on an agenda item -------------------------------------------------------------------------
+
+    @workflow.update
+    async def record_decision(self, request: RecordDecisionInput) -> ItemDecision:
+        """The meeting's decision on one decidable ref; deciding it again replaces the earlier decision."""
+        decision = ItemDecision(decided_at=workflow.now(), decided_by=request.actor.id,
+                                **request.model_dump(exclude={"actor"}))
+        if decision.decision == Decision.proposed:  # the retro's pattern becomes a flywheel proposal, not only text
+            decision.proposal_id = await workflow.execute_activity_method(
+                FlywheelActivities.propose_pattern,
+                ObservationRequest(agenda_id=self._agenda.agenda_id, actor_id=request.actor.id, at=workflow.now(),
+                                   note=request.reason), **DB_ACTIVITY)
+        self._agenda.decisions = [d for d in self._agenda.decisions if d.ref_id != request.ref_id] + [decision]
+        await self._save([])
+        return decision
+
+    @record_decision.validator
+    def _validate_record_decision(self, request: RecordDecisionInput) -> None:
+        if self._agenda.agenda_id is None:
+            raise refuse("conflict", "the agenda is still being built: try again in a moment")
+        if not self._decidable:
+            raise refuse("conflict", f"agenda {self._agenda.agenda_id} has nothing to decide on (or was built before "
+                                     "decisions were recorded)")
+        if self._agenda.status == AgendaStatus.closed:
+            raise refuse("conflict", f"agenda {self._agenda.agenda_id} closed at the next meeting: its decisions stand")
+        if request.ref_id not in self._decidable:
+            raise refuse("invalid", f"agenda {self._agenda.agenda_id} has no decidable item {request.ref_id!r}", {"field": "ref_id"})
+        kind = self._start.ritual.kind
+        if request.decision not in VOCABULARY[kind]:
+            raise refuse("invalid", f"a {kind.value} decides {', '.join(sorted(VOCABULARY[kind]))}, not {request.decision.value}",
+                         {"field": "decision"})
+        if (request.ref_id == MEETING_REF) != (request.decision == Decision.revised_commit):
+            raise refuse("invalid", f"the revised commit is decided on {MEETING_REF!r} and only there", {"field": "ref_id"})
+        self._check_decision_fields(request)
+        if request.actor.role not in RUNNERS:
+            raise refuse("forbidden", "only whoever runs the ritual (manager, vp, csm_lead, revops, admin) records its decisions")
+
+    @staticmethod
+    def _check_decision_fields(request: RecordDecisionInput) -> None:
+        for field, value, most in (("reason", request.reason, REASON_MAX), ("play_run_id", request.play_run_id, REF_MAX)):
+            if value is not None and len(value) > most:
+                raise refuse("invalid", f"{field} is longer than {most} characters", {"field": field})
+        if request.decision in NEEDS_REASON and not is_filled(request.reason):
+            raise refuse("invalid", f"{request.decision.value} needs a reason", {"field": "reason"})
+        if request.decision == Decision.revised_commit and (request.amount is None or not 0 <= request.amount <= AMOUNT_MAX):
+            raise refuse("invalid", f"revised_commit needs an amount from 0 to {AMOUNT_MAX:g}", {"field": "amount"})
+        if request.decision == Decision.save_play_started and not is_filled(request.play_run_id):
+            raise refuse("invalid", "save_play_started needs the play_run_id of the save play started", {"field": "play_run_id"})
+
     # --- timers ----------------------------------------------------------------------------------------
 
     @property
@@ -302,12 +365,13 @@ class RitualWorkflow(LegacyRitualWorkflow):
     # --- continuing as new ---------------------------------------------------------------------------------
 
     def _continue_as_new(self) -> None:
-        resume = RitualResume(start=self._start, state=self._agenda, revision=self._revision, pages=self._pages)
+        resume = RitualResume(start=self._start, state=self._agenda, revision=self._revision, pages=self._pages,
+                              decidable=self._decidable)
         workflow.continue_as_new(self._run.model_copy(update={"resume": resume}))
 
     async def _resume(self, resume: RitualResume) -> RitualState:
         self._start, self._agenda = resume.start, resume.state
-        self._revision, self._pages = resume.revision, resume.pages
+        self._revision, self._pages, self._decidable = resume.revision, resume.pages, resume.decidable
         for item in self._agenda.action_items:
             self._arm(item)
         return await self._track_then_end()

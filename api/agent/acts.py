@@ -18,12 +18,12 @@ from models.plays import (
     ExitInput, ExitRequest, PlayRun, PlayRunCreated, PlayRunIn, StepCompleteInput, StepCompleteRequest, StepNudgeInput,
     StepNudgeRequest, StepRetryRequest,
 )
-from models.rituals import ActionItem, ActionItemIn, RitualsConfigIn, RitualsConfigWritten, TriggeredRun, TriggerIn
+from models.rituals import ActionItem, ActionItemIn, DecisionIn, ItemDecision, RitualsConfigIn, RitualsConfigWritten, TriggeredRun, TriggerIn
 from models.routing import ConfigVersionRef
 from models.signals import AcknowledgeResult, ReassignRequest, SignalCreated, SignalDetail, SignalIn
 from models.tasks import OutcomeIn, Task, TaskIn
 from models.territory import RebalanceIn, TerritoryDecisionIn, TerritoryProposal, TerritoryRejectIn
-from services import action_items, directory, flywheel, handoffs, ops, plays, reconcile, rituals, signals, tasks
+from services import action_items, decisions, directory, flywheel, handoffs, ops, plays, reconcile, rituals, signals, tasks
 from services import territory
 from services.config_views import CONFIGS, ConfigKind, write_config
 from services.visibility import SUBJECTS, check_account_in_body
@@ -198,6 +198,15 @@ class ActionItemAct(ActionItemIn, Act):
 async def create_action_item(ctx: ToolContext, args: ActionItemAct) -> ActionItem:
     body = ActionItemIn.model_validate(args.model_dump(include=set(ActionItemIn.model_fields)))
     return await action_items.add_action_item(ctx.session, await ctx.client(), args.agenda_id, body, await ctx.actor())
+
+
+class DecisionAct(DecisionIn, Act):
+    agenda_id: Id
+
+
+async def record_decision(ctx: ToolContext, args: DecisionAct) -> ItemDecision:
+    body = DecisionIn.model_validate(args.model_dump(include=set(DecisionIn.model_fields)))
+    return await decisions.record_decision(ctx.session, await ctx.client(), args.agenda_id, body, await ctx.actor())
 
 
 class ItemOutcomeAct(OutcomeIn, Act):
@@ -388,6 +397,9 @@ register(
          ActionItemAct, ActionItem, create_action_item, (f"POST {API}/agendas/{{agenda_id}}/action-items",), act=True),
     Tool("set_action_item_outcome", "Record an action item's outcome (the task outcomes).", ItemOutcomeAct,
          ActionItem, set_action_item_outcome, (f"POST {API}/action-items/{{item_id}}/outcome",), act=True),
+    Tool("record_decision", "Record a ritual meeting's decision on an agenda item (commit class, save play or "
+         "deprioritized, blocker, the revised commit, the retro's pattern to the flywheel).", DecisionAct, ItemDecision,
+         record_decision, (f"POST {API}/agendas/{{agenda_id}}/decisions",), roles=RITUAL_RUNNERS, act=True),
     Tool("trigger_ritual", "Build a ritual's agenda now, outside its schedule.", TriggerAct, list[TriggeredRun],
          trigger_ritual, (f"POST {API}/rituals/{{ritual_key}}/trigger",), roles=RITUAL_RUNNERS, act=True),
     *(config_act(kind) for kind in ConfigKind),

@@ -17,10 +17,12 @@ from core.db import in_session
 from core.errors import PillarError
 from core.paging import PageRequest
 from models.common import Actor, Role
-from models.rituals import ActionItem, ActionItemIn, Agenda, AgendaStatus
+from models.rituals import (
+    MEETING_REF, PATTERN_REF, VOCABULARY, ActionItem, ActionItemIn, Agenda, AgendaStatus, Decision, DecisionIn, decidable_refs,
+)
 from models.tables import User
 from models.tasks import Outcome
-from services import action_items
+from services import action_items, decisions
 from services.agendas import get_agenda, list_agendas
 from services.directory import actor_for
 from services.assessment import assess
@@ -69,13 +71,40 @@ def meeting_context(session: Session, user, agenda_id: str) -> dict:
         owners = [u for u in session.exec(active) if actor.role in RUNNERS or u.id == actor.id]
     return {"agenda": agenda, "capturing": capturing, "owners": owners, "names": names(session),
             "settable": {i.id for i in agenda.action_items if may_set_outcome(i, agenda, actor)},
-            "outcomes": [o.value for o in Outcome]}
+            "outcomes": [o.value for o in Outcome], **decision_context(agenda, capturing and actor.role in RUNNERS)}
+
+
+def decision_context(agenda: Agenda, deciding: bool) -> dict:
+    """Each decidable ref with what it is and the meeting's decision on it, and the choices the ritual's kind has."""
+    titles = {i.ref_id: i.title for s in agenda.sections for i in s.items}
+    titles |= {MEETING_REF: "The revised committed number", PATTERN_REF: agenda.proposed_pattern or ""}
+    decided = {d.ref_id: d for d in agenda.decisions}
+    choices = [d.value for d in Decision if d in VOCABULARY.get(agenda.kind, set()) and d != Decision.revised_commit]
+    return {"decidable": [(ref, titles.get(ref, ref), decided.get(ref)) for ref in decidable_refs(agenda)],
+            "deciding": deciding, "choices": choices, "meeting_ref": MEETING_REF}
 
 
 @router.get("/agendas/{agenda_id}/meeting")
 async def meeting_page(agenda_id: str, request: Request, session: AsyncSessionDep, user: PageUser) -> Response:
     context = await in_session(session, meeting_context, user, agenda_id)
     return await render_page(request, session, user, "meeting.html", context)
+
+
+@router.post("/agendas/{agenda_id}/decisions")
+async def decide(agenda_id: str, request: Request, session: AsyncSessionDep, user: PageUser, client: TemporalDep) -> Response:
+    form = await posted_form(request, user)
+    back = f"/agendas/{agenda_id}/meeting"
+    ref_id = form.get("ref_id", "")
+    try:
+        body = DecisionIn(ref_id=ref_id, decision=Decision.revised_commit if ref_id == MEETING_REF else form.get("decision", ""),
+                          reason=form.get("reason", "").strip() or None, amount=form.get("amount") or None,
+                          play_run_id=form.get("play_run_id", "").strip() or None)
+        decided = await decisions.record_decision(session, client, agenda_id, body, await user.principal.actor(session))
+    except ValidationError as error:
+        return await refused(session, user, invalid(error), back, f"decide-{ref_id}", form)
+    except PillarError as error:
+        return await refused(session, user, error, back, f"decide-{ref_id}", form)
+    return await done(session, user, f"Decision recorded: {decided.ref_id} {decided.decision.value.replace('_', ' ')}.", back)
 
 
 def due_at(form: dict[str, str], timezone: str) -> datetime | None:

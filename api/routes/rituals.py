@@ -17,6 +17,8 @@ from models.rituals import (
     Agenda,
     AgendaSummary,
     CadenceMetrics,
+    DecisionIn,
+    ItemDecision,
     RitualsConfig,
     RitualsConfigIn,
     RitualsConfigWritten,
@@ -25,7 +27,7 @@ from models.rituals import (
     TriggerIn,
 )
 from models.tasks import OutcomeIn
-from services import action_items, agendas, rituals
+from services import action_items, agendas, decisions, rituals
 
 router = APIRouter(tags=["cadences"], responses=ERROR_RESPONSES)
 
@@ -111,6 +113,16 @@ def get_agenda_html(agenda_id: PathId, session: SessionDep, _: CurrentUser) -> H
 def get_agenda(agenda_id: PathId, session: SessionDep, _: CurrentUser) -> Agenda:
     """The agenda as built — sections of ranked items, each with its score in words — its status, and its action items."""
     return agendas.get_agenda(session, agenda_id)
+
+
+@router.post("/api/v1/agendas/{agenda_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ItemDecision)
+async def record_decision(agenda_id: PathId, body: DecisionIn, session: AsyncSessionDep, client: TemporalDep, user: RitualRunner) -> ItemDecision:
+    """Record the meeting's decision on one agenda item (deciding it again replaces it), until the next meeting:
+    1:1s on_track / blocked / help_needed; forecast evidenced / vibes / slipping per commit and revised_commit (an
+    `amount`) on `meeting`; at-risk review save_play_started (the running `play_run_id`) / deprioritized; retro
+    proposed (the pattern becomes a flywheel observation proposal) / dismissed on `pattern`. blocked, help_needed,
+    deprioritized and dismissed need a `reason`. The agenda (GET) shows them and "decisions recorded N of M"."""
+    return await decisions.record_decision(session, client, agenda_id, body, await user.actor(session))
 
 
 # --- action items ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class AgendaRow(SQLModel, table=True):
     revision: int = 0
     run_id: str | None = Field(default=None, max_length=64)  # the workflow run that wrote it (activities/read_models.py)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    decisions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # its run's, as they stand
 
 
 class ActionItemRow(SQLModel, table=True):

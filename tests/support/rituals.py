@@ -1,9 +1,30 @@
-"""Rituals: when a ritual's agenda is built."""
+"""Rituals: when a ritual's agenda is built, and the books a week of agendas is built from."""
 
+from datetime import timedelta
+
+from pydantic import TypeAdapter
+from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus
 
+from core.db import get_engine
+from core.settings import get_settings
+from core.temporal import run_update
+from models.events import AccountEvent
+from models.plays import PlayRunIn
+from models.rituals import RitualRun
+from models.signals import AcknowledgeInput, SignalIn
+from models.tasks import TaskIn
+from services import agendas
+from services.events import ingest
+from services.plays import start_play_run
+from services.rituals import schedule_id
+from services.signals import open_signal, signal_handle
+from services.tasks import add_task
+from tests.support.db import actor
+from tests.support.events import BASELINE_END, bad_week, baseline
 from tests.support.waiting import eventually
 from workflows.ritual import RitualWorkflow
+from workflows.signal import SignalWorkflow
 
 
 async def agenda_built(handle):
@@ -29,3 +50,44 @@ async def triggered_agenda(api, ritual_key: str, motion: str = "academic") -> di
         return None
 
     return await eventually(built, timeout=30)
+
+
+def acme_events() -> list:
+    """The reference account's bad week, and its renewal sitting in commit."""
+    crm = {"kind": "crm_stage_change", "account_id": "acme", "occurred_at": (BASELINE_END + timedelta(days=2)).isoformat(),
+           "opportunity_id": "opp-acme-renewal", "stage": "commit", "amount": 180000, "close_date": "2027-03-31",
+           "external_id": "crm-1"}
+    adapter = TypeAdapter(AccountEvent)
+    return [adapter.validate_python(e) for e in baseline("acme") + bad_week("acme") + [crm]]
+
+
+async def the_books(client):
+    """Signals on both motions, a task, a running play and scores: what the agendas are built from."""
+    with Session(get_engine()) as session:
+        await ingest(session, None, acme_events(), "test")
+        opened = {}
+        for family, severity, account in (("renewal_risk", "critical", "acme"), ("adoption_decay", "warning", "initech"),
+                                          ("nps_decline", "info", "globex")):
+            created, _ = await open_signal(session, client, SignalIn(family=family, severity=severity, account_id=account), "test")
+            opened[account] = created.id
+    casey = actor("casey", "csm")
+    await run_update(signal_handle(client, opened["initech"]), SignalWorkflow.acknowledge, AcknowledgeInput(actor=casey))
+    with Session(get_engine()) as session:
+        task = await add_task(session, client, opened["initech"], TaskIn(template_key="adoption_enablement"), casey)
+        run = await start_play_run(session, client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
+    return opened, task, run
+
+
+async def run_ritual(env, ritual, motion, at):
+    """Start the ritual's run the way its schedule would at `at`, and wait for its stored agenda."""
+    handle = await env.client.start_workflow(
+        RitualWorkflow.run, RitualRun(ritual_key=ritual.key, motion=motion, scheduled_at=at),
+        id=f"{schedule_id(ritual.key, motion)}-{at:%Y-%m-%dT%H:%M:%SZ}", task_queue=get_settings().temporal_task_queue,
+    )
+    state = await eventually(lambda: agenda_built(handle))
+    with Session(get_engine()) as session:
+        return handle, agendas.get_agenda(session, state.agenda_id)
+
+
+def items_of(agenda, section_key: str) -> list:
+    return next(s for s in agenda.sections if s.key == section_key).items

@@ -8,81 +8,27 @@ is driven the way the schedules drive it: each RitualWorkflow is started at the 
 from datetime import timedelta
 
 import pytest
-from pydantic import TypeAdapter
 from sqlmodel import Session, select
 
 from api.agenda_html import agenda_html
 from core.db import get_engine
 from core.errors import PillarError
-from core.settings import get_settings
 from core.temporal import run_update
-from models.events import AccountEvent
-from models.plays import PlayRunIn
-from models.rituals import WEEK, ActionItemIn, ActionItemOutcomeInput, AgendaStatus, RitualKind, RitualRun
-from models.signals import AcknowledgeInput, SignalIn
+from models.rituals import WEEK, ActionItemIn, ActionItemOutcomeInput, AgendaStatus, RitualKind
 from models.tables import AgendaRow, NotificationRow
-from models.tasks import OutcomeIn, TaskIn
-from services import action_items, agendas
+from models.tasks import OutcomeIn
+from services import action_items
 from services.assessment import assess
-from services.events import ingest
-from services.plays import start_play_run
-from services.rituals import build_times, current_rituals, meeting_for, schedule_id
-from services.signals import open_signal, signal_handle
-from services.tasks import add_task
+from services.rituals import build_times, current_rituals, meeting_for
 from tests.support.db import actor
-from tests.support.events import BASELINE_END, bad_week, baseline
 from tests.support.histories import record_history
-from tests.support.rituals import agenda_built
-from tests.support.waiting import eventually
+from tests.support.rituals import items_of, run_ritual, the_books
 from workflows.ritual import RitualWorkflow
-from workflows.signal import SignalWorkflow
-
 
 def pages(user_id: str, subject_id: str) -> list[str]:
     with Session(get_engine()) as session:
         rows = session.exec(select(NotificationRow).where(NotificationRow.user_id == user_id, NotificationRow.subject_id == subject_id))
         return sorted(r.kind for r in rows)
-
-
-def acme_events() -> list:
-    """The reference account's bad week, and its renewal sitting in commit."""
-    crm = {"kind": "crm_stage_change", "account_id": "acme", "occurred_at": (BASELINE_END + timedelta(days=2)).isoformat(),
-           "opportunity_id": "opp-acme-renewal", "stage": "commit", "amount": 180000, "close_date": "2027-03-31",
-           "external_id": "crm-1"}
-    adapter = TypeAdapter(AccountEvent)
-    return [adapter.validate_python(e) for e in baseline("acme") + bad_week("acme") + [crm]]
-
-
-async def the_books(client):
-    """Signals on both motions, a task, a running play and scores: what the agendas are built from."""
-    with Session(get_engine()) as session:
-        await ingest(session, None, acme_events(), "test")
-        opened = {}
-        for family, severity, account in (("renewal_risk", "critical", "acme"), ("adoption_decay", "warning", "initech"),
-                                          ("nps_decline", "info", "globex")):
-            created, _ = await open_signal(session, client, SignalIn(family=family, severity=severity, account_id=account), "test")
-            opened[account] = created.id
-    casey = actor("casey", "csm")
-    await run_update(signal_handle(client, opened["initech"]), SignalWorkflow.acknowledge, AcknowledgeInput(actor=casey))
-    with Session(get_engine()) as session:
-        task = await add_task(session, client, opened["initech"], TaskIn(template_key="adoption_enablement"), casey)
-        run = await start_play_run(session, client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
-    return opened, task, run
-
-
-async def run_ritual(env, ritual, motion, at):
-    """Start the ritual's run the way its schedule would at `at`, and wait for its stored agenda."""
-    handle = await env.client.start_workflow(
-        RitualWorkflow.run, RitualRun(ritual_key=ritual.key, motion=motion, scheduled_at=at),
-        id=f"{schedule_id(ritual.key, motion)}-{at:%Y-%m-%dT%H:%M:%SZ}", task_queue=get_settings().temporal_task_queue,
-    )
-    state = await eventually(lambda: agenda_built(handle))
-    with Session(get_engine()) as session:
-        return handle, agendas.get_agenda(session, state.agenda_id)
-
-
-def items_of(agenda, section_key: str) -> list:
-    return next(s for s in agenda.sections if s.key == section_key).items
 
 
 async def test_a_week_of_rituals_builds_each_agenda_on_time_and_tracks_its_action_items(ts_env, ts_worker, tmp_path):
