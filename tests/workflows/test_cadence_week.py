@@ -32,7 +32,7 @@ from services.tasks import add_task
 from tests.support.db import actor
 from tests.support.events import BASELINE_END, bad_week, baseline
 from tests.support.histories import record_history
-from tests.support.rituals import agenda_built
+from tests.support.rituals import WEEKLY_RITUALS, agenda_built, enable_rituals
 from tests.support.waiting import eventually
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
@@ -89,6 +89,7 @@ async def test_a_week_of_rituals_builds_each_agenda_on_time_and_tracks_its_actio
     client = ts_env.client
     start = await ts_env.get_current_time()
     opened, task, run = await the_books(client)
+    enable_rituals(*WEEKLY_RITUALS)
     with Session(get_engine()) as session:
         config = current_rituals(session)
     fires = sorted((at, ritual.key, motion) for ritual in config.rituals for motion in ritual.motions
