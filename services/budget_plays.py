@@ -66,13 +66,15 @@ def due_starts(session: Session, as_of: datetime) -> list[PlayStart]:
     return list(starts.values())
 
 
+async def start_once(client: Client, start: PlayStart) -> bool:
+    """Start the run unless its id has ever been used (running or closed): False when it had."""
+    try:
+        await launch(client, start, WorkflowIDConflictPolicy.FAIL, WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
 async def start_due(session, client: Client, as_of: datetime) -> int:
     """Start each budget play due at `as_of`; how many this call started (0 when an earlier sweep had)."""
-    started = 0
-    for start in await in_session_threaded(session, due_starts, as_of):
-        try:
-            await launch(client, start, WorkflowIDConflictPolicy.FAIL, WorkflowIDReusePolicy.REJECT_DUPLICATE)
-            started += 1
-        except WorkflowAlreadyStartedError:
-            continue
-    return started
+    return sum([await start_once(client, start) for start in await in_session_threaded(session, due_starts, as_of)])

@@ -433,7 +433,8 @@ async def ensure_schedules(session: Session | AsyncSession, client: Client) -> l
 def _motions_to_trigger(session: Session, ritual_key: str, motion: str | None) -> list[str]:
     ritual = find_ritual(current_rituals(session), ritual_key)
     if not ritual.enabled:
-        raise PillarError("conflict", f"ritual {ritual_key!r} is disabled")
+        raise PillarError("conflict", f"ritual {ritual_key!r} is not enabled: rituals are switched on one at a time "
+                          "(GET /api/v1/cadences/rollout says which is next); enable it in the rituals config first")
     if motion is not None and motion not in ritual.motions:
         raise PillarError("invalid", f"ritual {ritual_key!r} runs for {', '.join(ritual.motions)}, not {motion!r}",
                           {"field": "motion", "motions": ritual.motions})
