@@ -37,11 +37,18 @@ def _window_due(config: AccountCalendars, rule: BudgetPlay, account: Account, as
     return min(due, key=lambda w: w.starts_at, default=None)
 
 
-def _named(session: Session, rule: BudgetPlay, account: Account, window: PhaseWindow) -> bool:
+def _renews_within(rule: BudgetPlay, account: Account, window: PhaseWindow, as_of: datetime) -> bool:
+    """A renewal still ahead (a past date is stale data, not a renewal to save) and at most N days after the opening."""
+    if rule.renewal_within_days is None or account.renewal_date is None:
+        return False
+    latest = (window.starts_at + timedelta(days=rule.renewal_within_days)).date()
+    return as_of.date() <= account.renewal_date <= latest
+
+
+def _named(session: Session, rule: BudgetPlay, account: Account, window: PhaseWindow, as_of: datetime) -> bool:
     if rule.renewal_within_days is None and rule.min_risk_tier is None:
         return True
-    if rule.renewal_within_days is not None and account.renewal_date is not None and \
-            account.renewal_date <= (window.starts_at + timedelta(days=rule.renewal_within_days)).date():
+    if _renews_within(rule, account, window, as_of):
         return True
     score = latest_score(session, account.id) if rule.min_risk_tier is not None else None
     return score is not None and TIER_RANK[score.renewal_risk.tier] >= TIER_RANK[rule.min_risk_tier]
@@ -57,7 +64,7 @@ def due_starts(session: Session, as_of: datetime) -> list[PlayStart]:
             continue
         for account in session.exec(select(Account).order_by(Account.id)):
             window = _window_due(config, rule, account, as_of)
-            if window is None or not _named(session, rule, account, window):
+            if window is None or not _named(session, rule, account, window, as_of):
                 continue
             run_id = budget_run_id(rule.play_key, account.id, window)
             if run_id in starts or session.get(PlayRunRow, run_id) is not None:
