@@ -9,8 +9,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from models.common import Identifier
+from models.common import Duration, Identifier
 from models.rituals import TimeZoneName
+from models.scoring import RiskTier
 
 MAX_CALENDARS, MAX_PHASES = 50, 60
 MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -60,8 +61,22 @@ class AccountCalendar(BaseModel):
     phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
 
 
+class BudgetPlay(BaseModel):
+    """A play started `lead` before a phase opens (a renewal save ahead of the customer's budget window), once per
+    account and window, for the accounts it names: a renewal within `renewal_within_days` of the window opening, or a
+    renewal risk tier at least `min_risk_tier` (either one; neither set: every account that follows the phase)."""
+
+    play_key: Identifier = Field(description="The library's play, e.g. renewal_save")
+    phase: Identifier = Field(default="budget_window", description="The calendar phase it starts relative to")
+    lead: Duration = Field(description="How long before the phase opens it starts, e.g. P30D")
+    renewal_within_days: int | None = Field(default=None, ge=0, le=730,
+                                            description="Renewal on or before the window opening plus these days")
+    min_risk_tier: RiskTier | None = Field(default=None, description="Renewal risk at least this tier")
+
+
 class AccountCalendarsIn(BaseModel):
     calendars: list[AccountCalendar] = Field(default=[], max_length=MAX_CALENDARS)
+    budget_plays: list[BudgetPlay] = Field(default=[], max_length=20, description="Plays started ahead of a phase")
     by_motion: dict[Identifier, list[Identifier]] = Field(default={}, max_length=50,
                                                           description="motion → calendar keys every account of it follows")
     by_account: dict[Identifier, list[Identifier]] = Field(default={}, max_length=10_000,
@@ -79,6 +94,10 @@ class AccountCalendarsIn(BaseModel):
                 unknown = sorted(set(names) - set(keys))
                 if unknown:
                     raise ValueError(f"{where} {owner!r} follows unknown calendar(s): {', '.join(unknown)}")
+        phases = {p.name for c in self.calendars for p in c.phases}
+        for play in self.budget_plays:
+            if play.phase not in phases:
+                raise ValueError(f"budget play {play.play_key!r} starts before phase {play.phase!r}, which no calendar has")
         return self
 
     def calendar(self, key: str) -> AccountCalendar | None:

@@ -192,6 +192,7 @@ class SweepResult(BaseModel):
     opened: int = 0
     pending: int = 0
     refused: int = 0
+    budget_plays: int = Field(default=0, description="Plays this sweep started ahead of a budget window")
 
 
 class DetectionRunIn(BaseModel):

@@ -123,6 +123,8 @@ HANDOFF_FIELDS = {
     "procurement_timeline": "PO by the end of the quarter", "known_risks": ["a competitor pilot in one faculty"],
     "open_commitments": ["SSO by Q2"],
 }
+# The rituals the story meets in besides Monday triage: the VP's 1:1 and the Thursday at-risk review.
+DEMO_RITUALS = ("execution_one_on_ones", "at_risk_review")
 RITUAL_ITEMS = [
     # ritual, title, owner, closed (outcome) or still open
     ("signal_triage", "Call Acme's admin about the usage drop", "casey", "renewed"),
@@ -244,7 +246,20 @@ class DemoBook:
         said = f"step {failed[0]['key']} failed ({failed[0]['failure']['message'][:80]}): ops can retry it" if failed else "no failed step"
         self.loaded.append(f"{account_id}: Renewal Save {run['id']}, {said}")
 
+    async def switch_on_rituals(self) -> None:
+        """The shipped config runs Monday triage only (the rollout): the story also needs the rituals it meets in, so
+        the book switches them on in a new rituals config version, as revops would."""
+        config = await self.get("rory", "/config/rituals")
+        wanted = set(DEMO_RITUALS)
+        if all(r["enabled"] for r in config["rituals"] if r["key"] in wanted):
+            return
+        body = {k: v for k, v in config.items() if k not in ("version", "created_at", "created_by")}
+        body["rituals"] = [{**r, "enabled": r["enabled"] or r["key"] in wanted} for r in config["rituals"]]
+        written = (await self.call("rory", "PUT", "/config/rituals", json=body)).json()
+        self.loaded.append(f"rituals config v{written['version']}: switched on {', '.join(DEMO_RITUALS)}")
+
     async def rituals(self) -> None:
+        await self.switch_on_rituals()
         agendas = []
         for ritual_key in dict.fromkeys(r for r, *_ in RITUAL_ITEMS):
             agenda = await self.latest_agenda(ritual_key)

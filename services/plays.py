@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from core.db import in_session
 from core.errors import PillarError
@@ -129,13 +129,16 @@ async def start_play_run(
     return await launch(client, await in_session(session, build_play_start, play, request.account_id, signal, started_by))
 
 
-async def launch(client: Client, start: PlayStart) -> PlayRunCreated:
+async def launch(client: Client, start: PlayStart,
+                 conflict: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.USE_EXISTING,
+                 reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE) -> PlayRunCreated:
     await client.start_workflow(
         PlayWorkflow.run,
         start,
         id=workflow_id_for(start.id),
         task_queue=get_settings().temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_conflict_policy=conflict,
+        id_reuse_policy=reuse,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(sa.PLAY_KEY, start.play.key),

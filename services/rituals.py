@@ -61,14 +61,16 @@ log = logging.getLogger(__name__)
 QUARTER = timedelta(weeks=14)  # far enough ahead to find the next meeting of any recurrence
 
 
-def _ritual(key, kind, name, day, at):
+def _ritual(key, kind, name, day, at, enabled=False):
     return {"key": key, "kind": kind, "name": name, "day": day, "time": at, "timezone": "America/New_York", "lead": "PT1H",
-            "motions": ["academic", "credentialed"]}
+            "motions": ["academic", "credentialed"], "enabled": enabled}
 
 
+# Rolled out one at a time (issue 16): Monday triage first, each of the others switched on once the one before sticks
+# (ROLLOUT_ORDER, services/ritual_rollout.py).
 DEFAULT_RITUALS = {
     "rituals": [
-        _ritual("signal_triage", "signal_triage", "Monday signal triage", "monday", "09:00"),
+        _ritual("signal_triage", "signal_triage", "Monday signal triage", "monday", "09:00", enabled=True),
         _ritual("execution_one_on_ones", "execution_one_on_ones", "Tuesday execution 1:1s", "tuesday", "10:00"),
         _ritual("forecast_call", "forecast_call", "Wednesday forecast call", "wednesday", "11:00"),
         _ritual("at_risk_review", "at_risk_review", "Thursday at-risk review", "thursday", "14:00"),
@@ -439,7 +441,8 @@ async def ensure_schedules(session: Session | AsyncSession, client: Client) -> l
 def _motions_to_trigger(session: Session, ritual_key: str, motion: str | None) -> list[str]:
     ritual = find_ritual(current_rituals(session), ritual_key)
     if not ritual.enabled:
-        raise PillarError("conflict", f"ritual {ritual_key!r} is disabled")
+        raise PillarError("conflict", f"ritual {ritual_key!r} is not enabled: rituals are switched on one at a time "
+                          "(GET /api/v1/cadences/rollout says which is next); enable it in the rituals config first")
     if motion is not None and motion not in ritual.motions:
         raise PillarError("invalid", f"ritual {ritual_key!r} runs for {', '.join(ritual.motions)}, not {motion!r}",
                           {"field": "motion", "motions": ritual.motions})

@@ -25,6 +25,7 @@ from models.ops import Execution, ExecutionStatus, ReplayResult
 from models.plays import PlayDef, PlayRun, PlayRunSummary, RunStatus
 from models.proposals import Proposal, ProposalStatus
 from models.response import Dimension, ResponseMetrics
+from models.ritual_rollout import RolloutView
 from models.rotations import ROTATION_KEY_PATTERN, OnCallAt
 from models.rituals import ActionItem, Agenda, AgendaSummary, CadenceMetrics, RitualsConfig, RitualsView
 from models.scoring import AccountScore, ScorePoint
@@ -35,7 +36,7 @@ from models.territory import Allocation, TerritoryHealth, TerritoryProposal, Ter
 from plays import load_library
 from services import account_calendars, action_items, agendas, assessment, channels, directory, events, flywheel
 from services import handoffs, inbox, inventory, ops, plays, proposals, response_metrics, rituals, rotations, scenarios
-from services import signals, tasks, territory
+from services import ritual_rollout, signals, tasks, territory
 from services.response_metrics import DEFAULT_WEEKS, MAX_WEEKS
 import workflows
 from services.accounts import financials_now
@@ -317,6 +318,10 @@ async def completion_rates(ctx: ToolContext, args: MetricsArgs) -> CadenceMetric
     return await in_session(ctx.session, lambda s: action_items.completion_metrics(s, weeks=args.weeks))
 
 
+async def ritual_rollout_view(ctx: ToolContext, _: NoArgs) -> RolloutView:
+    return await in_session(ctx.session, ritual_rollout.rollout_view)
+
+
 # --- config by version, the flywheel's proposals ------------------------------------------------------------------
 
 
@@ -547,6 +552,9 @@ register(
          (f"GET {API}/action-items/{{item_id}}",)),
     Tool("completion_rates", "Each ritual's action-item completion rate by week, with the counts behind it.",
          MetricsArgs, CadenceMetrics, completion_rates, (f"GET {API}/cadences/metrics",)),
+    Tool("get_ritual_rollout", "The rituals' rollout: since when each is enabled, its weekly completion rate against "
+         "the 75% target, whether it sticks, and which ritual to switch on next.", NoArgs, RolloutView,
+         ritual_rollout_view, (f"GET {API}/cadences/rollout",)),
     Tool("get_config", "Versioned config: the version in force or an older one (routing, task templates, handoff "
          "specs, signal definitions, score weights, cost model, territory settings, account calendars, rotations).",
          ConfigRef, ConfigOut, get_config,

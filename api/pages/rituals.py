@@ -26,6 +26,7 @@ from services import action_items, decisions
 from services.agendas import get_agenda, list_agendas
 from services.directory import actor_for
 from services.assessment import assess
+from services.ritual_rollout import rollout_view
 from services.rituals import rituals_view
 from workflows.ritual import RUNNERS
 
@@ -36,7 +37,8 @@ PRINTABLE_HEADERS = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-
 @router.get("/rituals")
 def rituals_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     return render(request, session, user, "rituals.html",
-                  {"view": rituals_view(session), "agendas": list_agendas(session, page=PageRequest(limit=15)).items})
+                  {"view": rituals_view(session), "rollout": rollout_view(session),
+                   "agendas": list_agendas(session, page=PageRequest(limit=15)).items})
 
 
 @router.get("/agendas/{agenda_id}")

@@ -26,8 +26,9 @@ from models.rituals import (
     TriggeredRun,
     TriggerIn,
 )
+from models.ritual_rollout import RolloutView
 from models.tasks import OutcomeIn
-from services import action_items, agendas, decisions, rituals
+from services import action_items, agendas, decisions, ritual_rollout, rituals
 
 router = APIRouter(tags=["cadences"], responses=ERROR_RESPONSES)
 
@@ -163,3 +164,10 @@ async def post_action_item_outcome(item_id: PathId, body: OutcomeIn, session: As
 def cadence_metrics(session: SessionDep, _: CurrentUser, weeks: int = Query(default=8, ge=1, le=104)) -> CadenceMetrics:
     """Each ritual's action-item completion rate by ISO week of the meeting (and overall), with the counts behind it."""
     return action_items.completion_metrics(session, weeks=weeks)
+
+
+@router.get("/api/v1/cadences/rollout", response_model=RolloutView)
+def cadence_rollout(session: SessionDep, _: CurrentUser) -> RolloutView:
+    """The rituals' rollout: since when each is enabled, its weekly completion rate since then against the 75% target,
+    whether it sticks (75% for 3 judged weeks running), and which ritual to switch on next."""
+    return ritual_rollout.rollout_view(session)

@@ -137,6 +137,7 @@ ROUTES = {
     "GET /api/v1/action-items/{item_id}": any_role(),
     "POST /api/v1/action-items/{item_id}/outcome": any_role(),
     "GET /api/v1/cadences/metrics": any_role(),
+    "GET /api/v1/cadences/rollout": any_role(),
     "GET /api/v1/assessment": any_role(),
     # flywheel
     "GET /api/v1/flywheel/proposals": any_role(),

@@ -27,11 +27,14 @@ from services.rituals import (
 )
 from tests.support.flywheel import a_proposal_to_lower_the_critical_tier
 from tests.support.http import assert_error
-from tests.support.rituals import triggered_agenda
+from tests.support.rituals import WEEKLY_RITUALS, enable_rituals, triggered_agenda
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+# The shipped rituals with the weekly five switched on (the shipped config runs Monday triage only: the rollout)
 DEFAULTS = RitualsConfigIn.model_validate(DEFAULT_RITUALS).model_dump(mode="json")
+for _ritual in DEFAULTS["rituals"]:
+    _ritual["enabled"] = _ritual["enabled"] or _ritual["key"] in WEEKLY_RITUALS
 
 
 async def put_rituals(api, body: dict, as_user: str = "rory"):
@@ -104,6 +107,7 @@ async def test_the_rituals_config_syncs_one_schedule_per_ritual_and_motion(api):
 
 async def test_the_worker_start_moves_existing_ritual_schedules_to_cancel_other(api):
     """Schedules created before the hand-over (ALLOW_ALL: runs piled up) get the policy when the worker starts."""
+    enable_rituals("retro")
     with Session(get_engine()) as session:
         await ensure_schedules(session, api.client)
     sid = schedule_id("retro", "academic")
@@ -122,6 +126,7 @@ async def test_the_worker_start_moves_existing_ritual_schedules_to_cancel_other(
 
 
 async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(api):
+    enable_rituals("at_risk_review")
     with Session(get_engine()) as session:
         await ensure_schedules(session, api.client)
     sid = schedule_id("at_risk_review", "credentialed")
@@ -143,6 +148,7 @@ async def test_a_schedule_firing_starts_the_ritual_run_that_builds_the_agenda(ap
 async def test_the_schedule_hands_last_weeks_open_items_over_to_this_weeks_run(api):
     """CANCEL_OTHER on a real schedule: firing again cancels last week's run, which releases its open item and
     completes; this week's run, started once it has closed, takes the item over."""
+    enable_rituals("forecast_call")
     with Session(get_engine()) as session:
         await ensure_schedules(session, api.client)
         ritual = current_rituals(session).ritual("forecast_call")

@@ -67,6 +67,8 @@ async def test_the_demo_book_tells_the_reference_week_and_loads_once(sqlite_db, 
             agenda = await get(f"/rituals/{ritual_key}/agendas/latest", motion="academic")
             assert agenda["source"] == "workflow" and agenda["sections"]
             assert sorted(i["outcome"] is None for i in agenda["action_items"]) == [False, True]
+        rollout = await get("/cadences/rollout")  # the shipped triage, and the two rituals the story meets in
+        assert {r["ritual_key"] for r in rollout["rituals"] if r["enabled"]} == {"signal_triage", "execution_one_on_ones", "at_risk_review"}
         this_week = {r["ritual_key"]: r["weeks"][-1] for r in (await get("/cadences/metrics"))["rituals"]}
         assert this_week["signal_triage"]["completed_on_time"] == 1 and this_week["signal_triage"]["completion_rate_pct"] == 100
         print("\n".join(first.loaded))

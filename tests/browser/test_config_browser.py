@@ -12,6 +12,7 @@ from models.rituals import RitualsConfigIn
 from services.rituals import build_times, schedule_id
 from tests.support.browser import TEAM, new_page, post_signal, shot, sign_in
 from tests.support.flywheel import a_proposal_to_lower_the_critical_tier
+from tests.support.rituals import enable_rituals
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FAMILY, SEVERITY = "nps_decline", "info"
@@ -220,6 +221,7 @@ async def test_a_threshold_per_motion_is_edited_in_its_row_and_the_diff_shows_it
 
 async def test_a_ritual_moved_in_its_form_moves_its_schedule(api, web, browser):
     """The page saves the rituals like the API's PUT: the version, then its Temporal Schedules."""
+    enable_rituals("retro")
     async with put_back_afterwards(api, "rituals") as before:
         rory = await editing(api, web, browser, "rituals")
         row = await row_holding(rory, "rituals", "key", "retro")

@@ -13,6 +13,7 @@ from services.signals import signal_handle
 from tests.support.browser import (an_account_after_a_bad_week, new_page, post_signal, renewal_save_with_a_short_sponsor_step,
                                    shot, sign_in)
 from tests.support.plays import FIELDS, BuggyStepActions, worker_on
+from tests.support.rituals import enable_rituals
 from tests.support.waiting import eventually
 from workflows.signal import SignalWorkflow
 
@@ -158,6 +159,7 @@ async def test_another_sites_form_cannot_sign_the_browser_in(api, web, browser):
 
 
 async def test_a_manager_opens_the_ritual_agenda_and_the_assessment(api, web, browser):
+    enable_rituals("at_risk_review")
     triggered = await api.http.post("/api/v1/rituals/at_risk_review/trigger", json={"motion": "academic"},
                                     headers=api.auth("maya"))
     assert triggered.status_code == 202, triggered.text

@@ -1,4 +1,4 @@
-"""Rituals: when a ritual's agenda is built, and the books a week of agendas is built from."""
+"""Rituals: switching them on, when a ritual's agenda is built, and the books a week of agendas is built from."""
 
 from datetime import timedelta
 
@@ -6,18 +6,19 @@ from pydantic import TypeAdapter
 from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus
 
+from core import config_store
 from core.db import get_engine
 from core.settings import get_settings
 from core.temporal import run_update
 from models.events import AccountEvent
 from models.plays import PlayRunIn
-from models.rituals import RitualRun
+from models.rituals import RitualRun, RitualsConfigIn
 from models.signals import AcknowledgeInput, SignalIn
 from models.tasks import TaskIn
 from services import agendas
 from services.events import ingest
 from services.plays import start_play_run
-from services.rituals import schedule_id
+from services.rituals import RITUALS, current_rituals, schedule_id
 from services.signals import open_signal, signal_handle
 from services.tasks import add_task
 from tests.support.db import actor
@@ -25,6 +26,8 @@ from tests.support.events import BASELINE_END, bad_week, baseline
 from tests.support.waiting import eventually
 from workflows.ritual import RitualWorkflow
 from workflows.signal import SignalWorkflow
+
+WEEKLY_RITUALS = ("signal_triage", "execution_one_on_ones", "forecast_call", "at_risk_review", "retro")
 
 
 async def agenda_built(handle):
@@ -36,6 +39,7 @@ async def triggered_agenda(api, ritual_key: str, motion: str = "academic") -> di
     """Trigger the ritual through the API (as Maya) and wait for the agenda of the meeting that run is for. Another
     test's trigger in the same minute may have built that meeting's agenda first: the run then ends at once, and the
     agenda is that one."""
+    enable_rituals(ritual_key)
     response = await api.http.post(f"/api/v1/rituals/{ritual_key}/trigger", json={"motion": motion}, headers=api.auth("maya"))
     assert response.status_code == 202, response.text
     workflow_id = response.json()[0]["workflow_id"]
@@ -91,3 +95,16 @@ async def run_ritual(env, ritual, motion, at):
 
 def items_of(agenda, section_key: str) -> list:
     return next(s for s in agenda.sections if s.key == section_key).items
+
+
+def enable_rituals(*keys: str) -> None:
+    """Switch the named rituals on in a new rituals config version, unless they are on already: the shipped config
+    runs Monday triage only (the rollout). Schedules are not synced: the tests start or trigger runs themselves."""
+    with Session(get_engine()) as session:
+        config = current_rituals(session)
+        wanted = set(keys)
+        if all(r.enabled for r in config.rituals if r.key in wanted):
+            return
+        rituals = [r.model_copy(update={"enabled": r.enabled or r.key in wanted}) for r in config.rituals]
+        body = RitualsConfigIn.model_validate({**config.model_dump(), "rituals": rituals})
+        config_store.append(session, RITUALS, body.model_dump(mode="json"), created_by="tests")

@@ -22,7 +22,7 @@ from services.assessment import assess
 from services.rituals import build_times, current_rituals, meeting_for
 from tests.support.db import actor
 from tests.support.histories import record_history
-from tests.support.rituals import items_of, run_ritual, the_books
+from tests.support.rituals import WEEKLY_RITUALS, enable_rituals, items_of, run_ritual, the_books
 from workflows.ritual import RitualWorkflow
 
 def pages(user_id: str, subject_id: str) -> list[str]:
@@ -35,6 +35,7 @@ async def test_a_week_of_rituals_builds_each_agenda_on_time_and_tracks_its_actio
     client = ts_env.client
     start = await ts_env.get_current_time()
     opened, task, run = await the_books(client)
+    enable_rituals(*WEEKLY_RITUALS)
     with Session(get_engine()) as session:
         config = current_rituals(session)
     fires = sorted((at, ritual.key, motion) for ritual in config.rituals if ritual.enabled  # as the schedules: only enabled ones

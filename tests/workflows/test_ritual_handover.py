@@ -34,7 +34,7 @@ from services import action_items, agendas
 from services.rituals import build_times, current_rituals, schedule_id, start_for
 from tests.support.db import actor
 from tests.support.histories import record_history
-from tests.support.rituals import agenda_built
+from tests.support.rituals import agenda_built, enable_rituals
 from tests.support.waiting import eventually
 from workflows.ritual import RitualWorkflow
 
@@ -52,6 +52,7 @@ async def start_run(env, at):
 
 
 async def two_build_times(env):
+    enable_rituals(RITUAL)
     with Session(get_engine()) as session:
         ritual = current_rituals(session).ritual(RITUAL)
     now = await env.get_current_time()
