@@ -122,7 +122,8 @@ def test_the_fifteen_questions_as_written_answered_from_the_books(any_db):
     assert figure("q10")[:2] == (9, 10) and "1 manager override" in answers["q10"].figure and "ae_to_csm 6" in answers["q10"].figure
     assert figure("q11")[:2] == (9, 10)
     assert figure("q12")[:2] == (1, 2)  # the academic Monday triage was built, the credentialed one was not
-    assert figure("q13")[:2] == (5, 5) and answers["q13"].value == 23.0 and "overall 23% on time (23 of 100)" in answers["q13"].figure
+    # the shipped rollout runs Monday triage only: one ritual reports, from its baseline weeks
+    assert figure("q13")[:2] == (1, 1) and answers["q13"].value == 23.0 and "overall 23% on time (23 of 100)" in answers["q13"].figure
     assert figure("q14")[:2] == (2, 3) and "(academic, credentialed)" in answers["q14"].figure  # corporate has no thresholds of its own
     assert answers["q15"].value == 10 and "from 12 play and 3 task outcome(s)" in answers["q15"].figure
     assert figure("q15")[:2] == (1, 1) and "1 approved" in answers["q15"].figure

@@ -17,7 +17,7 @@ from services import agendas, decisions, flywheel
 from services.rituals import build_times, current_rituals
 from tests.support.db import actor
 from tests.support.histories import WORKFLOW_TASK_EVENTS, record_history
-from tests.support.rituals import items_of, run_ritual, the_books
+from tests.support.rituals import enable_rituals, items_of, run_ritual, the_books
 from workflows.ritual import RitualWorkflow
 
 
@@ -27,6 +27,7 @@ def maya():
 
 
 async def first_meeting(env, key: str, motion: str = "academic", weeks: int = 0):
+    enable_rituals(key)  # the shipped rollout runs Monday triage only
     with Session(get_engine()) as session:
         ritual = current_rituals(session).ritual(key)
     now = await env.get_current_time()
