@@ -64,15 +64,16 @@ class Settings(BaseSettings):
     # A workflow task waits this long on the queue of the worker that ran the workflow last (its cache) before any
     # worker may take it: a killed worker's tasks move on that soon instead of after the SDK's 10 s (README:
     # "Recovering from faults"). Below 1 s a busy worker loses its cache to its own backlog.
-    worker_sticky_schedule_to_start_seconds: float = Field(default=2, ge=0.5, le=60)
+    worker_sticky_schedule_to_start_seconds: float = Field(default=1, ge=0.5, le=60)
     # Workflow tasks one worker process runs at once. They share one interpreter (the GIL): past a few, a burst
-    # (a new worker replaying every open workflow) only makes each slower, until they all outlast Temporal's 10 s
-    # workflow task timeout and start again; the rest wait on the server, where waiting costs nothing.
-    worker_max_concurrent_workflow_tasks: int = Field(default=10, ge=2, le=1000)
+    # (a new worker replaying every open workflow) only makes each slower, until they outlast the workflow task
+    # timeout and start again; the rest wait on the server, where waiting costs nothing.
+    worker_max_concurrent_workflow_tasks: int = Field(default=4, ge=2, le=1000)
     # A workflow task started by a worker that then died is handed to another after this long (Temporal's default,
-    # 10 s, held a killed worker's escalations up to 8 s past its restart). Pillar's workflow tasks take milliseconds,
-    # and one waiting on a long local activity is heartbeated; raise it if a starved worker logs TMPRL1104.
-    workflow_task_timeout_seconds: float = Field(default=3, ge=1, le=60)
+    # 10 s, held a killed worker's escalations up to 8 s past its restart). Pillar's workflow tasks take milliseconds
+    # (a cold replay of a signal's history, 66 ms), and one waiting on a long local activity is heartbeated; raise it
+    # if a starved worker logs TMPRL1104.
+    workflow_task_timeout_seconds: float = Field(default=1.5, ge=1, le=60)
     # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
     # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
     detection_outbox_interval: float = Field(default=60, ge=5, le=86_400)  # seconds

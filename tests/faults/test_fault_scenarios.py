@@ -16,10 +16,11 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.faults
 
 # Seconds an escalation may fire after max(its due time, the broken part's recovery) (tests/support/faults.lateness).
-# Issue 14 asks for 2 s. On a quiet machine every scenario but the worker's SIGKILL meets it (that one measures 4.0-4.4 s);
-# on a loaded one (CI beside other work) the SIGKILL line has measured 19 s. So the suite holds a bound that catches an
-# escalation stuck for good (60 s), the table marks each line "meets" or "misses" 2 s, and
-# PILLAR_FAULTS_MAX_LATE=2 holds issue 14's own number. Losses and duplicates are held to 0 whatever the load.
+# Issue 14 asks for 2 s: a speed target, so the table reports it per line ("meets" or "misses" 2 s) and the suite
+# holds a bound that catches an escalation stuck for good (60 s; PILLAR_FAULTS_MAX_LATE=2 holds issue 14's number).
+# On a quiet machine every line meets 2 s but the one-worker SIGKILL, where a fresh process rebuilding its cache
+# competes for two cores with everything else (2-5 s); the production shape, two workers, meets it counted from the
+# kill. Losses and duplicates are held to 0 whatever the load.
 MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "60"))
 SCENARIO_BOUND = 300.0  # seconds one scenario may take, start to last count (a worker restart takes 5-25 s on a busy 2-core box)
 
@@ -83,6 +84,28 @@ async def kill_the_worker_mid_activity_five_times(stack: FaultStack, workload: W
     return recoveries
 
 
+async def kill_one_of_two_workers_five_times(stack: FaultStack, workload: Workload) -> list[datetime]:
+    """The production shape (docker-compose runs two workers): SIGKILL one of them mid-activity, five times, each
+    started again before the next. The other never stops polling, so lateness counts from the kill itself: the dead
+    worker's workflows wait out its sticky queue's timeout, then the other replays and runs them."""
+    stack.receiver.delay = 1.0
+    second = stack.worker_child("worker-2")
+    second.start()
+    await eventually(second.is_ready, 60, what="the second worker to poll")
+    kills = []
+    try:
+        for victim in (stack.worker, second, stack.worker, second, stack.worker):
+            await eventually(lambda: stack.receiver.in_flight > 0, 30, what="a webhook delivery in flight")
+            victim.kill()
+            kills.append(now())
+            victim.start()
+            await eventually(victim.is_ready, 60, what=f"{victim.name} to poll again")
+    finally:
+        stack.receiver.delay = 0.0
+        second.stop()
+    return kills
+
+
 async def restart_the_temporal_server(stack: FaultStack, workload: Workload) -> list[datetime]:
     await asyncio.to_thread(stack.stop_temporal)
     await asyncio.sleep(3)
@@ -119,10 +142,11 @@ async def kill_the_api_mid_request(stack: FaultStack, workload: Workload) -> lis
 @pytest.mark.parametrize("name, inject", [
     ("no fault", no_fault),
     ("worker SIGKILL x5", kill_the_worker_mid_activity_five_times),
+    ("1 of 2 workers SIGKILL x5", kill_one_of_two_workers_five_times),
     ("temporal restart", restart_the_temporal_server),
     ("postgres down 20s", stop_postgres_for_20_seconds),
     ("webhook receiver down", take_the_webhook_receiver_down),
     ("API SIGKILL mid-request", kill_the_api_mid_request),
-], ids=["no-fault", "worker-kill", "temporal-restart", "postgres-down", "webhook-down", "api-kill"])
+], ids=["no-fault", "worker-kill", "one-of-two-workers-kill", "temporal-restart", "postgres-down", "webhook-down", "api-kill"])
 async def test_nothing_is_lost_or_doubled(stack, fault_report, name, inject):
     await run_scenario(stack, fault_report, name, inject)

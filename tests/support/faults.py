@@ -177,12 +177,16 @@ class FaultStack:
         self.client: Client | None = None
         self.engine = create_engine(self.postgres.url, pool_pre_ping=True)
         # Every page of the workload reaches the webhooks (no per-user rate limit in the way); no metrics port to clash.
-        env = {**os.environ, "DATABASE_URL": self.postgres.url, "TEMPORAL_ADDRESS": self.temporal_address,
-               "PILLAR_ADMIN_TOKEN": ADMIN_TOKEN, "PUBLIC_URL": self.base_url, "PAGES_PER_USER_PER_MINUTE": "10000",
-               "API_PAGING_BACKLOG": "0"}
-        env.pop("WORKER_METRICS_ADDRESS", None)
-        self.worker = Child("worker", devstack.worker_command(), env, work_dir / "worker.log", "worker polling task queue")
-        self.api = Child("api", devstack.api_command("127.0.0.1", self.api_port), env, work_dir / "api.log")
+        self.env = {**os.environ, "DATABASE_URL": self.postgres.url, "TEMPORAL_ADDRESS": self.temporal_address,
+                    "PILLAR_ADMIN_TOKEN": ADMIN_TOKEN, "PUBLIC_URL": self.base_url, "PAGES_PER_USER_PER_MINUTE": "10000",
+                    "API_PAGING_BACKLOG": "0"}
+        self.env.pop("WORKER_METRICS_ADDRESS", None)
+        self.worker = self.worker_child("worker")
+        self.api = Child("api", devstack.api_command("127.0.0.1", self.api_port), self.env, work_dir / "api.log")
+
+    def worker_child(self, name: str) -> Child:
+        """A worker process on the stack's task queue (a second one is the production shape: compose runs two)."""
+        return Child(name, devstack.worker_command(), self.env, self.dir / f"{name}.log", "worker polling task queue")
 
     # --- parts up and down ---------------------------------------------------------------------------
 

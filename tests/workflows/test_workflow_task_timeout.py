@@ -28,4 +28,4 @@ async def test_a_workflow_started_by_pillar_has_its_workflow_task_timeout(ts_env
                                                                  fields=COMPLETE), "alex", Role.ae)
     described = await handoff_handle(client, handoff.id).describe()
     timeout = described.raw_description.execution_config.default_workflow_task_timeout.ToTimedelta()
-    assert timeout == timedelta(seconds=get_settings().workflow_task_timeout_seconds) == timedelta(seconds=3)
+    assert timeout == timedelta(seconds=get_settings().workflow_task_timeout_seconds) == timedelta(seconds=1.5)
