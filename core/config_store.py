@@ -1,7 +1,8 @@
 """Versioned config: every write appends a version; a version, once written, never changes."""
 
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -16,6 +17,18 @@ def latest(session: Session, kind: str) -> ConfigVersion | None:
     return session.exec(
         select(ConfigVersion).where(ConfigVersion.kind == kind).order_by(ConfigVersion.version.desc()).limit(1)
     ).first()
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def current(session: Session, kind: str, model: type[M], default: dict[str, Any] | None = None) -> M | None:
+    """The latest version of `kind` as `model`, with its version and who wrote it when; with none stored, `default`
+    as version 0, or None without a default."""
+    row = latest(session, kind)
+    if row is None:
+        return None if default is None else model.model_validate({**default, "version": 0})
+    return model.model_validate({**row.body, "version": row.version, "created_at": row.created_at, "created_by": row.created_by})
 
 
 def get(session: Session, kind: str, version: int) -> ConfigVersion | None:

@@ -43,12 +43,8 @@ def load_default(session: Session) -> None:
                       AccountCalendarsIn.model_validate(DEFAULT_ACCOUNT_CALENDARS).model_dump(mode="json"))
 
 
-def current_calendars(session: Session) -> AccountCalendars:
-    row = config_store.latest(session, ACCOUNT_CALENDARS)
-    if row is None:
-        return AccountCalendars(version=0)
-    return AccountCalendars.model_validate({**row.body, "version": row.version, "created_at": row.created_at,
-                                            "created_by": row.created_by})
+def current_account_calendars(session: Session) -> AccountCalendars:
+    return config_store.current(session, ACCOUNT_CALENDARS, AccountCalendars, {})
 
 
 # --- the phase math ------------------------------------------------------------------------------------------------
@@ -109,7 +105,7 @@ def phase_names(calendars: AccountCalendarsIn, account_id: str, motion: str | No
 # --- what it changes today ---------------------------------------------------------------------------------------
 
 def calendar_view(session: Session, account: Account, at: datetime, definitions: SignalDefinitions) -> AccountCalendarView:
-    config = current_calendars(session)
+    config = current_account_calendars(session)
     followed = config.for_account(account.id, account.motion)
     now = phases_at(followed, at)
     names = frozenset(w.phase for w in now)

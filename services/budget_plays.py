@@ -17,7 +17,7 @@ from models.plays import PlayStart
 from models.scoring import TIER_RANK
 from models.tables import Account, PlayRunRow
 from plays import load_library
-from services.account_calendars import current_calendars, next_windows, phases_at
+from services.account_calendars import current_account_calendars, next_windows, phases_at
 from services.events import latest_score
 from services.plays import build_play_start, launch
 
@@ -56,7 +56,7 @@ def _named(session: Session, rule: BudgetPlay, account: Account, window: PhaseWi
 
 def due_starts(session: Session, as_of: datetime) -> list[PlayStart]:
     """The budget plays due at `as_of` that have no run yet (an account nobody can run the play on is skipped)."""
-    config, library, starts = current_calendars(session), load_library(), {}
+    config, library, starts = current_account_calendars(session), load_library(), {}
     for rule in config.budget_plays:
         play = library.get(rule.play_key)
         if play is None:  # the config names a play the library no longer has: the rest of the sweep goes on

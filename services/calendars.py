@@ -20,10 +20,7 @@ from models.routing import RoutingConfigIn, RoutingRule, SlaClock
 from services.directory import management_chain
 
 def current_calendars(session: Session) -> CalendarsConfig:
-    row = config_store.latest(session, config_store.CALENDARS)
-    if row is None:
-        return CalendarsConfig.model_validate({**DEFAULT_CALENDARS, "version": 0})
-    return CalendarsConfig.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
+    return config_store.current(session, config_store.CALENDARS, CalendarsConfig, DEFAULT_CALENDARS)
 
 
 def check_rule_calendars(session: Session, routing: RoutingConfigIn) -> None:

@@ -27,7 +27,7 @@ from models.scoring import AccountScore, Facts, ScorePoint, ScoreWeights
 from models.signals import SignalIn
 from models.tables import Account, AccountScoreRow, DetectedSignalRow, EventRow, SignalRow
 from models.tables.types import utcnow
-from services.account_calendars import current_calendars, phase_names
+from services.account_calendars import current_account_calendars, phase_names
 from services.detection import detect
 from services.layer_config import current_definitions, current_weights
 from services.scoring import compute_scores
@@ -195,7 +195,7 @@ def rescore_and_detect(
     `open_detected` opens the queued signals; returns their ids."""
     weights = current_weights(session)
     definitions = current_definitions(session) if detect_signals else None
-    calendars = current_calendars(session) if detect_signals else None
+    calendars = current_account_calendars(session) if detect_signals else None
     points: list[ScorePoint] = []
     requests: list[SignalIn] = []
     for chunk in (accounts[i:i + ACCOUNTS_PER_READ] for i in range(0, len(accounts), ACCOUNTS_PER_READ)):

@@ -67,10 +67,7 @@ def load_defaults(session: Session) -> None:
 
 def _current(session: Session, kind: str):
     _, model, default = _MODELS[kind]
-    row = config_store.latest(session, kind)
-    if row is None:
-        return model.model_validate({**default, "version": 0})
-    return model.model_validate({**row.body, "version": row.version, "created_at": row.created_at, "created_by": row.created_by})
+    return config_store.current(session, kind, model, default)
 
 
 def current_definitions(session: Session) -> SignalDefinitions:

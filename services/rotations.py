@@ -21,10 +21,7 @@ SHOWN_RIVALS = 5  # a round robin's reason names this many of the others' loads
 
 
 def current_rotations(session: Session) -> RotationsConfig | None:
-    row = config_store.latest(session, ROTATIONS)
-    if row is None:
-        return None
-    return RotationsConfig.model_validate({**row.body, "version": row.version, "created_at": row.created_at})
+    return config_store.current(session, ROTATIONS, RotationsConfig)
 
 
 def on_call(session: Session, key: str, at: datetime) -> OnCallAt:
