@@ -243,30 +243,32 @@ def board(session: Session, play_key: str | None = None, owner_id: str | None = 
     then runs with nothing open: the first `shown` of them, ordered and counted in SQL from the board's indexes
     (only the rows shown are read)."""
     now = datetime.now(UTC)
-    viewer = resolved(session, viewer)  # three queries below filter on it
+    viewer = resolved(session, viewer)  # both queries below filter on it
     running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion, viewer).subquery()
     group, due_at = running.c.board_group, running.c.stuck_due_at
-    late = and_(group == BoardGroup.waiting, due_at < now)
-    total, overdue, failed = session.execute(select(
-        func.count(), func.count(case((late, 1))), func.count(case((group == BoardGroup.held, 1)))).select_from(running)).one()
+    total, overdue, failed, at_step = _counts(session, running, late=and_(group == BoardGroup.waiting, due_at < now),
+                                             held=group == BoardGroup.held)
     due = case((due_at < now, due_at), else_=now)
     ids = [row.id for row in session.execute(
         select(running.c.id).order_by(group, due, running.c.stuck_since, running.c.id).limit(shown))]
     rows = {row.id: row for row in session.exec(select(PlayRunRow).options(defer(PlayRunRow.state))
                                                 .where(PlayRunRow.id.in_(ids)))} if ids else {}
-    return Board([_summary(rows[i], now) for i in ids], total, overdue, failed, _at_step(session, running))
+    return Board([_summary(rows[i], now) for i in ids], total, overdue, failed, at_step)
 
 
-def _at_step(session: Session, running) -> dict[str, Counter]:
-    """How many runs of each play are at each step: grouped in SQL by the (few) distinct step sets."""
+def _counts(session: Session, running, late, held) -> tuple[int, int, int, dict[str, Counter]]:
+    """The runs, the overdue and the held ones, and how many of each play are at each step, in one scan grouped by
+    the (few) distinct step sets."""
+    total = overdue = failed = 0
     at_step: dict[str, Counter] = {}
-    for play_key, current, count in session.execute(
-            select(running.c.play_key, running.c.current_step_keys, func.count())
-            .group_by(running.c.play_key, running.c.current_step_keys)):
+    for play_key, current, count, late_count, held_count in session.execute(
+            select(running.c.play_key, running.c.current_step_keys, func.count(), func.count(case((late, 1))),
+                   func.count(case((held, 1)))).group_by(running.c.play_key, running.c.current_step_keys)):
+        total, overdue, failed = total + count, overdue + late_count, failed + held_count
         counter = at_step.setdefault(play_key, Counter())
         for step_key in current.split():
             counter[step_key] += count
-    return at_step
+    return total, overdue, failed, at_step
 
 
 def _summary(row: PlayRunRow, now: datetime) -> PlayRunSummary:
