@@ -17,6 +17,7 @@ from models.common import Role, Severity
 from models.detection import Metric, Op
 from models.rituals import Recurrence, RitualKind, RitualsConfigIn, Weekday
 from models.rotations import Handover
+from models.scoring import RiskTier
 from services.config_views import CONFIGS, ConfigKind
 from services.rituals import RITUALS
 
@@ -158,7 +159,12 @@ FORMS = {form.slug: form for form in (
                    Column("kind", "Kind", "select", tuple(k.value for k in CalendarKind)), Column("timezone", "Time zone"),
                    Column("phases", "Phases", "rows", sub=(
                        Column("name", "Phase"), Column("start", "First day", hint="MM-DD or YYYY-MM-DD"),
-                       Column("end", "Last day", hint="MM-DD or YYYY-MM-DD"))))),),
+                       Column("end", "Last day", hint="MM-DD or YYYY-MM-DD"))))),
+                Table("budget_plays", "Plays ahead of a phase", (
+                    Column("play_key", "Play"), Column("phase", "Phase", hint="e.g. budget_window"),
+                    Column("lead", "Starts before", hint="e.g. P30D"),
+                    Column("renewal_within_days", "Renewal within (days)", optional=True),
+                    Column("min_risk_tier", "Or risk at least", "select", tuple(t.value for t in RiskTier), optional=True)))),
                ConfigKind.account_calendars),
     ConfigForm("calendars", "Team calendars", CONFIGS[ConfigKind.calendars][0], CONFIGS[ConfigKind.calendars][2],
                "Working days and hours, holidays and closures: what a routing rule's business-hours SLA counts.",

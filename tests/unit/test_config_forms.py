@@ -95,3 +95,15 @@ def test_a_setting_that_is_not_a_number_and_json_that_does_not_parse_are_refused
     with pytest.raises(FormRefused) as bad_json:
         parse_form(FORMS["cost-model"], values, costs)
     assert bad_json.value.errors["l.save_costs.critical"].startswith("not valid JSON")
+
+
+def test_a_play_ahead_of_the_budget_window_is_edited_in_its_own_row():
+    body = stored("account-calendars")
+    values = form_values(FORMS["account-calendars"], body)
+    blank = f"t.budget_plays.{len(body['budget_plays'])}"  # the blank row at the table's end
+    values.update({f"{blank}.play_key": "renewal_save", f"{blank}.phase": "budget_window", f"{blank}.lead": "P45D",
+                   f"{blank}.renewal_within_days": "120", f"{blank}.min_risk_tier": "high"})
+    after = saved("account-calendars", values, body)
+    assert after["budget_plays"][-1] == {"play_key": "renewal_save", "phase": "budget_window", "lead": "P45D",
+                                         "renewal_within_days": 120, "min_risk_tier": "high"}
+    assert after["calendars"] == body["calendars"] and after["by_motion"] == body["by_motion"]
