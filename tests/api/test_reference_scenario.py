@@ -3,10 +3,16 @@
 from datetime import datetime, timedelta
 
 import pytest
+from sqlmodel import Session
+
+from core.db import get_engine
+from models.rituals import Agenda
+from services.agendas import build
+from services.rituals import start_for
 
 from tests.support.accounts import make_account, signals_of
-from tests.support.events import RENEWAL_DATE, bad_week, baseline
-from tests.support.rituals import triggered_agenda
+from tests.support.events import RENEWAL_DATE, SCENARIO_END, bad_week, baseline
+from tests.support.rituals import enable_rituals, triggered_agenda
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -124,4 +130,20 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert board.status_code == 200 and board.json()["nrr_impact_points"] == impact["nrr_impact_points"]
     allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("kim"))).json()
     assert [(a["se_id"], a["executive_id"]) for a in allocations if a["account_id"] == account_id] == [("sid", "kim")]
+
+    # the cadences above the week, as its data stand at the week's end (the renewal is 90 days out then): flagged for a
+    # save in the biweekly renewal triage, and in the NRR impact of the at-risk book the CRO's board prep opens with
+    renewals, board_prep = agendas_as_of(SCENARIO_END, ("renewal_triage", "academic"), ("board_prep", "all"))
+    [flagged] = [i for s in renewals.sections for i in s.items if i.ref_id == account_id]
+    assert flagged.facts["days_to_renewal"] == 90 and flagged.facts["recommendation"] == "save"
+    assert flagged.facts["cost_to_save"] == 14_000 and flagged.facts["nrr_impact_points"] == impact["nrr_impact_points"]
+    at_risk_book = board_prep.sections[0].items[0]
+    assert at_risk_book.ref_id == "nrr-if-at-risk-lost" and account_id in at_risk_book.facts["accounts"]
+
+
+def agendas_as_of(at: datetime, *rituals: tuple[str, str]) -> list[Agenda]:
+    """Each (ritual, motion)'s agenda for a meeting at `at`, built from the database as it stands (not stored)."""
+    enable_rituals(*(key for key, _ in rituals))
+    with Session(get_engine()) as session:
+        return [build(session, start_for(session, key, motion, at, by_hand=True), at, None) for key, motion in rituals]
 
