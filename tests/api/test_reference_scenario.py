@@ -1,10 +1,10 @@
 """DESIGN.md's reference scenario end to end on the dev server: one $180K account, one bad week."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.accounts import make_account, signals_of
+from tests.support.accounts import make_account, move_renewal, signals_of
 from tests.support.events import RENEWAL_DATE, bad_week, baseline
 from tests.support.rituals import triggered_agenda
 from tests.support.waiting import eventually
@@ -100,13 +100,21 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert scenario.status_code == 200 and scenario.json()["accounts"] == [{"id": account_id, "arr": 180_000, "risk_tier": "critical"}]
     assert scenario.json()["nrr_impact_points"] == impact["nrr_impact_points"]
 
-    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1,
+    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1
     triage = await triggered_agenda(api, "signal_triage")
     flagged = [i for i in triage["sections"][0]["items"] if i["ref_id"] == signal_id]
     assert flagged and flagged[0]["facts"]["severity"] == "critical" and flagged[0]["facts"]["status"] == "acknowledged"
-    one_on_ones = await triggered_agenda(api, "execution_one_on_ones")
+    # and, pre-scored, its at-risk renewal in the same section. The reference week sits early in 2026 and the 1:1
+    # meets today: the renewal moves to 60 days from today (its scores stay those of the week)
+    await move_renewal(api, account_id, (datetime.now(UTC) + timedelta(days=60)).date())
+    one_on_ones = await triggered_agenda(api, "execution_one_on_ones", own=True)
     casey = next(s for s in one_on_ones["sections"] if s["owner_id"] == "casey")
     assert f"{run_id}/{run['steps'][0]['key']}" in [i["ref_id"] for i in casey["items"]]
+    [renewal] = [i for i in casey["items"] if i["account_id"] == account_id and i["kind"] == "renewal"]
+    assert renewal["ref_id"] == account_id and renewal["score"] == score["renewal_risk"]["value"]
+    assert renewal["why"].startswith(score["renewal_risk"]["explanation"]) and "save $14K" in renewal["why"]
+    assert (renewal["facts"]["risk_tier"], renewal["facts"]["arr_at_risk"]) == ("critical", 180_000)
+    assert renewal["facts"]["days_to_renewal"] in (59, 60)  # 59 if the agenda is built past midnight UTC
 
     # the Thursday at-risk review puts it before the VP with its money and the save running (risk 90: the riskiest)
     at_risk = await triggered_agenda(api, "at_risk_review")
