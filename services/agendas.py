@@ -51,6 +51,7 @@ DECAY_POINTS = 10
 RETRO_LOOKBACK = timedelta(days=365)
 HEALTH_LOOKBACK = timedelta(days=30)
 CROSS_SELL_WATERMARK = "cross_sell_watermark"
+REVIEWED_KINDS = ("commit", "renewal")  # what a 1:1 reviews besides the open work
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -328,12 +329,13 @@ def _distinct_refs(items: list[AgendaItem]) -> None:
     accounts' CRMs may reuse an opportunity id) is told apart by its account."""
     seen: set[str] = set()
     for item in items:
-        if item.ref_id in seen and item.kind in ("commit", "renewal"):
+        if item.ref_id in seen and item.kind in REVIEWED_KINDS:
             item.ref_id = f"{item.account_id}/{item.ref_id}"
         seen.add(item.ref_id)
 
 
-def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+def _open_work(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict[str, list[AgendaItem]]:
+    """Per owner: their open play steps, tasks (outside a play) and action items, each scored by days past due."""
     by_owner: dict[str, list[AgendaItem]] = {}
     runs = _parsed(session, PlayRun, PlayRunRow.state, PlayRunRow.status == RunStatus.running.value,
                    PlayRunRow.account_id.in_(list(accounts)))
@@ -357,34 +359,36 @@ def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, acc
         by_owner.setdefault(item.owner_id, []).append(_due_item(
             "action_item", item.id, item.title, None, item.owner_id, item.due_at, as_of,
             {"agenda_id": item.agenda_id, "ritual_key": item.ritual_key}))
+    return by_owner
+
+
+def _owner_section(owner_id: str, items: list[AgendaItem], person: User | None) -> AgendaSection:
+    items.sort(key=_one_on_one_rank)
+    work = [i for i in items if i.kind not in REVIEWED_KINDS]
+    overdue = sum(1 for i in work if i.facts["overdue"])
+    commits, renewals = sum(1 for i in items if i.kind == "commit"), sum(1 for i in items if i.kind == "renewal")
+    return AgendaSection(key=f"owner-{owner_id}", title=f"{person.name} ({person.role})" if person else owner_id, owner_id=owner_id,
+                         items=items, summary=f"{renewals} at-risk renewal(s), {commits} commit(s); {overdue} overdue of {len(work)} open")
+
+
+def _owner_rank(section: AgendaSection) -> tuple:
+    return (-sum(1 for i in section.items if i.facts["overdue"]),
+            -sum(i.facts["arr_at_risk"] for i in section.items if i.kind == "renewal"), section.owner_id)
+
+
+def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    by_owner = _open_work(session, start, as_of, accounts)
     model = current_cost_model(session)
     deals = read_deals(session, as_of, accounts, renewal_tiers=model.at_risk_tiers)
-    reviewed = [_commit_item(c) for c in deals.commits] + at_risk_renewals(session, deals, accounts, model)
-    for item in reviewed:
+    for item in [_commit_item(c) for c in deals.commits] + at_risk_renewals(session, deals, accounts, model):
         if item.owner_ids:  # an account with no AE or CSM has no 1:1 to be reviewed in (the forecast still lists it)
             by_owner.setdefault(item.owner_ids[0], []).append(item)
     _distinct_refs([i for items in by_owner.values() for i in items])
     people = _names(session, by_owner)
-    sections = []
-    for owner_id, items in by_owner.items():
-        items.sort(key=_one_on_one_rank)
-        work = [i for i in items if i.kind not in ("commit", "renewal")]
-        overdue = sum(1 for i in work if i.facts["overdue"])
-        commits, renewals = sum(1 for i in items if i.kind == "commit"), sum(1 for i in items if i.kind == "renewal")
-        person = people.get(owner_id)
-        title = f"{person.name} ({person.role})" if person else owner_id
-        sections.append(AgendaSection(key=f"owner-{owner_id}", title=title, owner_id=owner_id, items=items,
-                                      summary=f"{renewals} at-risk renewal(s), {commits} commit(s); {overdue} overdue of {len(work)} open"))
-
-    def owner_rank(section: AgendaSection) -> tuple:
-        return (-sum(1 for i in section.items if i.facts["overdue"]),
-                -sum(i.facts["arr_at_risk"] for i in section.items if i.kind == "renewal"), section.owner_id)
-
-    sections.sort(key=owner_rank)
+    sections = sorted((_owner_section(owner_id, items, people.get(owner_id)) for owner_id, items in by_owner.items()), key=_owner_rank)
     items = [i for s in sections for i in s.items]
     commits = [i for i in items if i.kind == "commit"]
     renewals = [i for i in items if i.kind == "renewal"]
-    work = len(items) - len(commits) - len(renewals)
     overdue = sum(1 for i in items if i.facts["overdue"])
     return {
         "scoring": "Per owner (the CSM owns a renewal, else the AE; the AE owns a commit): at-risk renewals first, riskiest "
@@ -392,12 +396,12 @@ def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, acc
                    "at-risk tier, with the ARR at risk); then commits, weakest evidence first (the score is the forecast "
                    "confidence, as on the forecast call); then open play steps, tasks and action items, most overdue first "
                    "(the score is days past due; negative: days until due). Owners with the most overdue work come first, "
-                   "then the most renewal ARR at risk. Each renewal and commit is decided on track, blocked (the blocker) "
-                   "or help needed (what help).",
+                   "then the most renewal ARR at risk. Each item is decided on track, blocked (the blocker) or help needed "
+                   "(what help).",
         "summary": f"{len(sections)} owner(s): {len(renewals)} at-risk renewal(s) "
                    f"({dollars(sum(i.facts['arr_at_risk'] for i in renewals))} ARR at risk), {len(commits)} commit(s) worth "
-                   f"{dollars(sum(i.facts['amount'] for i in commits))}; {work} open play step(s), task(s) and action item(s), "
-                   f"{overdue} overdue.",
+                   f"{dollars(sum(i.facts['amount'] for i in commits))}; {len(items) - len(commits) - len(renewals)} open play "
+                   f"step(s), task(s) and action item(s), {overdue} overdue.",
         "sections": sections,
     }
 
