@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from models.rituals import Agenda
 from models.tables import Account, User
 from services.agendas import get_agenda
+from services.decisions import decision_rows
 from services.financials import dollars
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -34,11 +35,11 @@ def render_agenda(agenda: Agenda, names: dict[str, str], accounts: dict[str, str
         return ", ".join(names.get(u, u) for u in user_ids) or "—"
 
     return _environment().get_template("agenda.html").render(agenda=agenda, local=local, who=who, names=names,
-                                                             accounts=accounts)
+                                                             accounts=accounts, decidable=decision_rows(agenda))
 
 
 def agenda_html(session: Session, agenda_id: str) -> str:
-    """The agenda's printable page (404 as a PillarError when there is no such agenda)."""
+    """The agenda's printable page, with the decisions recorded so far (404 as a PillarError when there is no such agenda)."""
     agenda = get_agenda(session, agenda_id)
     names = {u.id: u.name for u in session.exec(select(User))}
     accounts = {a.id: a.name for a in session.exec(select(Account))}

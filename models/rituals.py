@@ -252,7 +252,7 @@ class AgendaStatus(StrEnum):
 
 
 class AgendaItem(BaseModel):
-    kind: str = Field(description="signal, task, play_step, action_item, opportunity, renewal, account, pattern")
+    kind: str = Field(description="signal, task, play_step, action_item, commit, opportunity, renewal, account, cross_sell, pattern")
     ref_id: str = Field(description="The id of what it is about (signal, task, play run, action item, account …)")
     title: str
     account_id: str | None = None

@@ -22,7 +22,7 @@ def seed_book(session, accounts: int, now: datetime) -> dict[str, int]:
     from models.plays import PlayRun, RunStatus, RunStep, StepStatus
     from models.rituals import ActionItem
     from models.signals import SignalDetail
-    from models.tables import Account, AccountScoreRow, ActionItemRow, PlayRunRow, SignalRow, TaskRow
+    from models.tables import Account, AccountScoreRow, ActionItemRow, EventRow, PlayRunRow, SignalRow, TaskRow
     from models.tasks import Task
     from services.scoring import compute_scores
     from services.layer_config import current_weights
@@ -31,11 +31,18 @@ def seed_book(session, accounts: int, now: datetime) -> dict[str, int]:
     weights = current_weights(session)
     score, _ = compute_scores("x", None, as_stored(baseline("x") + bad_week("x")), BASELINE_END + timedelta(days=7), weights, weights.version)
     detail = score.model_dump(mode="json")
-    counts = {"signals": 0, "tasks": 0, "plays": 0, "action_items": 0}
+    counts = {"signals": 0, "tasks": 0, "plays": 0, "action_items": 0, "commits": 0}
     team = {"ae": "alex", "csm": "casey", "csm_lead": "lee"}
     for n in range(accounts):
         account_id, motion = f"b-{n}", ("academic", "credentialed")[n % 2]
-        session.add(Account(id=account_id, name=f"Bench {n}", arr=20_000 + 1_000 * (n % 200), motion=motion, team=team))
+        session.add(Account(id=account_id, name=f"Bench {n}", arr=20_000 + 1_000 * (n % 200), motion=motion, team=team,
+                            renewal_date=(now + timedelta(days=n % 365)).date()))  # a quarter inside the renewal window
+        if n % 8 < 2:  # a quarter of the book, in both motions, has a deal in commit (the forecast's and the 1:1s' commits)
+            deal = {"kind": "crm_stage_change", "account_id": account_id, "occurred_at": (BASELINE_END + timedelta(days=2)).isoformat(),
+                    "opportunity_id": f"opp-{n}", "stage": "commit", "amount": 30_000, "external_id": f"crm-{n}"}
+            for event in as_stored([deal]):
+                session.add(EventRow(**event.model_dump()))
+            counts["commits"] += 1
         session.add(AccountScoreRow(account_id=account_id, as_of=now - timedelta(days=1), weights_version=1, health=score.health.value,
                                     renewal_risk=score.renewal_risk.value, risk_tier=score.renewal_risk.tier.value,
                                     forecast_confidence=score.forecast_confidence.value, pipeline_quality=score.pipeline_quality.value,
@@ -92,6 +99,18 @@ def timed(fn, repeat: int) -> tuple[float, float, float]:
     return statistics.median(times), max(times), statistics.median(cpu)
 
 
+def switch_every_ritual_on(session) -> None:
+    """The shipped rollout runs Monday triage only: the benchmark builds every ritual's agenda."""
+    from core import config_store
+    from models.rituals import RitualsConfigIn
+    from services.rituals import RITUALS, current_rituals
+
+    config = current_rituals(session)
+    rituals = [r.model_copy(update={"enabled": True}) for r in config.rituals]
+    body = RitualsConfigIn.model_validate({**config.model_dump(), "rituals": rituals})
+    config_store.append(session, RITUALS, body.model_dump(mode="json"), created_by="bench")
+
+
 def main(accounts: int, repeat: int) -> None:
     folder = Path(tempfile.mkdtemp())
     os.environ.update(DATABASE_URL=f"sqlite:///{folder}/bench.db", PILLAR_ADMIN_TOKEN="bench-admin-token-0123456789")
@@ -110,12 +129,17 @@ def main(accounts: int, repeat: int) -> None:
         load_default_config(session)
         load_demo_directory(session, "bench-admin-token-0123456789")
         counts = seed_book(session, accounts, now)
+        switch_every_ritual_on(session)
         config = current_rituals(session)
     print(f"book: {accounts} accounts (half academic), {counts['signals']} signals, {counts['tasks']} tasks, "
-          f"{counts['plays']} running plays, {counts['action_items'] + 100} action items; SQLite; median / max of {repeat}")
+          f"{counts['plays']} running plays, {counts['commits']} commits, {counts['action_items'] + 100} action items; SQLite; "
+          f"median / max of {repeat}")
     with Session(get_engine()) as session:
         for ritual in config.rituals:
-            start = start_for(session, ritual.key, "academic", now - ritual.lead)
+            start = start_for(session, ritual.key, "academic", now - ritual.lead, by_hand=True)
+            if start is None:
+                print(f"  build {ritual.key:<22} not built: it has no academic meeting")
+                continue
             agenda = agendas.build(session, start, now, "bench")
             median, worst, cpu = timed(lambda: agendas.build(session, start, now, "bench"), repeat)
             items = sum(len(s.items) for s in agenda.sections)

@@ -2,6 +2,8 @@
 at one moment (`as_of`, the workflow's time), stored once, and read back with its action items."""
 
 from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from core.errors import PillarError
 from core.paging import Page, PageRequest, SortKey, page_of
 from models.common import Severity, TimelineEntry
 from models.events import EventKind
+from models.financials import CostModel, Financials
 from models.plays import PlayRun, RunStatus
 from models.rituals import (
     ALL_MOTIONS,
@@ -30,6 +33,7 @@ from models.rituals import (
     RitualStart,
     TriageWeights,
 )
+from models.scoring import RiskTier
 from models.signals import SignalStatus, SignalSummary
 from models.tables import Account, AccountScoreRow, ActionItemRow, AgendaRow, EventRow, PlayRunRow, SignalRow, TaskRow, User
 from models.tasks import Task
@@ -46,6 +50,8 @@ FRIDAY, MONDAY = 4, 0
 DECAY_POINTS = 10
 RETRO_LOOKBACK = timedelta(days=365)
 HEALTH_LOOKBACK = timedelta(days=30)
+CROSS_SELL_WATERMARK = "cross_sell_watermark"
+REVIEWED_KINDS = ("commit", "renewal")  # what a 1:1 reviews besides the open work
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -147,6 +153,119 @@ def build_triage(session: Session, start: RitualStart, as_of: datetime, accounts
     }
 
 
+# --- the deals: each commit and renewal, as the 1:1s and the forecast call read them --------------------
+
+
+class ScoreValue(BaseModel):
+    value: float
+
+
+class ComponentEvidence(BaseModel):
+    evidence: list[str] = []
+
+
+class ExplainedScore(ScoreValue):
+    explanation: str
+    components: list[ComponentEvidence]
+
+    @property
+    def evidence(self) -> list[str]:
+        return [e for c in self.components for e in c.evidence]
+
+
+class ExplainedRisk(ExplainedScore):
+    tier: RiskTier
+
+
+class DealScore(BaseModel):
+    """The part of an account's latest score the deals read: its renewal risk and forecast confidence with their
+    explanation and evidence, its health and pipeline quality as numbers. The rest is skipped unparsed: the 1:1s
+    read hundreds of scores at a time."""
+
+    as_of: datetime
+    health: ScoreValue
+    renewal_risk: ExplainedRisk
+    forecast_confidence: ExplainedScore
+    pipeline_quality: ScoreValue
+
+
+def deal_scores(session: Session, account_ids: list[str]) -> dict[str, DealScore]:
+    """Each account's latest score as the deals read it, in one query (as `latest_scores`, less of each)."""
+    if not account_ids:
+        return {}
+    rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
+                        .where(AccountScoreRow.id.in_(newest_scores(account_ids))))
+    return {account_id: DealScore.model_validate_json(detail) for account_id, detail in rows}
+
+
+@dataclass
+class Deals:
+    """The book as the forecast reads it: each scored account's focus deal (its open renewal, else its newest open
+    deal), in commit or in the pipeline; the renewals inside the renewal window with no open opportunity; and the
+    latest score and days to renewal of every account whose renewal falls inside that window."""
+
+    commits: list[AgendaItem]
+    pipeline: list[AgendaItem]
+    unopened: list[AgendaItem]
+    renewing: dict[str, tuple[DealScore, int]]
+
+
+def read_deals(session: Session, as_of: datetime, accounts: dict[str, Account],
+               renewal_tiers: Collection[RiskTier] | None = None) -> Deals:
+    """Commits weakest evidence first (ties: the larger first), the pipeline largest first. With `renewal_tiers`, only
+    the renewals whose latest renewal-risk tier is one of them are read (the 1:1s review the at-risk ones only)."""
+    weights = current_weights(session)
+    window = weights.renewal_risk.renewal_window_days
+    # Only accounts with a deal (a CRM stage change) or a renewal inside the window can be read here: read the
+    # scores of those, and the events of the first, in one query each.
+    with_deals = set(session.exec(select(EventRow.account_id).distinct().where(
+        EventRow.account_id.in_(list(accounts)), EventRow.kind == EventKind.crm_stage_change.value)).all())
+    days_to_renewal = {a.id: (a.renewal_date - as_of.date()).days for a in accounts.values() if a.renewal_date}
+    due = {a for a, days in days_to_renewal.items() if 0 <= days <= window}
+    if renewal_tiers is not None and due:  # from the score history's tier column, before reading whole scores
+        due = set(session.exec(select(AccountScoreRow.account_id).where(
+            AccountScoreRow.id.in_(newest_scores(sorted(due))), AccountScoreRow.risk_tier.in_([t.value for t in renewal_tiers]))).all())
+    scores = deal_scores(session, sorted(with_deals | due))
+    history = events_by_account(session, {a: scores[a].as_of for a in with_deals if a in scores}, weights.windows.lookback)
+    deals = Deals(commits=[], pipeline=[], unopened=[], renewing={a: (scores[a], days_to_renewal[a]) for a in sorted(due) if a in scores})
+    for account in accounts.values():
+        score = scores.get(account.id)
+        if score is None:
+            continue
+        opportunities = []
+        if account.id in history:  # only these can have an open opportunity
+            opportunities = facts_from(history[account.id], score.as_of, weights.windows).open_opportunities()
+        confidence = score.forecast_confidence
+        owner_ids = [account.team["ae"]] if account.team.get("ae") else []
+        common = {"forecast_confidence": confidence.value, "pipeline_quality": score.pipeline_quality.value, "arr": account.arr,
+                  "risk_tier": score.renewal_risk.tier.value, "score_as_of": score.as_of.isoformat()}
+        if not opportunities:
+            if account.id in due:
+                days = days_to_renewal[account.id]
+                deals.unopened.append(AgendaItem(
+                    kind="renewal", ref_id=account.id, title=f"{account.name}: renewal in {days} days, no open opportunity",
+                    account_id=account.id, owner_ids=owner_ids, score=confidence.value, why=confidence.explanation,
+                    facts={**common, "renewal_date": account.renewal_date.isoformat()}))
+            continue
+        focus = ([o for o in opportunities if o.type == "renewal"] or opportunities)[-1]
+        amount = focus.amount if focus.amount is not None else account.arr
+        item = AgendaItem(
+            kind="opportunity", ref_id=focus.id,
+            title=f"{account.name}: {focus.type} at {focus.stage}, {dollars(amount)}" + (f", closes {focus.close_date}" if focus.close_date else ""),
+            account_id=account.id, owner_ids=owner_ids, score=confidence.value, why=confidence.explanation,
+            evidence=confidence.evidence,
+            facts={**common, "opportunity_id": focus.id, "stage": focus.stage, "amount": amount,
+                   "weighted_amount": round(amount * confidence.value / 100, 2), "close_date": focus.close_date,
+                   "close_date_pushes": focus.close_date_pushes, "stalled_days": focus.stalled_days,
+                   "commit_without_evidence": focus.stage == "commit" and confidence.value < 50,
+                   "other_open_opportunities": [o.id for o in opportunities if o.id != focus.id]},
+        )
+        (deals.commits if focus.stage == "commit" else deals.pipeline).append(item)
+    deals.commits.sort(key=lambda i: (i.score, -i.facts["amount"], i.ref_id))
+    deals.pipeline.sort(key=lambda i: (-i.facts["amount"], i.ref_id))
+    return deals
+
+
 # --- Tuesday: execution 1:1s -------------------------------------------------------------------------------
 
 
@@ -163,7 +282,60 @@ def _due_item(kind: str, ref_id: str, title: str, account_id: str | None, owner_
                       score=round(late / DAY, 2), why=why, due_at=due_at, facts={"overdue": late > 0, **facts})
 
 
-def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+def _commit_item(commit: AgendaItem) -> AgendaItem:
+    """A commit of the forecast as its AE's 1:1 item, pre-scored by the forecast confidence."""
+    return commit.model_copy(update={"kind": "commit", "facts": {**commit.facts, "overdue": False}})
+
+
+def _renewal_item(account: Account, score: DealScore, days: int, money: Financials) -> AgendaItem:
+    """An at-risk renewal as its CSM's (else its AE's) 1:1 item, pre-scored by the renewal risk."""
+    risk = score.renewal_risk
+    owner = account.team.get("csm") or account.team.get("ae")
+    return AgendaItem(
+        kind="renewal", ref_id=account.id, account_id=account.id, owner_ids=[owner] if owner else [],
+        title=f"{account.name}: renews in {days} days ({account.renewal_date}), {risk.tier.value} renewal risk {risk.value:g}",
+        score=risk.value, why=f"{risk.explanation}; {money.explanation}", evidence=risk.evidence,
+        facts={"overdue": False, "renewal_date": account.renewal_date.isoformat(), "days_to_renewal": days,
+               "renewal_risk": risk.value, "risk_tier": risk.tier.value, "health": score.health.value, "arr": account.arr,
+               "arr_at_risk": money.arr_at_risk, "cost_to_save": money.cost_to_save, "cost_to_replace": money.cost_to_replace,
+               "recommendation": money.recommendation, "score_as_of": score.as_of.isoformat()})
+
+
+def at_risk_renewals(session: Session, deals: Deals, accounts: dict[str, Account], model: CostModel) -> list[AgendaItem]:
+    """The renewals inside the renewal window whose risk tier is an at-risk tier of the cost model, riskiest first."""
+    at_risk = {a: found for a, found in deals.renewing.items() if found[0].renewal_risk.tier in model.at_risk_tiers}
+    if not at_risk:
+        return []
+    book = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
+    items = []
+    for account_id, (score, days) in at_risk.items():
+        account, risk = accounts[account_id], score.renewal_risk
+        money = account_financials(account.id, account.arr, risk.tier, risk.value, model, model.version, book, score.as_of)
+        items.append(_renewal_item(account, score, days, money))
+    return sorted(items, key=lambda i: (-i.score, -i.facts["arr_at_risk"], i.ref_id))
+
+
+def _one_on_one_rank(item: AgendaItem) -> tuple:
+    """At-risk renewals riskiest first, then commits weakest evidence first, then the open work most overdue first."""
+    if item.kind == "renewal":
+        return 0, -item.score, item.ref_id
+    if item.kind == "commit":
+        return 1, item.score, item.ref_id
+    return 2, -item.score, item.ref_id
+
+
+def _distinct_refs(items: list[AgendaItem]) -> None:
+    """A decision is recorded per ref_id: a commit or renewal whose id another item of the agenda already carries (two
+    accounts' CRMs may reuse an opportunity id) is told apart by its account."""
+    seen: set[str] = set()
+    for item in items:
+        if item.ref_id in seen and item.kind in REVIEWED_KINDS:
+            item.ref_id = f"{item.account_id}/{item.ref_id}"
+        seen.add(item.ref_id)
+
+
+def _open_work(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict[str, list[AgendaItem]]:
+    """Per owner: their open play steps, tasks (outside a play) and action items, each scored by days past due."""
     by_owner: dict[str, list[AgendaItem]] = {}
     runs = _parsed(session, PlayRun, PlayRunRow.state, PlayRunRow.status == RunStatus.running.value,
                    PlayRunRow.account_id.in_(list(accounts)))
@@ -187,22 +359,49 @@ def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, acc
         by_owner.setdefault(item.owner_id, []).append(_due_item(
             "action_item", item.id, item.title, None, item.owner_id, item.due_at, as_of,
             {"agenda_id": item.agenda_id, "ritual_key": item.ritual_key}))
+    return by_owner
+
+
+def _owner_section(owner_id: str, items: list[AgendaItem], person: User | None) -> AgendaSection:
+    items.sort(key=_one_on_one_rank)
+    work = [i for i in items if i.kind not in REVIEWED_KINDS]
+    overdue = sum(1 for i in work if i.facts["overdue"])
+    commits, renewals = sum(1 for i in items if i.kind == "commit"), sum(1 for i in items if i.kind == "renewal")
+    return AgendaSection(key=f"owner-{owner_id}", title=f"{person.name} ({person.role})" if person else owner_id, owner_id=owner_id,
+                         items=items, summary=f"{renewals} at-risk renewal(s), {commits} commit(s); {overdue} overdue of {len(work)} open")
+
+
+def _owner_rank(section: AgendaSection) -> tuple:
+    return (-sum(1 for i in section.items if i.facts["overdue"]),
+            -sum(i.facts["arr_at_risk"] for i in section.items if i.kind == "renewal"), section.owner_id)
+
+
+def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
+    by_owner = _open_work(session, start, as_of, accounts)
+    model = current_cost_model(session)
+    deals = read_deals(session, as_of, accounts, renewal_tiers=model.at_risk_tiers)
+    for item in [_commit_item(c) for c in deals.commits] + at_risk_renewals(session, deals, accounts, model):
+        if item.owner_ids:  # an account with no AE or CSM has no 1:1 to be reviewed in (the forecast still lists it)
+            by_owner.setdefault(item.owner_ids[0], []).append(item)
+    _distinct_refs([i for items in by_owner.values() for i in items])
     people = _names(session, by_owner)
-    sections = []
-    for owner_id, items in by_owner.items():
-        items.sort(key=lambda i: (-i.score, i.ref_id))
-        overdue = sum(1 for i in items if i.facts["overdue"])
-        person = people.get(owner_id)
-        title = f"{person.name} ({person.role})" if person else owner_id
-        sections.append(AgendaSection(key=f"owner-{owner_id}", title=title, owner_id=owner_id, items=items,
-                                      summary=f"{overdue} overdue of {len(items)} open"))
-    sections.sort(key=lambda s: (-sum(1 for i in s.items if i.facts["overdue"]), -max(i.score for i in s.items), s.owner_id))
-    total = sum(len(s.items) for s in sections)
-    overdue = sum(1 for s in sections for i in s.items if i.facts["overdue"])
+    sections = sorted((_owner_section(owner_id, items, people.get(owner_id)) for owner_id, items in by_owner.items()), key=_owner_rank)
+    items = [i for s in sections for i in s.items]
+    commits = [i for i in items if i.kind == "commit"]
+    renewals = [i for i in items if i.kind == "renewal"]
+    overdue = sum(1 for i in items if i.facts["overdue"])
     return {
-        "scoring": "Per owner, the most overdue first: the score is days past due (negative: days until due). "
-                   "Owners with the most overdue work come first.",
-        "summary": f"{len(sections)} owner(s), {total} open play step(s), task(s) and action item(s), {overdue} overdue.",
+        "scoring": "Per owner (the CSM owns a renewal, else the AE; the AE owns a commit): at-risk renewals first, riskiest "
+                   "first (the score is the renewal-risk score, Layer II, for renewals inside the renewal window in an "
+                   "at-risk tier, with the ARR at risk); then commits, weakest evidence first (the score is the forecast "
+                   "confidence, as on the forecast call); then open play steps, tasks and action items, most overdue first "
+                   "(the score is days past due; negative: days until due). Owners with the most overdue work come first, "
+                   "then the most renewal ARR at risk. Each item is decided on track, blocked (the blocker) or help needed "
+                   "(what help).",
+        "summary": f"{len(sections)} owner(s): {len(renewals)} at-risk renewal(s) "
+                   f"({dollars(sum(i.facts['arr_at_risk'] for i in renewals))} ARR at risk), {len(commits)} commit(s) worth "
+                   f"{dollars(sum(i.facts['amount'] for i in commits))}; {len(items) - len(commits) - len(renewals)} open play "
+                   f"step(s), task(s) and action item(s), {overdue} overdue.",
         "sections": sections,
     }
 
@@ -211,51 +410,8 @@ def build_one_on_ones(session: Session, start: RitualStart, as_of: datetime, acc
 
 
 def build_forecast(session: Session, start: RitualStart, as_of: datetime, accounts: dict[str, Account]) -> dict:
-    weights = current_weights(session)
-    # Only accounts with a deal (a CRM stage change) or a renewal inside the window can be on this agenda: read the
-    # scores of those, and the events of the first, in one query each.
-    with_deals = set(session.exec(select(EventRow.account_id).distinct().where(
-        EventRow.account_id.in_(list(accounts)), EventRow.kind == EventKind.crm_stage_change.value)).all())
-    window = weights.renewal_risk.renewal_window_days
-    due = {a.id for a in accounts.values() if a.renewal_date and 0 <= (a.renewal_date - as_of.date()).days <= window}
-    scores = latest_scores(session, sorted(with_deals | due))
-    history = events_by_account(session, {a: scores[a].as_of for a in with_deals if a in scores}, weights.windows.lookback)
-    commits, pipeline, unopened = [], [], []
-    for account in accounts.values():
-        score = scores.get(account.id)
-        if score is None:
-            continue
-        opportunities = []
-        if account.id in history:  # only these can have an open opportunity
-            opportunities = facts_from(history[account.id], score.as_of, weights.windows).open_opportunities()
-        confidence = score.forecast_confidence
-        evidence = [e for c in confidence.components for e in c.evidence]
-        common = {"forecast_confidence": confidence.value, "pipeline_quality": score.pipeline_quality.value, "arr": account.arr,
-                  "risk_tier": score.renewal_risk.tier.value, "score_as_of": score.as_of.isoformat()}
-        if not opportunities:
-            days = (account.renewal_date - as_of.date()).days if account.renewal_date else None
-            if days is not None and 0 <= days <= weights.renewal_risk.renewal_window_days:
-                unopened.append(AgendaItem(
-                    kind="renewal", ref_id=account.id, title=f"{account.name}: renewal in {days} days, no open opportunity",
-                    account_id=account.id, owner_ids=[account.team["ae"]] if account.team.get("ae") else [],
-                    score=confidence.value, why=confidence.explanation, facts={**common, "renewal_date": account.renewal_date.isoformat()}))
-            continue
-        forecast = [o for o in opportunities if o.type == "renewal"] or opportunities
-        focus = forecast[-1]
-        amount = focus.amount if focus.amount is not None else account.arr
-        item = AgendaItem(
-            kind="opportunity", ref_id=focus.id,
-            title=f"{account.name}: {focus.type} at {focus.stage}, {dollars(amount)}" + (f", closes {focus.close_date}" if focus.close_date else ""),
-            account_id=account.id, owner_ids=[account.team["ae"]] if account.team.get("ae") else [],
-            score=confidence.value, why=confidence.explanation, evidence=evidence,
-            facts={**common, "stage": focus.stage, "amount": amount, "weighted_amount": round(amount * confidence.value / 100, 2),
-                   "close_date": focus.close_date, "close_date_pushes": focus.close_date_pushes, "stalled_days": focus.stalled_days,
-                   "commit_without_evidence": focus.stage == "commit" and confidence.value < 50,
-                   "other_open_opportunities": [o.id for o in opportunities if o.id != focus.id]},
-        )
-        (commits if focus.stage == "commit" else pipeline).append(item)
-    commits.sort(key=lambda i: (i.score, -i.facts["amount"], i.ref_id))
-    pipeline.sort(key=lambda i: (-i.facts["amount"], i.ref_id))
+    deals = read_deals(session, as_of, accounts)
+    commits, pipeline, unopened = deals.commits, deals.pipeline, deals.unopened
     committed = sum(i.facts["amount"] for i in commits)
     weighted = sum(i.facts["weighted_amount"] for i in commits)
     weak = sum(1 for i in commits if i.facts["commit_without_evidence"])
@@ -313,14 +469,64 @@ def build_at_risk(session: Session, start: RitualStart, as_of: datetime, account
     at_risk = sum(i.facts["arr_at_risk"] for i in top)
     without_play = [i.account_id for i in top if i.facts["recommendation"] == "save" and not i.facts["active_plays"]]
     unscored = len(accounts) - len(ranked)
+    cross_sell, watermarks = cross_sell_slot(session, accounts, start.ritual.limit)
     return {
         "scoring": f"The {start.ritual.limit} accounts with the highest renewal-risk score (Layer II), ties by ARR at risk; "
-                   "each with save vs replace from the cost model (Layer III).",
+                   "each with save vs replace from the cost model (Layer III). The cross-sell slot: the "
+                   f"{start.ritual.limit} accounts with an open cross-sell watermark signal and the most ARR (the base the "
+                   "adjacent motion sells into), ties by motion-A adoption.",
         "summary": f"Top {len(top)} of {len(ranked)} scored account(s): {dollars(at_risk)} ARR at risk; "
                    f"{len(without_play)} worth saving with no play running" + (f" ({', '.join(without_play)})" if without_play else "")
-                   + (f"; {unscored} account(s) not scored yet (no events)" if unscored else "") + ".",
-        "sections": [AgendaSection(key="at_risk", title=f"Top {start.ritual.limit} at-risk accounts", items=top)],
+                   + (f"; {unscored} account(s) not scored yet (no events)" if unscored else "")
+                   + f"; cross-sell slot: {len(cross_sell)} of {watermarks} watermark account(s).",
+        "sections": [AgendaSection(key="at_risk", title=f"Top {start.ritual.limit} at-risk accounts", items=top),
+                     AgendaSection(key="cross_sell", title="Cross-sell slot: cross-sell watermark accounts", items=cross_sell)],
     }
+
+
+class WatermarkSignal(BaseModel):
+    """The part of a cross-sell watermark signal's state the slot reads (its tasks and timeline skipped unparsed)."""
+
+    id: str
+    account_id: str
+    status: SignalStatus
+    owners: list[str]
+    created_at: datetime
+    evidence: dict[str, Any] = {}
+
+
+def _watermark_why(arr: float, measured: dict) -> str:
+    parts = [f"{dollars(arr)} ARR"]
+    if measured.get("program_adoption_pct") is not None:
+        parts.append(f"motion-A adoption {measured['program_adoption_pct']:g}%")
+    if measured.get("contract_years") is not None:
+        parts.append(f"{measured['contract_years']:g}-year contract")
+    if measured.get("adjacent_program_present"):
+        parts.append("adjacent program present")
+    return ", ".join(parts)
+
+
+def cross_sell_slot(session: Session, accounts: dict[str, Account], limit: int) -> tuple[list[AgendaItem], int]:
+    """The `limit` accounts with an open cross-sell watermark signal and the most ARR, and how many have one."""
+    signals = _parsed(session, WatermarkSignal, SignalRow.state, SignalRow.account_id.in_(list(accounts)),
+                      SignalRow.family == CROSS_SELL_WATERMARK, SignalRow.status != SignalStatus.resolved.value)
+    newest = {s.account_id: s for s in sorted(signals, key=lambda s: (s.created_at, s.id))}
+    items = []
+    for account_id, signal in newest.items():
+        account = accounts[account_id]
+        measured = signal.evidence.get("measured")
+        measured = measured if isinstance(measured, dict) else {}
+        adoption, years = measured.get("program_adoption_pct"), measured.get("contract_years")
+        items.append(AgendaItem(
+            kind="cross_sell", ref_id=account.id, title=f"{account.name}: cross-sell watermark, {dollars(account.arr)} ARR",
+            account_id=account.id, owner_ids=[account.team["ae"]] if account.team.get("ae") else signal.owners,
+            score=round(account.arr / 1000, 1), why=_watermark_why(account.arr, measured),
+            evidence=list(signal.evidence.get("event_ids", [])) if isinstance(signal.evidence.get("event_ids"), list) else [],
+            facts={"signal_id": signal.id, "status": signal.status.value, "fired_at": signal.created_at.isoformat(), "arr": account.arr,
+                   "program_adoption_pct": adoption, "contract_years": years,
+                   "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None}))
+    items.sort(key=lambda i: (-i.score, -(i.facts["program_adoption_pct"] or 0), i.ref_id))
+    return items[:limit], len(items)
 
 
 # --- Friday: retro ------------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ class NextStep:
 def _next_steps(session: Session, account_ids: list[str], as_of: datetime) -> dict[str, NextStep]:
     """Each account's next step: the earliest-due open play step or task on it (a task of a play counts as its step)."""
     steps: dict[str, list[NextStep]] = {}
-    for (state,) in session.exec(select(PlayRunRow.state).where(
+    for state in session.exec(select(PlayRunRow.state).where(
             PlayRunRow.status == RunStatus.running.value, PlayRunRow.account_id.in_(account_ids))):
         run = PlayRun.model_validate(state).as_of(as_of)
         steps.setdefault(run.account_id, []).extend(

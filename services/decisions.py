@@ -12,7 +12,9 @@ from core.errors import PillarError
 from core.temporal import run_update
 from models.common import Actor
 from models.plays import RunStatus
-from models.rituals import Agenda, Decision, DecisionIn, ItemDecision, RecordDecisionInput, RitualKind, decidable_refs
+from models.rituals import (
+    MEETING_REF, PATTERN_REF, Agenda, Decision, DecisionIn, ItemDecision, RecordDecisionInput, RitualKind, decidable_refs,
+)
 from models.tables import AgendaRow, PlayRunRow
 from workflows.ritual import RitualWorkflow
 
@@ -24,6 +26,14 @@ def with_decisions(session: Session, row: AgendaRow, agenda: Agenda) -> Agenda:
     if agenda.kind == RitualKind.forecast_call:
         agenda.revised_commit_last_week = revised_commit_before(session, row)
     return agenda
+
+
+def decision_rows(agenda: Agenda) -> list[tuple[str, str, ItemDecision | None]]:
+    """Each ref the meeting decides on, what it is, and the decision recorded on it (None: undecided)."""
+    titles = {i.ref_id: i.title for s in agenda.sections for i in s.items}
+    titles |= {MEETING_REF: "The revised committed number", PATTERN_REF: agenda.proposed_pattern or ""}
+    decided = {d.ref_id: d for d in agenda.decisions}
+    return [(ref, titles.get(ref, ref), decided.get(ref)) for ref in decidable_refs(agenda)]
 
 
 def revised_commit(decisions: list[dict] | None) -> float | None:

@@ -18,7 +18,7 @@ from core.errors import PillarError
 from core.paging import PageRequest
 from models.common import Actor, Role
 from models.rituals import (
-    MEETING_REF, PATTERN_REF, VOCABULARY, ActionItem, ActionItemIn, Agenda, AgendaStatus, Decision, DecisionIn, decidable_refs,
+    MEETING_REF, VOCABULARY, ActionItem, ActionItemIn, Agenda, AgendaStatus, Decision, DecisionIn,
 )
 from models.tables import User
 from models.tasks import Outcome
@@ -78,11 +78,8 @@ def meeting_context(session: Session, user, agenda_id: str) -> dict:
 
 def decision_context(agenda: Agenda, deciding: bool) -> dict:
     """Each decidable ref with what it is and the meeting's decision on it, and the choices the ritual's kind has."""
-    titles = {i.ref_id: i.title for s in agenda.sections for i in s.items}
-    titles |= {MEETING_REF: "The revised committed number", PATTERN_REF: agenda.proposed_pattern or ""}
-    decided = {d.ref_id: d for d in agenda.decisions}
     choices = [d.value for d in Decision if d in VOCABULARY.get(agenda.kind, set()) and d != Decision.revised_commit]
-    return {"decidable": [(ref, titles.get(ref, ref), decided.get(ref)) for ref in decidable_refs(agenda)],
+    return {"decidable": decisions.decision_rows(agenda),
             "deciding": deciding, "choices": choices, "meeting_ref": MEETING_REF}
 
 

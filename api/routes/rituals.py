@@ -119,10 +119,11 @@ def get_agenda(agenda_id: PathId, session: SessionDep, _: CurrentUser) -> Agenda
 @router.post("/api/v1/agendas/{agenda_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ItemDecision)
 async def record_decision(agenda_id: PathId, body: DecisionIn, session: AsyncSessionDep, client: TemporalDep, user: RitualRunner) -> ItemDecision:
     """Record the meeting's decision on one agenda item (deciding it again replaces it), until the next meeting:
-    1:1s on_track / blocked / help_needed; forecast evidenced / vibes / slipping per commit and revised_commit (an
-    `amount`) on `meeting`; at-risk review save_play_started (the running `play_run_id`) / deprioritized; retro
-    proposed (the pattern becomes a flywheel observation proposal) / dismissed on `pattern`. blocked, help_needed,
-    deprioritized and dismissed need a `reason`. The agenda (GET) shows them and "decisions recorded N of M"."""
+    1:1s on_track / blocked / help_needed on each item, each rep's commits and at-risk renewals among them; forecast
+    evidenced / vibes / slipping per commit and revised_commit (an `amount`) on `meeting`; at-risk review
+    save_play_started (the running `play_run_id`) / deprioritized, not the cross-sell slot; retro proposed (the
+    pattern becomes a flywheel observation proposal) / dismissed on `pattern`. blocked, help_needed, deprioritized
+    and dismissed need a `reason`. The agenda (GET) and its printable page show them and "decisions recorded N of M"."""
     return await decisions.record_decision(session, client, agenda_id, body, await user.actor(session))
 
 

@@ -1,11 +1,16 @@
 """A ritual meeting's decisions over HTTP and on the meeting page: the Friday retro's pattern decided (dismissed
-needs a reason), refused for who does not run rituals, and shown as "decisions recorded N of M"."""
+needs a reason), refused for who does not run rituals, and shown as "decisions recorded N of M"; a Tuesday 1:1's
+blocker on a commit and the help an at-risk renewal needs, shown on the printable agenda."""
 
 import html
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.http import assert_error
+from services.demo_book import RENEWAL_LEAD, week_end
+from tests.support.accounts import make_account
+from tests.support.events import bad_week, baseline
+from tests.support.http import assert_error, unique
 from tests.support.pages import csrf_of, signed_in
 from tests.support.rituals import triggered_agenda
 
@@ -49,3 +54,40 @@ async def test_a_retro_records_its_decision_on_the_pattern_over_http_and_on_the_
     assert [(d["decided_by"], d["reason"]) for d in shown["decisions"]] == [("lee", "seen it before")]
     async with signed_in(api, api.tokens["casey"]) as casey:  # she does not run rituals: no decision form
         assert f'action="/agendas/{agenda["id"]}/decisions"' not in (await casey.get(meeting)).text
+
+
+async def test_a_1_1_records_a_blocker_on_a_commit_and_the_help_a_renewal_needs(api):
+    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(weeks=9)
+    start -= timedelta(days=start.weekday())  # the bad week ended a week or two ago
+    account_id = await make_account(api, "one-on-one", renewal_date=(week_end(start) + RENEWAL_LEAD).date().isoformat())
+    opportunity_id = unique("opp-commit")
+    deal = {"kind": "crm_stage_change", "account_id": account_id, "occurred_at": (week_end(start) - timedelta(days=2)).isoformat(),
+            "opportunity_id": opportunity_id, "stage": "commit", "amount": 150_000, "external_id": "crm-commit"}
+    events = baseline(account_id, start) + bad_week(account_id, start) + [deal]
+    loaded = await api.http.post("/api/v1/events/batch", json={"events": events}, headers=api.auth("rory"))
+    assert loaded.status_code == 201, loaded.text
+
+    agenda = await triggered_agenda(api, "execution_one_on_ones", own=True)
+    sections = {s["owner_id"]: s["items"] for s in agenda["sections"]}
+    [commit] = [i for i in sections["alex"] if i["account_id"] == account_id]  # the AE's commit, the CSM's renewal
+    [renewal] = [i for i in sections["casey"] if i["account_id"] == account_id]
+    assert (commit["kind"], commit["ref_id"], renewal["kind"], renewal["ref_id"]) == ("commit", opportunity_id, "renewal", account_id)
+    assert commit["score"] == commit["facts"]["forecast_confidence"] and commit["why"].startswith("forecast confidence")
+    assert renewal["facts"]["risk_tier"] == "critical" and renewal["facts"]["arr_at_risk"] == 180_000
+    assert renewal["why"].startswith(f"renewal risk {renewal['score']:g} (critical)")
+
+    url = f"/api/v1/agendas/{agenda['id']}/decisions"
+    assert_error(await api.http.post(url, json={"ref_id": opportunity_id, "decision": "blocked"}, headers=api.auth("maya")),
+                 422, "invalid", "reason")
+    assert_error(await api.http.post(url, json={"ref_id": account_id, "decision": "evidenced"}, headers=api.auth("maya")),
+                 422, "invalid", "execution_one_on_ones decides")
+    for ref_id, decision, reason in ((opportunity_id, "blocked", "procurement wants a new security review"),
+                                     (account_id, "help_needed", "an executive sponsor for the provost meeting")):
+        decided = await api.http.post(url, json={"ref_id": ref_id, "decision": decision, "reason": reason}, headers=api.auth("lee"))
+        assert decided.status_code == 201, decided.text
+    shown = (await api.http.get(f"/api/v1/agendas/{agenda['id']}", headers=api.auth("casey"))).json()
+    assert {d["ref_id"]: (d["decision"], d["decided_by"]) for d in shown["decisions"]} == {
+        opportunity_id: ("blocked", "lee"), account_id: ("help_needed", "lee")}
+    printed = html.unescape((await api.http.get(f"/api/v1/agendas/{agenda['id']}.html", headers=api.auth("casey"))).text)
+    assert f"Decisions recorded 2 of {shown['decisions_expected']}" in printed
+    assert "procurement wants a new security review" in printed and "<strong>help needed</strong>" in printed

@@ -1,6 +1,6 @@
 """DESIGN.md's reference scenario end to end on the dev server: one $180K account, one bad week."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
@@ -10,7 +10,7 @@ from models.rituals import Agenda
 from services.agendas import build
 from services.rituals import start_for
 
-from tests.support.accounts import make_account, signals_of
+from tests.support.accounts import make_account, move_renewal, signals_of
 from tests.support.events import RENEWAL_DATE, SCENARIO_END, bad_week, baseline
 from tests.support.rituals import enable_rituals, triggered_agenda
 from tests.support.waiting import eventually
@@ -106,13 +106,30 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert scenario.status_code == 200 and scenario.json()["accounts"] == [{"id": account_id, "arr": 180_000, "risk_tier": "critical"}]
     assert scenario.json()["nrr_impact_points"] == impact["nrr_impact_points"]
 
-    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1,
+    # the cadences above the week, as its data stand at the week's end (the renewal is 90 days out then): flagged for a
+    # save in the biweekly renewal triage, and in the NRR impact of the at-risk book the CRO's board prep opens with
+    renewals, board_prep = agendas_as_of(SCENARIO_END, ("renewal_triage", "academic"), ("board_prep", "all"))
+    [triaged] = [i for s in renewals.sections for i in s.items if i.ref_id == account_id]
+    assert triaged.facts["days_to_renewal"] == 90 and triaged.facts["recommendation"] == "save"
+    assert triaged.facts["cost_to_save"] == 14_000 and triaged.facts["nrr_impact_points"] == impact["nrr_impact_points"]
+    at_risk_book = board_prep.sections[0].items[0]
+    assert at_risk_book.ref_id == "nrr-if-at-risk-lost" and account_id in at_risk_book.facts["accounts"]
+
+    # the week shows up where it is worked: flagged in the Monday triage, the save's first step in Casey's 1:1
     triage = await triggered_agenda(api, "signal_triage")
     flagged = [i for i in triage["sections"][0]["items"] if i["ref_id"] == signal_id]
     assert flagged and flagged[0]["facts"]["severity"] == "critical" and flagged[0]["facts"]["status"] == "acknowledged"
-    one_on_ones = await triggered_agenda(api, "execution_one_on_ones")
+    # and, pre-scored, its at-risk renewal in the same section. The reference week sits early in 2026 and the 1:1
+    # meets today: the renewal moves to 60 days from today (its scores stay those of the week)
+    await move_renewal(api, account_id, (datetime.now(UTC) + timedelta(days=60)).date())
+    one_on_ones = await triggered_agenda(api, "execution_one_on_ones", own=True)
     casey = next(s for s in one_on_ones["sections"] if s["owner_id"] == "casey")
     assert f"{run_id}/{run['steps'][0]['key']}" in [i["ref_id"] for i in casey["items"]]
+    [renewal] = [i for i in casey["items"] if i["account_id"] == account_id and i["kind"] == "renewal"]
+    assert renewal["ref_id"] == account_id and renewal["score"] == score["renewal_risk"]["value"]
+    assert renewal["why"].startswith(score["renewal_risk"]["explanation"]) and "save $14K" in renewal["why"]
+    assert (renewal["facts"]["risk_tier"], renewal["facts"]["arr_at_risk"]) == ("critical", 180_000)
+    assert renewal["facts"]["days_to_renewal"] in (59, 60)  # 59 if the agenda is built past midnight UTC
 
     # the Thursday at-risk review puts it before the VP with its money and the save running (risk 90: the riskiest)
     at_risk = await triggered_agenda(api, "at_risk_review")
@@ -130,15 +147,6 @@ async def test_a_bad_week_takes_the_account_to_critical_pages_once_and_starts_a_
     assert board.status_code == 200 and board.json()["nrr_impact_points"] == impact["nrr_impact_points"]
     allocations = (await api.http.get("/api/v1/territory/allocations", headers=api.auth("kim"))).json()
     assert [(a["se_id"], a["executive_id"]) for a in allocations if a["account_id"] == account_id] == [("sid", "kim")]
-
-    # the cadences above the week, as its data stand at the week's end (the renewal is 90 days out then): flagged for a
-    # save in the biweekly renewal triage, and in the NRR impact of the at-risk book the CRO's board prep opens with
-    renewals, board_prep = agendas_as_of(SCENARIO_END, ("renewal_triage", "academic"), ("board_prep", "all"))
-    [flagged] = [i for s in renewals.sections for i in s.items if i.ref_id == account_id]
-    assert flagged.facts["days_to_renewal"] == 90 and flagged.facts["recommendation"] == "save"
-    assert flagged.facts["cost_to_save"] == 14_000 and flagged.facts["nrr_impact_points"] == impact["nrr_impact_points"]
-    at_risk_book = board_prep.sections[0].items[0]
-    assert at_risk_book.ref_id == "nrr-if-at-risk-lost" and account_id in at_risk_book.facts["accounts"]
 
 
 def agendas_as_of(at: datetime, *rituals: tuple[str, str]) -> list[Agenda]:

@@ -1,5 +1,7 @@
 """Accounts and users through the API, and the signals listed for one."""
 
+from datetime import date
+
 from tests.support.http import unique
 
 TEAM = {"ae": "alex", "csm": "casey", "csm_lead": "lee", "sdr": "sam", "support": "sky"}
@@ -12,6 +14,14 @@ async def make_account(api, prefix: str, arr: float = 180_000, motion: str = "ac
     response = await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))
     assert response.status_code == 200, response.text
     return account_id
+
+
+async def move_renewal(api, account_id: str, renewal_date: date) -> None:
+    """Change only the account's renewal date (its scores stay as they were computed)."""
+    account = (await api.http.get(f"/api/v1/accounts/{account_id}", headers=api.auth("admin"))).json()
+    body = {k: v for k, v in account.items() if k != "id"} | {"renewal_date": renewal_date.isoformat()}
+    response = await api.http.put(f"/api/v1/accounts/{account_id}", json=body, headers=api.auth("admin"))
+    assert response.status_code == 200, response.text
 
 
 async def signals_of(api, account_id: str, family: str | None = None) -> list[dict]:

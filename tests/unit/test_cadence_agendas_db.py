@@ -12,7 +12,8 @@ from api.agenda_html import agenda_html
 from core.seed import load_default_config, load_demo_directory
 from models.events import AccountEvent
 from models.rituals import BuildAgendaRequest, RitualStart
-from models.tables import Account, TaskRow
+from models.plays import PlayRun, RunStatus, RunStep, StepStatus
+from models.tables import Account, PlayRunRow, TaskRow
 from services import agendas
 from services.events import ingest, latest_score, latest_scores
 from services.financials import account_financials
@@ -105,6 +106,24 @@ def test_pipeline_review_names_the_owner_of_an_overdue_next_step(any_db):
     assert (initech.facts["next_step"], initech.facts["next_step_owner"], initech.facts["overdue"]) == ("Send the expansion quote", "casey", True)
     late = next(i for i in section(agenda, "next_steps") if i.ref_id == "i1")
     assert late.owner_ids == ["casey"] and late.why == "Send the expansion quote: overdue, owned by casey"
+
+
+def test_pipeline_review_takes_a_running_plays_open_step_as_the_next_step(any_db):
+    with Session(any_db) as session:
+        demo_book(session)
+        due = AS_OF + timedelta(days=1)
+        run = PlayRun(id="run-g1", workflow_id="play-run-g1", play_key="deal_rescue", play_version=1, account_id="globex",
+                      status=RunStatus.running, started_at=AS_OF - timedelta(days=1),
+                      steps=[RunStep(key="diagnose", title="Diagnose the stall", owner_id="alex", status=StepStatus.ready,
+                                     ready_at=AS_OF - timedelta(days=1), due_at=due)])
+        session.add(PlayRunRow(id=run.id, workflow_id=run.workflow_id, play_key=run.play_key, play_version=1, account_id="globex",
+                               status="running", current_steps=["diagnose"], started_at=run.started_at, updated_at=AS_OF,
+                               state=run.model_dump(mode="json")))
+        session.commit()
+        agenda = agenda_of(session, "pipeline_review")
+    globex = next(i for i in section(agenda, "deals") if i.ref_id == "g1")
+    assert (globex.facts["next_step"], globex.facts["next_step_owner"]) == ("deal_rescue: Diagnose the stall", "alex")
+    assert "no next step" not in globex.why
 
 
 def test_territory_review_shows_each_owners_pnl_yield_and_the_open_rebalance(any_db):
