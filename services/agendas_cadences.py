@@ -2,6 +2,7 @@
 monthly territory review, quarterly business review and the CRO's Monday board prep. Each is scored from the same
 layers as the weekly ones: Layer II scores, Layer III money (cost model, NRR) and territory, and deals from events."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,10 +13,10 @@ from models.events import EventKind
 from models.financials import Financials, LostAccount
 from models.plays import PlayRun, RunStatus
 from models.rituals import AgendaItem, AgendaSection, RitualStart
-from models.scoring import AccountScore, Opportunity, RiskTier
-from models.tables import Account, EventRow, PlayRunRow, TaskRow, User
+from models.scoring import Opportunity, RiskTier
+from models.tables import Account, AccountScoreRow, EventRow, PlayRunRow, TaskRow, User
 from models.territory import TerritoryProposalStatus
-from services.events import events_by_account, latest_scores
+from services.events import events_by_account, newest_scores
 from services.financials import account_financials, dollars, nrr_scenario
 from services.layer_config import current_cost_model, current_territory, current_weights
 from services.scoring import facts_from
@@ -29,30 +30,32 @@ AMOUNT_POINTS_PER_10K, AMOUNT_CAP = 1.0, 30
 
 @dataclass(frozen=True)
 class Book:
-    """An account as the money agendas read it: its latest score and its financials (none when never scored)."""
+    """An account as the money agendas read it: its latest renewal risk and forecast confidence, and its financials
+    (none when never scored)."""
 
     account: Account
-    score: AccountScore | None
+    risk: float
+    forecast_confidence: float | None
     money: Financials | None
-
-    @property
-    def risk(self) -> float:
-        return self.score.renewal_risk.value if self.score else 0.0
 
 
 def _book(session: Session, accounts: dict[str, Account]) -> tuple[list[Book], float]:
-    """Every account of the segment with its score and money, and the whole book's ARR (NRR is over the book)."""
+    """Every account of the segment with its score and money, and the whole book's ARR (NRR is over the book). The
+    scores are read from their columns, not their explained detail: the whole book's agendas read thousands."""
     model = current_cost_model(session)
     book_arr = session.exec(select(func.coalesce(func.sum(Account.arr), 0))).one()
-    scores = latest_scores(session, list(accounts))
+    scores = {row.account_id: row for row in session.exec(select(
+        AccountScoreRow.account_id, AccountScoreRow.as_of, AccountScoreRow.renewal_risk, AccountScoreRow.risk_tier,
+        AccountScoreRow.forecast_confidence).where(AccountScoreRow.id.in_(newest_scores(list(accounts)))))} if accounts else {}
     lines = []
     for account in accounts.values():
         score = scores.get(account.id)
-        money = None
-        if score is not None:
-            risk = score.renewal_risk
-            money = account_financials(account.id, account.arr, risk.tier, risk.value, model, model.version, book_arr, score.as_of)
-        lines.append(Book(account, score, money))
+        if score is None:
+            lines.append(Book(account, 0.0, None, None))
+            continue
+        money = account_financials(account.id, account.arr, RiskTier(score.risk_tier), score.renewal_risk, model, model.version,
+                                   book_arr, score.as_of)
+        lines.append(Book(account, score.renewal_risk, score.forecast_confidence, money))
     return lines, book_arr
 
 
@@ -216,11 +219,14 @@ def build_territory_review(session: Session, start: RitualStart, as_of: datetime
     lines = [line for line in book_lines(session) if line.account.id in accounts]
     owners = list(session.exec(select(User).where(User.role == settings.owner_role.value, User.disabled_at.is_(None)).order_by(User.id)))
     health = measure(lines, owners, settings, as_of)
-    money = {line.account.id: line.money for line in _book(session, accounts)[0]}
+    save_cost = {tier: sum(i.cost for i in items) for tier, items in current_cost_model(session).save_costs.items()}
+    saves: Counter = Counter()
+    for line in lines:
+        if line.at_risk:
+            saves[line.owner_id] += save_cost[line.tier]
     items = []
     for row in health.owners:
-        save = sum(money[line.account.id].cost_to_save for line in lines
-                   if line.owner_id == row.owner_id and line.at_risk and money.get(line.account.id))
+        save = saves[row.owner_id]
         per_unit = round(row.arr / row.load_units, 2) if row.load_units else 0.0
         items.append(AgendaItem(
             kind="owner", ref_id=row.owner_id, title=f"{row.name or row.owner_id}: {row.accounts} account(s), {dollars(row.arr)} ARR",
@@ -320,7 +326,7 @@ def build_board_prep(session: Session, start: RitualStart, as_of: datetime, acco
             why=f"{line.money.nrr_impact.explanation}; {line.money.explanation}; save play: {play}",
             facts={**_money_facts(line), "active_plays": running}))
     deals = _open_deals(session, accounts, as_of)
-    confidence = {line.account.id: line.score.forecast_confidence.value for line in lines if line.score}
+    confidence = {line.account.id: line.forecast_confidence for line in lines if line.money}
     forecast = []
     for account, opportunity in deals:
         amount = opportunity.amount if opportunity.amount is not None else account.arr

@@ -70,7 +70,9 @@ def _lines(session: Session, settings: TerritorySettings, viewer: Viewer | None,
                 if owner_ids is None or (a.team or {}).get(settings.owner_role.value) in owner_ids]
     ids = [a.id for a in accounts]
     latest = select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(ids)).group_by(AccountScoreRow.account_id)
-    scores = {r.account_id: r for r in session.exec(select(AccountScoreRow).where(AccountScoreRow.id.in_(latest)))} if ids else {}
+    scores = {r.account_id: r for r in session.exec(select(  # the score's columns, not its explained detail
+        AccountScoreRow.account_id, AccountScoreRow.risk_tier, AccountScoreRow.renewal_risk, AccountScoreRow.health)
+        .where(AccountScoreRow.id.in_(latest)))} if ids else {}
     plays = dict(session.exec(select(PlayRunRow.account_id, func.count()).where(
         PlayRunRow.status == "running", PlayRunRow.account_id.in_(ids)).group_by(PlayRunRow.account_id)).all()) if ids else {}
     at_risk_tiers = set(current_cost_model(session).at_risk_tiers)
