@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     worker_sticky_schedule_to_start_seconds: float = Field(default=1, ge=0.5, le=60)
     # Workflow tasks one worker process runs at once. They share one interpreter (the GIL): past a few, a burst
     # (a new worker replaying every open workflow) only makes each slower, until they outlast the workflow task
-    # timeout and start again; the rest wait on the server, where waiting costs nothing.
-    worker_max_concurrent_workflow_tasks: int = Field(default=4, ge=2, le=1000)
+    # timeout and start again; the rest wait on the server, where waiting costs nothing. But a task holds its slot
+    # while its local activities (read-model writes) wait on the database: with 4, signals under load were paged
+    # 1.8 s late at p99 (scripts/bench_load.py, c=32), with 8, 0.7 s.
+    worker_max_concurrent_workflow_tasks: int = Field(default=8, ge=2, le=1000)
     # A workflow task started by a worker that then died is handed to another after this long (Temporal's default,
     # 10 s, held a killed worker's escalations up to 8 s past its restart). Pillar's workflow tasks take milliseconds
     # (a cold replay of a signal's history, 66 ms), and one waiting on a long local activity is heartbeated; raise it
