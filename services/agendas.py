@@ -189,15 +189,6 @@ class DealScore(BaseModel):
     pipeline_quality: ScoreValue
 
 
-def deal_scores(session: Session, account_ids: list[str]) -> dict[str, DealScore]:
-    """Each account's latest score as the deals read it, in one query (as `latest_scores`, less of each)."""
-    if not account_ids:
-        return {}
-    rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
-                        .where(AccountScoreRow.id.in_(newest_scores(account_ids))))
-    return {account_id: DealScore.model_validate_json(detail) for account_id, detail in rows}
-
-
 @dataclass
 class Deals:
     """The book as the forecast reads it: each scored account's focus deal (its open renewal, else its newest open
@@ -225,7 +216,7 @@ def read_deals(session: Session, as_of: datetime, accounts: dict[str, Account],
     if renewal_tiers is not None and due:  # from the score history's tier column, before reading whole scores
         due = set(session.exec(select(AccountScoreRow.account_id).where(
             AccountScoreRow.id.in_(newest_scores(sorted(due))), AccountScoreRow.risk_tier.in_([t.value for t in renewal_tiers]))).all())
-    scores = deal_scores(session, sorted(with_deals | due))
+    scores: dict[str, DealScore] = latest_scores(session, sorted(with_deals | due), DealScore)
     history = events_by_account(session, {a: scores[a].as_of for a in with_deals if a in scores}, weights.windows.lookback)
     deals = Deals(commits=[], pipeline=[], unopened=[], renewing={a: (scores[a], days_to_renewal[a]) for a in sorted(due) if a in scores})
     for account in accounts.values():

@@ -339,13 +339,14 @@ def newest_scores(account_ids: list[str]):
     return select(func.max(AccountScoreRow.id)).where(AccountScoreRow.account_id.in_(account_ids)).group_by(AccountScoreRow.account_id)
 
 
-def latest_scores(session: Session, account_ids: list[str]) -> dict[str, AccountScore]:
-    """Each account's most recently computed score, in one query (as `latest_score`, for many)."""
+def latest_scores(session: Session, account_ids: list[str], model: type[BaseModel] = AccountScore) -> dict:
+    """Each account's most recently computed score, in one query (as `latest_score`, for many), parsed as `model`:
+    a reader that needs part of a score names a model of that part, and the rest is skipped unparsed."""
     if not account_ids:
         return {}
     rows = session.exec(select(AccountScoreRow.account_id, cast(AccountScoreRow.detail, Text))
                         .where(AccountScoreRow.id.in_(newest_scores(account_ids))))
-    return {account_id: AccountScore.model_validate_json(detail) for account_id, detail in rows}
+    return {account_id: model.model_validate_json(detail) for account_id, detail in rows}
 
 
 def score_history(session: Session, account_id: str, limit: int = 500) -> list[ScorePoint]:
