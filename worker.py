@@ -33,6 +33,7 @@ from activities.rituals import RitualActivities
 from activities.signals import SignalActivities
 from core.db import get_async_engine, migrate, session_scope
 from core.outbound import fenced_client
+from core.sandbox import workflow_runner
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal, get_temporal_client, worker_runtime
 from core.tracing import start_tracing
@@ -99,6 +100,7 @@ def build_worker(client: Client, task_queue: str | None = None, activities: Acti
         "graceful_shutdown_timeout": timedelta(seconds=settings.worker_shutdown_grace_seconds),
         "sticky_queue_schedule_to_start_timeout": timedelta(seconds=settings.worker_sticky_schedule_to_start_seconds),
         "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "workflow_runner": workflow_runner(client.data_converter) if not os.environ.get("SDKRUN") else __import__("temporalio.worker.workflow_sandbox").worker.workflow_sandbox.SandboxedWorkflowRunner(),
     }
     return Worker(
         client,

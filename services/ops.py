@@ -23,6 +23,7 @@ from activities.read_models import Writer, record_run
 from core.db import in_session
 from core.errors import PillarError
 from core.paging import Page, PageRequest, bad_cursor, encode_cursor
+from core.sandbox import workflow_runner
 from models.ops import Execution, ExecutionStatus, ReplayResult, ResetResult
 from models.tables import ExecutionFailureRow, OpsAuditRow
 from models.tables.types import utcnow
@@ -219,7 +220,8 @@ def run_id_of(history: WorkflowHistory) -> str:
 
 async def replay(history: WorkflowHistory, workflows: Sequence[type], run_id: str | None = None) -> ReplayResult:
     """Replay a recorded history against `workflows` (the code as it is now)."""
-    replayer = Replayer(workflows=workflows, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=workflows, data_converter=pydantic_data_converter,
+                        workflow_runner=workflow_runner(pydantic_data_converter))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     failure = result.replay_failure
     return ReplayResult(
