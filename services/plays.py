@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -243,17 +243,32 @@ def board(session: Session, play_key: str | None = None, owner_id: str | None = 
     then runs with nothing open: the first `shown` of them, ordered and counted in SQL from the board's indexes
     (only the rows shown are read)."""
     now = datetime.now(UTC)
-    viewer = resolved(session, viewer)  # both queries below filter on it
+    viewer = resolved(session, viewer)  # every query below filters on it
     running = play_runs_query(RunStatus.running, play_key, owner_id, None, motion, viewer).subquery()
     group, due_at = running.c.board_group, running.c.stuck_due_at
     total, overdue, failed, at_step = _counts(session, running, late=and_(group == BoardGroup.waiting, due_at < now),
                                              held=group == BoardGroup.held)
-    due = case((due_at < now, due_at), else_=now)
-    ids = [row.id for row in session.execute(
-        select(running.c.id).order_by(group, due, running.c.stuck_since, running.c.id).limit(shown))]
+    ids = _most_urgent(session, running, now, shown)
     rows = {row.id: row for row in session.exec(select(PlayRunRow).options(defer(PlayRunRow.state))
                                                 .where(PlayRunRow.id.in_(ids)))} if ids else {}
     return Board([_summary(rows[i], now) for i in ids], total, overdue, failed, at_step)
+
+
+def _most_urgent(session: Session, running, now: datetime, shown: int) -> list[str]:
+    """The first `shown` ids in board order: by group; in a group, the overdue by due date, then the rest by how
+    long they have waited. Read segment by segment, each in the order of an index, until `shown` are found: one
+    ORDER BY over the whole order would sort every running run on each refresh."""
+    c = running.c
+    ids: list[str] = []
+    for group in BoardGroup:
+        in_group = select(c.id).where(c.board_group == group.value)
+        segments = (in_group.where(c.stuck_due_at < now).order_by(c.stuck_due_at, c.stuck_since, c.id),
+                    in_group.where(or_(c.stuck_due_at >= now, c.stuck_due_at.is_(None))).order_by(c.stuck_since, c.id))
+        for segment in segments:
+            if len(ids) == shown:
+                return ids
+            ids += session.execute(segment.limit(shown - len(ids))).scalars()
+    return ids
 
 
 def _counts(session: Session, running, late, held) -> tuple[int, int, int, dict[str, Counter]]:

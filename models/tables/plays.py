@@ -12,14 +12,17 @@ class PlayRunRow(SQLModel, table=True):
 
     The manager's "where is each play stuck" view is one query on it: `stuck_*` describe the open step waited on
     longest, `next_due_at` is the earliest due date among open steps (a run is overdue once it has passed).
-    The board orders and counts running runs from two narrow indexes, never from the rows: `board_group`
-    (models.plays.BoardGroup) with the stuck step's due date and wait, and `current_step_keys` per play."""
+    The board orders and counts running runs from indexes, never from the rows: `board_group`
+    (models.plays.BoardGroup) with the stuck step's due date and wait (in both orders), and, to count them,
+    `current_step_keys` per play with all that the counts and the viewer's filter read."""
 
     __tablename__ = "play_runs"
     __table_args__ = (
         Index("ix_play_runs_status_next_due", "status", "next_due_at"),
         Index("ix_play_runs_board", "status", "board_group", "stuck_due_at", "stuck_since", "id"),
-        Index("ix_play_runs_at_step", "status", "play_key", "current_step_keys"),
+        Index("ix_play_runs_board_waiting", "status", "board_group", "stuck_since", "id", "stuck_due_at"),
+        Index("ix_play_runs_at_step", "status", "play_key", "current_step_keys", "board_group", "stuck_due_at",
+              "account_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=200)

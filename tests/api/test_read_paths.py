@@ -122,10 +122,12 @@ def test_the_board_puts_failed_then_overdue_runs_first_then_the_longest_waiting(
         PLAYS.save_play_run_state(Revision(revision=1, state=run))
     with Session(any_db) as session:
         found = board(session)
-        assert [r.id for r in found.runs] == ["failed", "later", "late", "old", "fresh", "idle"]
+        in_order = ["failed", "later", "late", "old", "fresh", "idle"]
+        assert [r.id for r in found.runs] == in_order
         assert (found.total, found.overdue, found.failed) == (6, 2, 1)
         assert found.at_step == {"renewal_save": {"s": 5}}
-        assert len(board(session, shown=2).runs) == 2 and board(session, owner_id="nobody").total == 0
+        assert all([r.id for r in board(session, shown=shown).runs] == in_order[:shown] for shown in range(1, 7))
+        assert board(session, owner_id="nobody").total == 0
         PLAYS.save_play_run_state(Revision(revision=2, state=runs[1].model_copy(update={"status": RunStatus.completed})))
         assert session.exec(select(PlayRunOpenStepRow).where(PlayRunOpenStepRow.run_id == "fresh")).all() == []
 
