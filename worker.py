@@ -17,7 +17,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 import workflows
 from activities import Sessions
@@ -100,7 +100,9 @@ def build_worker(client: Client, task_queue: str | None = None, activities: Acti
         "graceful_shutdown_timeout": timedelta(seconds=settings.worker_shutdown_grace_seconds),
         "sticky_queue_schedule_to_start_timeout": timedelta(seconds=settings.worker_sticky_schedule_to_start_seconds),
         "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
-        "workflow_runner": workflow_runner(client.data_converter) if not os.environ.get("SDKRUN") else __import__("temporalio.worker.workflow_sandbox").worker.workflow_sandbox.SandboxedWorkflowRunner(),
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(settings.worker_workflow_task_polls),
+        "nonsticky_to_sticky_poll_ratio": settings.worker_nonsticky_poll_ratio,
+        "workflow_runner": workflow_runner(client.data_converter),
     }
     return Worker(
         client,

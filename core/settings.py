@@ -71,10 +71,16 @@ class Settings(BaseSettings):
     # while its local activities (read-model writes) wait on the database: with 4, signals under load were paged
     # 1.8 s late at p99 (scripts/bench_load.py, c=32), with 8, 0.7 s.
     worker_max_concurrent_workflow_tasks: int = Field(default=8, ge=2, le=1000)
+    # Polls for workflow tasks one worker keeps open, and the share of them on the shared queue (the rest poll its
+    # own, sticky, queue). The SDK's 5 and 0.2 leave one poll on the shared queue, where a restarted worker finds
+    # every workflow it must replay: fetched one round trip at a time behind a busy server, they waited seconds for
+    # an idle worker (a lone worker's restart: escalations 3.9-4.9 s late, against 2.2-2.5 s with 8 and 0.5).
+    worker_workflow_task_polls: int = Field(default=8, ge=2, le=100)
+    worker_nonsticky_poll_ratio: float = Field(default=0.5, gt=0, le=1)
     # A workflow task started by a worker that then died is handed to another after this long (Temporal's default,
     # 10 s, held a killed worker's escalations up to 8 s past its restart). Pillar's workflow tasks take milliseconds
-    # (a cold replay of a signal's history, 66 ms), and one waiting on a long local activity is heartbeated; raise it
-    # if a starved worker logs TMPRL1104.
+    # (a cold replay of a signal's history, 40 ms of CPU), and one waiting on a long local activity is heartbeated;
+    # raise it if a starved worker logs TMPRL1104.
     workflow_task_timeout_seconds: float = Field(default=1.5, ge=1, le=60)
     # The detection sweep (a Temporal Schedule): open the detected signals still pending every `detection_outbox_
     # interval`, and rescore the whole book for time-based conditions (inactivity) every `detection_sweep_interval`.
