@@ -15,6 +15,7 @@ from models.events import AccountEvent
 from models.plays import PlayRunIn
 from models.rituals import RitualRun, RitualsConfigIn
 from models.signals import AcknowledgeInput, SignalIn
+from models.tables import PlayRunRow
 from models.tasks import TaskIn
 from services import agendas
 from services.events import ingest
@@ -85,7 +86,13 @@ async def the_books(client):
     with Session(get_engine()) as session:
         task = await add_task(session, client, opened["initech"], TaskIn(template_key="adoption_enablement"), casey)
         run = await start_play_run(session, client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
+    await eventually(lambda: play_saved(run.id), what="the play's read-model row")  # what agendas read
     return opened, task, run
+
+
+def play_saved(run_id: str) -> bool:
+    with Session(get_engine()) as session:
+        return session.get(PlayRunRow, run_id) is not None
 
 
 async def run_ritual(env, ritual, motion, at):

@@ -18,7 +18,7 @@ from services.plays import start_play_run
 from services.rituals import RITUALS, build_times, current_rituals, meeting_for, next_meeting_after, schedule_id
 from tests.support.db import actor
 from tests.support.events import bad_week, baseline
-from tests.support.rituals import agenda_built
+from tests.support.rituals import agenda_built, play_saved
 from tests.support.waiting import eventually
 from workflows.ritual import RitualWorkflow
 
@@ -84,6 +84,7 @@ async def test_the_board_prep_puts_the_reference_accounts_save_play_beside_its_n
     await the_bad_week()
     with Session(get_engine()) as session:
         run = await start_play_run(session, ts_env.client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
+    await eventually(lambda: play_saved(run.id), what="the play's read-model row")  # what the agenda reads
     ritual = switch_on("board_prep")
     handle = await start_run(ts_env, ritual, "all", await ts_env.get_current_time(), by_hand=True)
     state = await eventually(lambda: agenda_built(handle))
