@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
+from temporalio.service import RPCError
 
 from core.db import get_engine
 from core.errors import PillarError
@@ -32,8 +33,21 @@ async def first_meeting(env, key: str, motion: str = "academic", weeks: int = 0)
         ritual = current_rituals(session).ritual(key)
     now = await env.get_current_time()
     at = build_times(ritual, now, now + 2 * WEEK)[weeks]
-    await env.sleep(max(at - await env.get_current_time(), timedelta(0)))
+    await skip_to(env, at)
     return await run_ritual(env, ritual, motion, at)
+
+
+async def skip_to(env, at, attempts: int = 3) -> None:
+    """The test server's clock to `at`. Its Sleep call, held open while a week of timers fires, has failed with an
+    HTTP/2 protocol error on a loaded machine (twice in full-suite runs); the clock stays where it got to, so the
+    rest of the way is asked for again."""
+    for attempt in range(attempts):
+        try:
+            await env.sleep(max(at - await env.get_current_time(), timedelta(0)))
+            return
+        except RPCError:
+            if attempt == attempts - 1:
+                raise
 
 
 async def decide(client, agenda_id: str, **body):
