@@ -18,9 +18,9 @@ pytestmark = pytest.mark.faults
 # Seconds an escalation may fire after max(its due time, the broken part's recovery) (tests/support/faults.lateness).
 # Issue 14 asks for 2 s: a speed target, so the table reports it per line ("meets" or "misses" 2 s) and the suite
 # holds a bound that catches an escalation stuck for good (60 s; PILLAR_FAULTS_MAX_LATE=2 holds issue 14's number).
-# On a quiet machine every line meets 2 s but the one-worker SIGKILL, where a fresh process rebuilding its cache
-# competes for two cores with everything else (2-5 s); the production shape, two workers, meets it counted from the
-# kill. Losses and duplicates are held to 0 whatever the load.
+# On a quiet machine every line meets 2 s; the one-worker SIGKILL comes closest (1.2-1.6 s), its fresh process
+# rebuilding its cache on two cores shared with everything else. A worker's recovery is the time its log says it
+# polls again (tests/support/faults.Child.ready_at). Losses and duplicates are held to 0 whatever the load.
 MAX_LATE = float(os.environ.get("PILLAR_FAULTS_MAX_LATE", "60"))
 SCENARIO_BOUND = 300.0  # seconds one scenario may take, start to last count (a worker restart takes 5-25 s on a busy 2-core box)
 

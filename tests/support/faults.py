@@ -116,10 +116,18 @@ class Child:
 
     def is_ready(self) -> bool:
         """Its ready line is in the log since this start."""
+        return self.ready_at() is not None
+
+    def ready_at(self) -> datetime | None:
+        """When the process logged its ready line since this start (its own timestamp, `%(asctime)s`: local time to
+        the millisecond), not when a test happened to read it: on a busy box the reader can lag by a second, long
+        enough to miss a recovery that came before the work it counts."""
         self.check_alive()
         with open(self.log_file, "rb") as log:
             log.seek(self._log_offset)
-            return self.ready_line.encode() in log.read()
+            lines = log.read().decode(errors="replace").splitlines()
+        line = next((line for line in lines if self.ready_line in line), None)
+        return None if line is None else datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone(UTC)
 
 
 class WebhookReceiver:
@@ -221,8 +229,7 @@ class FaultStack:
         devstack.stop([("temporal", self.temporal)])
 
     async def worker_ready(self, timeout: float = 60.0) -> datetime:
-        await eventually(self.worker.is_ready, timeout, what="the worker to poll")
-        return now()
+        return await eventually(self.worker.ready_at, timeout, what="the worker to poll")
 
     async def api_ready(self, timeout: float = 60.0) -> datetime:
         async def healthy() -> bool:
