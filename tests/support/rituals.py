@@ -86,13 +86,17 @@ async def the_books(client):
     with Session(get_engine()) as session:
         task = await add_task(session, client, opened["initech"], TaskIn(template_key="adoption_enablement"), casey)
         run = await start_play_run(session, client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
-    await eventually(lambda: play_saved(run.id), what="the play's read-model row")  # what agendas read
+    await play_saved(run.id)
     return opened, task, run
 
 
-def play_saved(run_id: str) -> bool:
-    with Session(get_engine()) as session:
-        return session.get(PlayRunRow, run_id) is not None
+async def play_saved(run_id: str) -> None:
+    """Until the play's read-model row is written: agendas read it, and a ritual's tasks may run before the play's."""
+    def saved() -> bool:
+        with Session(get_engine()) as session:
+            return session.get(PlayRunRow, run_id) is not None
+
+    await eventually(saved, what="the play's read-model row")
 
 
 async def run_ritual(env, ritual, motion, at):

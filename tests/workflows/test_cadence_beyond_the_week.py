@@ -84,7 +84,7 @@ async def test_the_board_prep_puts_the_reference_accounts_save_play_beside_its_n
     await the_bad_week()
     with Session(get_engine()) as session:
         run = await start_play_run(session, ts_env.client, PlayRunIn(play_key="renewal_save", account_id="acme"), "lee")
-    await eventually(lambda: play_saved(run.id), what="the play's read-model row")  # what the agenda reads
+    await play_saved(run.id)
     ritual = switch_on("board_prep")
     handle = await start_run(ts_env, ritual, "all", await ts_env.get_current_time(), by_hand=True)
     state = await eventually(lambda: agenda_built(handle))
